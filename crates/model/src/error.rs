@@ -1,0 +1,117 @@
+//! Why an input record was not applied: a stable reason code (part of the
+//! DLQ contract) plus a message naming the field, the value and what was expected.
+
+use std::fmt;
+
+/// Stable, machine-readable reason a record was rejected. The string forms
+/// are a public contract (DLQ headers, metrics labels): never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// The bytes are not a JSON document (syntax error, not UTF-8, empty).
+    NotJson,
+    /// The record is larger than the configured maximum.
+    TooLarge,
+    /// A required field is absent or null.
+    MissingField,
+    /// A field has the wrong JSON type (e.g. a number where a string is expected).
+    WrongType,
+    /// The `type` field names no known event type.
+    UnknownType,
+    /// A timestamp is not RFC 3339 with an offset.
+    BadTimestamp,
+    /// An amount is negative, malformed or has more decimals than its currency.
+    BadAmount,
+    /// A currency is not in the configured rate table.
+    UnknownCurrency,
+    /// A value is outside its allowed range (lengths, scores, versions, sizes).
+    OutOfRange,
+    /// The event is older than every window and period still kept.
+    TooLate,
+    /// The event is further ahead of the wall clock than `max_future_skew`.
+    FutureTimestamp,
+    /// An event with the same `event_id` was already applied within the dedupe horizon.
+    Duplicate,
+}
+
+impl Reason {
+    /// Every reason, in a stable order (for metrics and summaries).
+    pub const ALL: [Reason; 12] = [
+        Reason::NotJson,
+        Reason::TooLarge,
+        Reason::MissingField,
+        Reason::WrongType,
+        Reason::UnknownType,
+        Reason::BadTimestamp,
+        Reason::BadAmount,
+        Reason::UnknownCurrency,
+        Reason::OutOfRange,
+        Reason::TooLate,
+        Reason::FutureTimestamp,
+        Reason::Duplicate,
+    ];
+
+    /// The stable snake_case code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::NotJson => "not_json",
+            Reason::TooLarge => "too_large",
+            Reason::MissingField => "missing_field",
+            Reason::WrongType => "wrong_type",
+            Reason::UnknownType => "unknown_type",
+            Reason::BadTimestamp => "bad_timestamp",
+            Reason::BadAmount => "bad_amount",
+            Reason::UnknownCurrency => "unknown_currency",
+            Reason::OutOfRange => "out_of_range",
+            Reason::TooLate => "too_late",
+            Reason::FutureTimestamp => "future_timestamp",
+            Reason::Duplicate => "duplicate",
+        }
+    }
+
+    /// Index into [`Reason::ALL`], for counters kept in arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A rejected record: the reason code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}: {message}")]
+pub struct Rejection {
+    /// Stable reason code.
+    pub reason: Reason,
+    /// Names the field, the offending value and what was expected.
+    pub message: String,
+}
+
+impl Rejection {
+    /// A rejection with a free-form message.
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Rejection {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// A rejection about one field: `field `name`: value V: expected E`.
+    pub fn field(reason: Reason, field: &str, value: &str, expected: &str) -> Self {
+        Rejection {
+            reason,
+            message: format!("field `{field}`: got {value}; expected {expected}"),
+        }
+    }
+
+    /// A required field is absent.
+    pub fn missing(field: &str, expected: &str) -> Self {
+        Rejection {
+            reason: Reason::MissingField,
+            message: format!("field `{field}` is required; expected {expected}"),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! SalesPulse event schema v1: the typed events every source feeds the engine,
+//! the validation that turns raw bytes into them (with stable reason codes),
+//! exact money, and the score records the engine emits.
+//!
+//! Nothing here performs I/O or reads a clock: decoding is a pure function of
+//! the input bytes and the [`DecodeContext`] (size limit and currency table).
+
+pub mod decode;
+pub mod error;
+pub mod event;
+mod field;
+pub mod kpi_name;
+pub mod money;
+pub mod record;
+pub mod schema;
+pub mod time;
+
+pub use decode::{decode, DecodeContext};
+pub use error::{Reason, Rejection};
+pub use event::{ActivityKind, Body, Channel, Directory, Event, EventType, TargetOverride};
+pub use kpi_name::KpiName;
+pub use money::{CurrencyTable, Micros, Money};
+pub use time::Timestamp;

@@ -1,0 +1,126 @@
+//! Output records: the score record (and period summary) every downstream
+//! consumer reads, and the team rollup. Field names are a public contract,
+//! documented in docs/topics.md.
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+/// What a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// A rep's current score at stream time.
+    Score,
+    /// A rep's final values for a closed calendar period.
+    PeriodSummary,
+}
+
+/// The profile that produced a score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProfileRef {
+    /// Profile (role) name.
+    pub name: String,
+    /// Profile version.
+    pub version: u32,
+}
+
+/// One scoring component and how many points it earned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentScore {
+    /// KPI name.
+    pub kpi: &'static str,
+    /// Window or period name.
+    pub window: String,
+    /// The KPI's value (null when undefined, e.g. a ratio over zero).
+    pub value: Option<f64>,
+    /// The target in force (after per-rep overrides and pro-rating).
+    pub target: f64,
+    /// value / target (target / value when lower is better), before the cap.
+    pub attainment: f64,
+    /// The component's weight.
+    pub weight: f64,
+    /// Points this component adds to the score: 100 * weight * min(attainment, cap) / sum(weights).
+    pub points: f64,
+}
+
+/// A closed calendar period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodRef {
+    /// `day`, `week`, `month` or `quarter`.
+    pub kind: &'static str,
+    /// First instant of the period (RFC 3339, UTC).
+    pub start: String,
+    /// First instant after the period (RFC 3339, UTC).
+    pub end: String,
+}
+
+/// KPI values by KPI, then by window, serialized as a JSON object of objects in this order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KpiTable(pub Vec<(&'static str, Vec<(String, Option<f64>)>)>);
+
+impl Serialize for KpiTable {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Windows<'a>(&'a [(String, Option<f64>)]);
+        impl Serialize for Windows<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (w, v) in self.0 {
+                    m.serialize_entry(w, v)?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, ws) in &self.0 {
+            m.serialize_entry(k, &Windows(ws))?;
+        }
+        m.end()
+    }
+}
+
+/// A score record or period summary, as written to `salespulse.scores`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreRecord {
+    /// `score` or `period_summary`.
+    pub kind: RecordKind,
+    /// The rep.
+    pub rep_id: String,
+    /// The rep's team from the directory (or the latest event that named one).
+    pub team_id: Option<String>,
+    /// The rep's role from the directory.
+    pub role: Option<String>,
+    /// The rep's region.
+    pub region: Option<String>,
+    /// Stream time the record was computed at.
+    pub as_of: String,
+    /// Grows with every record emitted for this rep.
+    pub version: u64,
+    /// The profile that scored it.
+    pub profile: ProfileRef,
+    /// 0.. (100 = every target met exactly); null when the profile has no component for a summary's period.
+    pub score: Option<f64>,
+    /// The score's explanation.
+    pub components: Vec<ComponentScore>,
+    /// For a period summary, the period it closes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<PeriodRef>,
+    /// KPI values.
+    pub kpis: KpiTable,
+}
+
+/// Team KPIs: the same catalog summed over the team's reps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamRecord {
+    /// Always `team_rollup`.
+    pub kind: &'static str,
+    /// The team.
+    pub team_id: String,
+    /// Stream time.
+    pub as_of: String,
+    /// Number of reps in the team.
+    pub reps: usize,
+    /// Mean score of the team's reps.
+    pub mean_score: Option<f64>,
+    /// KPI values over the team.
+    pub kpis: KpiTable,
+}

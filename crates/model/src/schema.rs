@@ -1,0 +1,1 @@
+//! JSON Schema of event schema v1 (see docs/event-schema.json).
