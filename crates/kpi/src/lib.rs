@@ -1,1 +1,14 @@
+//! The sales side of SalesPulse: what is summed per bucket ([`SalesAcc`]),
+//! how each KPI of the catalog is derived from those sums ([`kpi_value`]),
+//! role profiles and targets ([`RoleProfile`]), and explainable scores
+//! ([`score`]). Pure functions only: no clock, no I/O.
 
+mod acc;
+mod catalog;
+mod profile;
+mod scoring;
+
+pub use acc::SalesAcc;
+pub use catalog::{kpi_value, KpiValue};
+pub use profile::{Component, Direction, ProfileError, Profiles, RawComponent, RawProfile, RoleProfile, WindowRef};
+pub use scoring::{score, ScoreInput, TargetContext};
