@@ -1,1 +1,54 @@
-fn main() {}
+//! `salespulse`: the command line of the SalesPulse engine.
+
+mod check_config;
+mod config;
+mod loadgen_cmd;
+mod replay;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Real-time sales performance engine.
+#[derive(Debug, Parser)]
+#[command(name = "salespulse", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a synthetic company's events as NDJSON.
+    Loadgen(loadgen_cmd::Args),
+    /// Run the engine over an NDJSON file and write score records.
+    Replay(replay::Args),
+    /// Validate the configuration and profiles and print what is in force.
+    CheckConfig {
+        /// Directory with salespulse.toml / profiles.toml overriding the embedded defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Loadgen(a) => loadgen_cmd::run(&a),
+        Command::Replay(a) => replay::run(&a),
+        Command::CheckConfig { config } => check_config::run(config.as_deref()),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

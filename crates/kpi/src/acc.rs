@@ -108,7 +108,12 @@ impl SalesAcc {
         let mut a = SalesAcc::default();
         match body {
             Body::DealCreated { amount, .. } => a.pipeline = amount.micros,
-            Body::DealWon { amount, channel, new_customer, .. } => {
+            Body::DealWon {
+                amount,
+                channel,
+                new_customer,
+                ..
+            } => {
                 a.revenue = amount.micros;
                 a.deals_won = 1;
                 if *channel == Channel::Partner {
@@ -121,9 +126,18 @@ impl SalesAcc {
                 }
             }
             Body::DealLost { .. } => a.deals_lost = 1,
-            Body::Activity { kind: ActivityKind::Call, .. } => a.calls = 1,
-            Body::Activity { kind: ActivityKind::Meeting, .. } => a.meetings = 1,
-            Body::Activity { kind: ActivityKind::Email, .. } => a.emails = 1,
+            Body::Activity {
+                kind: ActivityKind::Call,
+                ..
+            } => a.calls = 1,
+            Body::Activity {
+                kind: ActivityKind::Meeting,
+                ..
+            } => a.meetings = 1,
+            Body::Activity {
+                kind: ActivityKind::Email,
+                ..
+            } => a.emails = 1,
             Body::InvoiceIssued { amount } => a.invoiced = amount.micros,
             Body::PaymentReceived { amount } => a.collected = amount.micros,
             Body::RefundIssued { amount } => a.refunds = amount.micros,
@@ -146,7 +160,10 @@ impl SalesAcc {
 
     /// The contribution of an assist credited to a rep.
     pub fn assist() -> SalesAcc {
-        SalesAcc { assists: 1, ..SalesAcc::default() }
+        SalesAcc {
+            assists: 1,
+            ..SalesAcc::default()
+        }
     }
 
     /// Whether the event type changes any sum (stage changes and directory updates do not).

@@ -46,7 +46,10 @@ pub fn kpi_value(kpi: KpiName, a: &SalesAcc) -> KpiValue {
         K::Revenue => money(a.revenue),
         K::DealsWon => count(a.deals_won),
         K::DealsLost => count(a.deals_lost),
-        K::WinRate => ratio(f64::from(a.deals_won), f64::from(a.deals_won) + f64::from(a.deals_lost)),
+        K::WinRate => ratio(
+            f64::from(a.deals_won),
+            f64::from(a.deals_won) + f64::from(a.deals_lost),
+        ),
         K::AvgDealSize => {
             if a.deals_won == 0 {
                 KpiValue::Null
@@ -62,7 +65,9 @@ pub fn kpi_value(kpi: KpiName, a: &SalesAcc) -> KpiValue {
         K::Calls => count(a.calls),
         K::Meetings => count(a.meetings),
         K::Emails => count(a.emails),
-        K::Activities => KpiValue::Count(u64::from(a.calls) + u64::from(a.meetings) + u64::from(a.emails)),
+        K::Activities => {
+            KpiValue::Count(u64::from(a.calls) + u64::from(a.meetings) + u64::from(a.emails))
+        }
         K::MeetingsPerCall => ratio(f64::from(a.meetings), f64::from(a.calls)),
         K::NewCustomers => count(a.new_customers),
         K::Invoiced => money(a.invoiced),
@@ -88,8 +93,15 @@ mod tests {
     #[test]
     fn ratios_over_zero_are_null() {
         let a = SalesAcc::default();
-        for k in [KpiName::WinRate, KpiName::AvgDealSize, KpiName::SalesCycleDays, KpiName::MeetingsPerCall,
-                  KpiName::CollectionRate, KpiName::Csat, KpiName::Nps] {
+        for k in [
+            KpiName::WinRate,
+            KpiName::AvgDealSize,
+            KpiName::SalesCycleDays,
+            KpiName::MeetingsPerCall,
+            KpiName::CollectionRate,
+            KpiName::Csat,
+            KpiName::Nps,
+        ] {
             assert_eq!(kpi_value(k, &a), KpiValue::Null, "{k}");
         }
         assert_eq!(kpi_value(KpiName::Revenue, &a), KpiValue::Money(0));
@@ -97,7 +109,14 @@ mod tests {
 
     #[test]
     fn nps_and_win_rate() {
-        let a = SalesAcc { nps_count: 4, nps_promoters: 2, nps_detractors: 1, deals_won: 1, deals_lost: 3, ..Default::default() };
+        let a = SalesAcc {
+            nps_count: 4,
+            nps_promoters: 2,
+            nps_detractors: 1,
+            deals_won: 1,
+            deals_lost: 3,
+            ..Default::default()
+        };
         assert_eq!(kpi_value(KpiName::Nps, &a), KpiValue::Real(25.0));
         assert_eq!(kpi_value(KpiName::WinRate, &a), KpiValue::Real(0.25));
     }

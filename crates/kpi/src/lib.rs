@@ -10,5 +10,7 @@ mod scoring;
 
 pub use acc::SalesAcc;
 pub use catalog::{kpi_value, KpiValue};
-pub use profile::{Component, Direction, ProfileError, Profiles, RawComponent, RawProfile, RoleProfile, WindowRef};
+pub use profile::{
+    Component, Direction, ProfileError, Profiles, RawComponent, RawProfile, RoleProfile, WindowRef,
+};
 pub use scoring::{score, ScoreInput, TargetContext};

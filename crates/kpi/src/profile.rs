@@ -134,7 +134,11 @@ pub struct Profiles {
 
 impl Profiles {
     /// Validates raw profiles against the configured windows.
-    pub fn new(raw: &BTreeMap<String, RawProfile>, default_role: &str, specs: &RollingSpecs) -> Result<Self, ProfileError> {
+    pub fn new(
+        raw: &BTreeMap<String, RawProfile>,
+        default_role: &str,
+        specs: &RollingSpecs,
+    ) -> Result<Self, ProfileError> {
         let mut by_role = BTreeMap::new();
         for (role, p) in raw {
             by_role.insert(role.clone(), resolve(role, p, specs)?);
@@ -148,7 +152,10 @@ impl Profiles {
                 ),
             });
         }
-        Ok(Profiles { by_role, default_role: default_role.to_string() })
+        Ok(Profiles {
+            by_role,
+            default_role: default_role.to_string(),
+        })
     }
 
     /// The profile for a role, falling back to the default role's.
@@ -167,31 +174,75 @@ impl Profiles {
 
 fn resolve(role: &str, p: &RawProfile, specs: &RollingSpecs) -> Result<RoleProfile, ProfileError> {
     if p.components.is_empty() {
-        return Err(ProfileError::Profile { role: role.into(), problem: "has no components; add at least one [[profiles.ROLE.components]]".into() });
+        return Err(ProfileError::Profile {
+            role: role.into(),
+            problem: "has no components; add at least one [[profiles.ROLE.components]]".into(),
+        });
     }
     let mut components = Vec::new();
     for (i, c) in p.components.iter().enumerate() {
-        let err = |problem: String| ProfileError::Component { role: role.into(), index: i + 1, kpi: c.kpi.clone(), problem };
-        let kpi = KpiName::parse(&c.kpi).ok_or_else(|| err(format!("unknown KPI; expected one of {}", KpiName::all_names())))?;
+        let err = |problem: String| ProfileError::Component {
+            role: role.into(),
+            index: i + 1,
+            kpi: c.kpi.clone(),
+            problem,
+        };
+        let kpi = KpiName::parse(&c.kpi).ok_or_else(|| {
+            err(format!(
+                "unknown KPI; expected one of {}",
+                KpiName::all_names()
+            ))
+        })?;
         let window = match (specs.position(&c.window), PeriodKind::parse(&c.window)) {
             (Some(k), _) => WindowRef::Rolling(k),
             (None, Some(p)) => WindowRef::Period(p),
             (None, None) => {
-                let names: Vec<&str> = specs.specs().iter().map(|s| s.name.as_str()).chain(PeriodKind::ALL.map(PeriodKind::as_str)).collect();
-                return Err(err(format!("window {:?} is not configured; expected one of {}", c.window, names.join(", "))));
+                let names: Vec<&str> = specs
+                    .specs()
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .chain(PeriodKind::ALL.map(PeriodKind::as_str))
+                    .collect();
+                return Err(err(format!(
+                    "window {:?} is not configured; expected one of {}",
+                    c.window,
+                    names.join(", ")
+                )));
             }
         };
         if !(c.target.is_finite() && c.target > 0.0) {
-            return Err(err(format!("target {} must be a positive number", c.target)));
+            return Err(err(format!(
+                "target {} must be a positive number",
+                c.target
+            )));
         }
         if !(c.weight.is_finite() && c.weight > 0.0) {
-            return Err(err(format!("weight {} must be a positive number", c.weight)));
+            return Err(err(format!(
+                "weight {} must be a positive number",
+                c.weight
+            )));
         }
         if !(c.cap.is_finite() && c.cap >= 1.0) {
-            return Err(err(format!("cap {} must be a number >= 1 (1.5 credits up to 150% attainment)", c.cap)));
+            return Err(err(format!(
+                "cap {} must be a number >= 1 (1.5 credits up to 150% attainment)",
+                c.cap
+            )));
         }
-        components.push(Component { kpi, window_name: c.window.clone(), window, target: c.target, weight: c.weight, direction: c.direction, cap: c.cap });
+        components.push(Component {
+            kpi,
+            window_name: c.window.clone(),
+            window,
+            target: c.target,
+            weight: c.weight,
+            direction: c.direction,
+            cap: c.cap,
+        });
     }
     let total_weight = components.iter().map(|c| c.weight).sum();
-    Ok(RoleProfile { name: role.into(), version: p.version, components, total_weight })
+    Ok(RoleProfile {
+        name: role.into(),
+        version: p.version,
+        components,
+        total_weight,
+    })
 }

@@ -55,14 +55,18 @@ pub struct ScoreInput<'a, F: Fn(&Component) -> KpiValue> {
 }
 
 /// Computes the score and its per-component explanation. Returns None when no component applies.
-pub fn score<F: Fn(&Component) -> KpiValue>(input: &ScoreInput<'_, F>) -> (Option<f64>, Vec<ComponentScore>) {
+pub fn score<F: Fn(&Component) -> KpiValue>(
+    input: &ScoreInput<'_, F>,
+) -> (Option<f64>, Vec<ComponentScore>) {
     let mut parts = Vec::new();
     for c in &input.profile.components {
         if input.only.is_some_and(|w| w != c.window) {
             continue;
         }
         let period = (input.period_of)(c);
-        let Some(target) = input.targets.target(c, period.as_ref()) else { continue };
+        let Some(target) = input.targets.target(c, period.as_ref()) else {
+            continue;
+        };
         let value = (input.value)(c).as_f64();
         let attainment = match (value, c.direction) {
             (None, _) => 0.0,
@@ -82,7 +86,15 @@ pub fn score<F: Fn(&Component) -> KpiValue>(input: &ScoreInput<'_, F>) -> (Optio
         .map(|(c, value, target, attainment)| {
             let points = 100.0 * c.weight * attainment.min(c.cap) / total;
             sum += points;
-            ComponentScore { kpi: c.kpi.as_str(), window: c.window_name.clone(), value, target, attainment, weight: c.weight, points }
+            ComponentScore {
+                kpi: c.kpi.as_str(),
+                window: c.window_name.clone(),
+                value: value.map(salespulse_model::record::Num::Real),
+                target,
+                attainment,
+                weight: c.weight,
+                points,
+            }
         })
         .collect();
     (Some(sum), explained)
@@ -116,7 +128,13 @@ mod tests {
             _ => KpiValue::Real(10.0),                              // 20/10 = 200%, cap 2
         };
         let none = |_: &Component| None;
-        let (s, parts) = score(&ScoreInput { profile: prof, value, targets: TargetContext::default(), period_of: &none, only: None });
+        let (s, parts) = score(&ScoreInput {
+            profile: prof,
+            value,
+            targets: TargetContext::default(),
+            period_of: &none,
+            only: None,
+        });
         assert_eq!(parts.len(), 2);
         assert!((s.unwrap() - 100.0 * (3.0 * 1.5 + 1.0 * 2.0) / 4.0).abs() < 1e-9);
         assert_eq!(parts[0].attainment, 2.0);
@@ -127,11 +145,25 @@ mod tests {
     fn overrides_and_prorating() {
         let p = profile();
         let c = &p.for_role(None).components[0];
-        let o = [TargetOverride { kpi: KpiName::Revenue, window: "month".into(), value: 4000.0 }];
-        let period = Period { kind: salespulse_window::PeriodKind::Month, start: 0, end: 30 * 86_400_000 };
-        let ctx = TargetContext { overrides: &o, start_ms: Some(15 * 86_400_000) };
+        let o = [TargetOverride {
+            kpi: KpiName::Revenue,
+            window: "month".into(),
+            value: 4000.0,
+        }];
+        let period = Period {
+            kind: salespulse_window::PeriodKind::Month,
+            start: 0,
+            end: 30 * 86_400_000,
+        };
+        let ctx = TargetContext {
+            overrides: &o,
+            start_ms: Some(15 * 86_400_000),
+        };
         assert_eq!(ctx.target(c, Some(&period)), Some(2000.0));
-        let late = TargetContext { overrides: &o, start_ms: Some(31 * 86_400_000) };
+        let late = TargetContext {
+            overrides: &o,
+            start_ms: Some(31 * 86_400_000),
+        };
         assert_eq!(late.target(c, Some(&period)), None);
     }
 
@@ -139,7 +171,12 @@ mod tests {
     fn bad_profiles_name_the_problem() {
         let raw: BTreeMap<String, RawProfile> =
             serde_json::from_str(r#"{"direct": {"components": [{"kpi": "revenue", "window": "fortnight", "target": 1, "weight": 1}]}}"#).unwrap();
-        let e = Profiles::new(&raw, "direct", &RollingSpecs::defaults()).unwrap_err().to_string();
-        assert!(e.contains("fortnight") && e.contains("expected one of"), "{e}");
+        let e = Profiles::new(&raw, "direct", &RollingSpecs::defaults())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("fortnight") && e.contains("expected one of"),
+            "{e}"
+        );
     }
 }

@@ -32,7 +32,7 @@ pub struct ComponentScore {
     /// Window or period name.
     pub window: String,
     /// The KPI's value (null when undefined, e.g. a ratio over zero).
-    pub value: Option<f64>,
+    pub value: Option<Num>,
     /// The target in force (after per-rep overrides and pro-rating).
     pub target: f64,
     /// value / target (target / value when lower is better), before the cap.
@@ -54,13 +54,41 @@ pub struct PeriodRef {
     pub end: String,
 }
 
+/// A number in an output record: counts stay integers on the wire.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    /// A count.
+    Int(i64),
+    /// Money (already rounded to the minor unit) or a ratio.
+    Real(f64),
+}
+
+impl Num {
+    /// The value as f64.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Real(r) => r,
+        }
+    }
+}
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Num::Int(i) => s.serialize_i64(*i),
+            Num::Real(r) => s.serialize_f64(*r),
+        }
+    }
+}
+
 /// KPI values by KPI, then by window, serialized as a JSON object of objects in this order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct KpiTable(pub Vec<(&'static str, Vec<(String, Option<f64>)>)>);
+pub struct KpiTable(pub Vec<(&'static str, Vec<(String, Option<Num>)>)>);
 
 impl Serialize for KpiTable {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Windows<'a>(&'a [(String, Option<f64>)]);
+        struct Windows<'a>(&'a [(String, Option<Num>)]);
         impl Serialize for Windows<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut m = s.serialize_map(Some(self.0.len()))?;

@@ -120,6 +120,14 @@ impl Calendar {
         }
     }
 
+    /// UTC millis of the local midnight starting a day given as days since 1970-01-01.
+    pub fn day_start(&self, days_since_epoch: i64) -> i64 {
+        let date = NaiveDate::from_ymd_opt(1970, 1, 1)
+            .and_then(|d| d.checked_add_signed(Duration::days(days_since_epoch)))
+            .unwrap_or_default();
+        self.local_midnight(date)
+    }
+
     /// UTC millis of the first instant of `date` in the zone (skipping a DST gap at midnight).
     fn local_midnight(&self, date: NaiveDate) -> i64 {
         let mut naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
@@ -183,6 +191,11 @@ impl<A: Accumulator> PeriodStore<A> {
             .iter()
             .find(|(p, _)| p.start == period.start)
             .map(|(_, a)| a)
+    }
+
+    /// The stored periods of one kind with their sums, oldest first.
+    pub fn entries(&self, kind: PeriodKind) -> impl Iterator<Item = &(Period, A)> {
+        self.kinds[kind as usize].iter()
     }
 
     /// Number of stored period accumulators.

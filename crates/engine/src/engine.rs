@@ -1,0 +1,474 @@
+//! [`Engine`]: applies validated events to per-rep state at stream time and
+//! emits coalesced records.
+//!
+//! Acceptance of an event, in order: decodes and validates; is not more than
+//! `max_future_skew` ahead of `now` (when the caller gives one); is not
+//! `too_late` (it falls inside the widest rolling window at stream time, or
+//! inside a period of some kind whose `end + grace` is still ahead of stream
+//! time; `rep.updated` is never late); then stream time advances to it; then it
+//! is not a `duplicate` of an id applied within the dedupe horizon. Accepted
+//! events update every rolling window and every period still kept.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use salespulse_kpi::SalesAcc;
+use salespulse_model::record::{ScoreRecord, TeamRecord};
+use salespulse_model::{decode, Body, Event, Reason, Rejection};
+use salespulse_window::{Accumulator, Period, PeriodKind};
+
+use crate::output::{compute_score, kpi_table, score_record, summary_record, window_sums};
+use crate::state::RepState;
+use crate::{stable_hash, EngineConfig};
+
+/// Counters of what the engine did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Records offered.
+    pub read: u64,
+    /// Records applied.
+    pub applied: u64,
+    /// Records rejected, by [`Reason::index`].
+    pub rejected: [u64; 12],
+    /// Dedupe ids forgotten early because a rep hit `dedupe_max_per_rep`.
+    pub dedupe_evicted: u64,
+    /// Open deals forgotten because a rep hit `open_deals_max_per_rep`.
+    pub deals_evicted: u64,
+    /// Score records emitted.
+    pub scores_emitted: u64,
+    /// Period summaries emitted.
+    pub summaries_emitted: u64,
+}
+
+impl Stats {
+    /// Rejections of one reason.
+    pub fn rejected_for(&self, r: Reason) -> u64 {
+        self.rejected[r.index()]
+    }
+
+    /// All rejections.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.iter().sum()
+    }
+}
+
+/// The processor of one partition (or of one replay).
+pub struct Engine {
+    cfg: EngineConfig,
+    names: Vec<String>,
+    reps: FxHashMap<Box<str>, RepState>,
+    stream_time: i64,
+    current: [Period; 4],
+    dirty: Vec<Box<str>>,
+    summaries_due: FxHashSet<(Box<str>, PeriodKind, i64)>,
+    pending: Vec<ScoreRecord>,
+    stats: Stats,
+}
+
+impl Engine {
+    /// An empty engine.
+    pub fn new(cfg: EngineConfig) -> Self {
+        let names = cfg.window_names();
+        let current = PeriodKind::ALL.map(|k| cfg.calendar.period(k, 0));
+        Engine {
+            cfg,
+            names,
+            reps: FxHashMap::default(),
+            stream_time: i64::MIN,
+            current,
+            dirty: Vec::new(),
+            summaries_due: FxHashSet::default(),
+            pending: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Stream time (largest accepted `occurred_at`), if any event was accepted.
+    pub fn stream_time(&self) -> Option<i64> {
+        (self.stream_time != i64::MIN).then_some(self.stream_time)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Reps held.
+    pub fn rep_count(&self) -> usize {
+        self.reps.len()
+    }
+
+    /// Decodes, validates and applies one record. `now_ms` is the wall clock
+    /// at ingest for the `future_timestamp` check (None skips it).
+    pub fn ingest(&mut self, bytes: &[u8], now_ms: Option<i64>) -> Result<(), Rejection> {
+        self.stats.read += 1;
+        let result = match decode(bytes, &self.cfg.decode) {
+            Ok(ev) => self.apply_inner(&ev, now_ms),
+            Err(e) => Err(e),
+        };
+        self.count(&result);
+        result
+    }
+
+    /// Applies one validated event.
+    pub fn apply(&mut self, ev: &Event<'_>, now_ms: Option<i64>) -> Result<(), Rejection> {
+        self.stats.read += 1;
+        let result = self.apply_inner(ev, now_ms);
+        self.count(&result);
+        result
+    }
+
+    fn count(&mut self, result: &Result<(), Rejection>) {
+        match result {
+            Ok(()) => self.stats.applied += 1,
+            Err(e) => self.stats.rejected[e.reason.index()] += 1,
+        }
+    }
+
+    /// Whether an event at `e` still falls in a kept window or period at stream time `t`.
+    fn is_kept(&self, e: i64, t: i64) -> bool {
+        if self.cfg.specs.widest().contains(t, e) {
+            return true;
+        }
+        PeriodKind::ALL
+            .iter()
+            .any(|&k| self.period_of(k, e).end + self.cfg.grace_ms > t)
+    }
+
+    fn period_of(&self, kind: PeriodKind, e: i64) -> Period {
+        let cur = self.current[kind as usize];
+        if cur.contains(e) {
+            cur
+        } else {
+            self.cfg.calendar.period(kind, e)
+        }
+    }
+
+    fn apply_inner(&mut self, ev: &Event<'_>, now_ms: Option<i64>) -> Result<(), Rejection> {
+        let e = ev.occurred_at.0;
+        if let Some(now) = now_ms {
+            if e > now.saturating_add(self.cfg.max_future_skew_ms) {
+                return Err(Rejection::field(
+                    Reason::FutureTimestamp,
+                    "occurred_at",
+                    &ev.occurred_at.to_rfc3339(),
+                    &format!(
+                        "at most {} s ahead of the ingest clock ({}); check the producer's clock or engine.max_future_skew",
+                        self.cfg.max_future_skew_ms / 1000,
+                        salespulse_model::Timestamp(now)
+                    ),
+                ));
+            }
+        }
+        let t = self.stream_time.max(e);
+        let is_directory = matches!(ev.body, Body::RepUpdated(_));
+        if e < t && !is_directory && !self.is_kept(e, t) {
+            return Err(Rejection::field(
+                Reason::TooLate,
+                "occurred_at",
+                &ev.occurred_at.to_rfc3339(),
+                &format!(
+                    "an event inside the kept windows and periods at stream time {} (widest window {}, period grace {} h)",
+                    salespulse_model::Timestamp(t),
+                    self.cfg.specs.widest().name,
+                    self.cfg.grace_ms / 3_600_000
+                ),
+            ));
+        }
+        self.advance(t);
+        let cfg = &self.cfg;
+        let rs = rep_entry(&mut self.reps, &ev.rep_id, cfg);
+        let fresh = rs.dedupe.check_insert(
+            stable_hash(&ev.event_id),
+            e,
+            t,
+            cfg.dedupe_horizon_ms,
+            cfg.dedupe_max_per_rep,
+            &mut self.stats.dedupe_evicted,
+        );
+        if !fresh {
+            return Err(Rejection::field(
+                Reason::Duplicate,
+                "event_id",
+                &format!("{:?}", ev.event_id),
+                "an id not already applied for this rep within engine.dedupe_horizon",
+            ));
+        }
+        if let Some(team) = &ev.team_id {
+            if rs.seen_team.as_deref() != Some(team) {
+                rs.seen_team = Some(team.as_ref().into());
+            }
+        }
+        if let Some(region) = &ev.region {
+            if rs.seen_region.as_deref() != Some(region) {
+                rs.seen_region = Some(region.as_ref().into());
+            }
+        }
+        let mut cycle_secs = None;
+        match &ev.body {
+            Body::RepUpdated(d) => {
+                if rs.directory.as_ref().is_none_or(|(at, _)| *at <= e) {
+                    rs.directory = Some((e, d.clone()));
+                }
+            }
+            Body::DealCreated { deal_id, .. } => {
+                rs.deals.created(
+                    stable_hash(deal_id),
+                    e,
+                    cfg.open_deals_max_per_rep,
+                    &mut self.stats.deals_evicted,
+                );
+            }
+            Body::DealWon {
+                deal_id,
+                created_at,
+                ..
+            } => {
+                let created = rs
+                    .deals
+                    .close(stable_hash(deal_id))
+                    .or(created_at.map(|c| c.0));
+                cycle_secs = created.filter(|&c| c <= e).map(|c| (e - c) / 1000);
+            }
+            Body::DealLost { deal_id } => {
+                rs.deals.close(stable_hash(deal_id));
+            }
+            _ => {}
+        }
+        let acc = SalesAcc::from_body(&ev.body, cycle_secs);
+        let rep_id: &str = &ev.rep_id;
+        self.add(rep_id, e, &acc);
+        if let Body::DealWon { assist_rep_ids, .. } = &ev.body {
+            for helper in assist_rep_ids {
+                self.credit_assist(helper, &ev.event_id, e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Credits an assist to `helper`. The derived id is deduped by the helper,
+    /// so a credit routed twice (live mode) is applied once.
+    fn credit_assist(&mut self, helper: &str, event_id: &str, e: i64) {
+        let t = self.stream_time;
+        let cfg = &self.cfg;
+        let rs = rep_entry(&mut self.reps, helper, cfg);
+        let id =
+            stable_hash(event_id) ^ stable_hash(helper).rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15;
+        if rs.dedupe.check_insert(
+            id,
+            e,
+            t,
+            cfg.dedupe_horizon_ms,
+            cfg.dedupe_max_per_rep,
+            &mut self.stats.dedupe_evicted,
+        ) {
+            self.add(helper, e, &SalesAcc::assist());
+        }
+    }
+
+    /// Adds a contribution at event time `e` to a rep's windows and kept periods.
+    fn add(&mut self, rep_id: &str, e: i64, acc: &SalesAcc) {
+        let t = self.stream_time;
+        let periods: [Period; 4] = PeriodKind::ALL.map(|k| self.period_of(k, e));
+        let cfg = &self.cfg;
+        let Some(rs) = self.reps.get_mut(rep_id) else {
+            return;
+        };
+        if !rs.dirty {
+            rs.dirty = true;
+            self.dirty.push(rep_id.into());
+        }
+        if acc.is_zero() {
+            return;
+        }
+        rs.rolling.advance(&cfg.specs, t);
+        rs.rolling.insert(&cfg.specs, e, acc);
+        rs.periods.expire(t, cfg.grace_ms);
+        for p in periods {
+            if p.end + cfg.grace_ms > t {
+                rs.periods.add(p, acc);
+                if p.end <= t && cfg.summary_periods.contains(&p.kind) {
+                    self.summaries_due.insert((rep_id.into(), p.kind, p.start));
+                }
+            }
+        }
+    }
+
+    /// Moves stream time to `t`; emits the summaries of periods that close.
+    fn advance(&mut self, t: i64) {
+        if t <= self.stream_time {
+            return;
+        }
+        let old = self.stream_time;
+        self.stream_time = t;
+        for kind in PeriodKind::ALL {
+            if self.current[kind as usize].end > t {
+                continue;
+            }
+            self.current[kind as usize] = self.cfg.calendar.period(kind, t);
+            if old == i64::MIN || !self.cfg.summary_periods.contains(&kind) {
+                continue;
+            }
+            let mut ids: Vec<&Box<str>> = self.reps.keys().collect();
+            ids.sort_unstable();
+            let ids: Vec<Box<str>> = ids.into_iter().cloned().collect();
+            for id in ids {
+                let Some(rs) = self.reps.get_mut(&id) else {
+                    continue;
+                };
+                let closed: Vec<Period> = rs
+                    .periods
+                    .entries(kind)
+                    .map(|(p, _)| *p)
+                    .filter(|p| p.end > old && p.end <= t)
+                    .collect();
+                for p in closed {
+                    self.pending.push(summary_record(&self.cfg, &id, rs, t, p));
+                    self.stats.summaries_emitted += 1;
+                }
+            }
+        }
+    }
+
+    /// Emits what changed since the last flush: period summaries (closed by
+    /// stream time, or changed by late events) and one score record per
+    /// changed rep, however many events it received.
+    pub fn flush(&mut self) -> Vec<ScoreRecord> {
+        let mut out = self.drain_summaries();
+        let t = self.stream_time;
+        for id in std::mem::take(&mut self.dirty) {
+            if let Some(rs) = self.reps.get_mut(&id) {
+                rs.dirty = false;
+                out.push(score_record(
+                    &self.cfg,
+                    &self.names,
+                    &id,
+                    rs,
+                    t,
+                    &self.current,
+                ));
+                self.stats.scores_emitted += 1;
+            }
+        }
+        out
+    }
+
+    /// Emits only the period summaries that are due (closed periods, and
+    /// closed periods changed by late events), leaving score records for later.
+    pub fn drain_summaries(&mut self) -> Vec<ScoreRecord> {
+        let mut out = std::mem::take(&mut self.pending);
+        if self.summaries_due.is_empty() {
+            return out;
+        }
+        let t = self.stream_time;
+        let mut due: Vec<_> = self.summaries_due.drain().collect();
+        due.sort_unstable();
+        for (id, kind, start) in due {
+            let p = self.cfg.calendar.period(kind, start);
+            if let Some(rs) = self.reps.get_mut(&id) {
+                if rs.periods.get(&p).is_some() {
+                    out.push(summary_record(&self.cfg, &id, rs, t, p));
+                    self.stats.summaries_emitted += 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// The current score record of every rep, sorted by rep_id (each counts as an emission).
+    pub fn score_all(&mut self) -> Vec<ScoreRecord> {
+        let t = self.stream_time;
+        let mut ids: Vec<Box<str>> = self.reps.keys().cloned().collect();
+        ids.sort_unstable();
+        self.dirty.clear();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(rs) = self.reps.get_mut(&id) {
+                rs.dirty = false;
+                out.push(score_record(
+                    &self.cfg,
+                    &self.names,
+                    &id,
+                    rs,
+                    t,
+                    &self.current,
+                ));
+                self.stats.scores_emitted += 1;
+            }
+        }
+        out
+    }
+
+    /// Team rollups at stream time: every KPI summed over the team's reps
+    /// (reps without a team are under `unassigned`), sorted by team.
+    pub fn team_rollups(&mut self) -> Vec<TeamRecord> {
+        let t = self.stream_time;
+        let mut teams: std::collections::BTreeMap<String, (usize, Vec<SalesAcc>, f64, usize)> =
+            Default::default();
+        for rs in self.reps.values_mut() {
+            let sums = window_sums(&self.cfg, rs, t, &self.current);
+            let current = self.current;
+            let period_of = move |c: &salespulse_kpi::Component| match c.window {
+                salespulse_kpi::WindowRef::Period(k) => Some(current[k as usize]),
+                salespulse_kpi::WindowRef::Rolling(_) => None,
+            };
+            let (_, score, _) = compute_score(&self.cfg, rs, &sums, &period_of, None);
+            let team = rs.team().unwrap_or("unassigned").to_string();
+            let entry = teams
+                .entry(team)
+                .or_insert_with(|| (0, vec![SalesAcc::default(); sums.len()], 0.0, 0));
+            entry.0 += 1;
+            for (total, s) in entry.1.iter_mut().zip(&sums) {
+                total.merge(s);
+            }
+            if let Some(s) = score {
+                entry.2 += s;
+                entry.3 += 1;
+            }
+        }
+        let as_of = salespulse_model::Timestamp(t).to_rfc3339();
+        teams
+            .into_iter()
+            .map(|(team_id, (reps, sums, score_sum, scored))| TeamRecord {
+                kind: "team_rollup",
+                team_id,
+                as_of: as_of.clone(),
+                reps,
+                mean_score: (scored > 0).then(|| crate::output::round6(score_sum / scored as f64)),
+                kpis: kpi_table(&self.cfg, &self.names, &sums),
+            })
+            .collect()
+    }
+
+    /// Estimated heap bytes held by rep state (windows, periods, dedupe, deals, directory, map).
+    pub fn heap_bytes(&self) -> usize {
+        let map = self.reps.capacity() * (std::mem::size_of::<(Box<str>, RepState)>() + 1);
+        map + self
+            .reps
+            .iter()
+            .map(|(k, v)| k.len() + v.heap_bytes())
+            .sum::<usize>()
+    }
+
+    /// Releases spare capacity in every rep's windows.
+    pub fn shrink(&mut self) {
+        for rs in self.reps.values_mut() {
+            rs.rolling.shrink();
+        }
+    }
+}
+
+fn rep_entry<'m>(
+    reps: &'m mut FxHashMap<Box<str>, RepState>,
+    rep_id: &str,
+    cfg: &EngineConfig,
+) -> &'m mut RepState {
+    if !reps.contains_key(rep_id) {
+        reps.insert(rep_id.into(), RepState::new(&cfg.specs));
+    }
+    reps.get_mut(rep_id).expect("inserted above")
+}

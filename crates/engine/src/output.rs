@@ -1,0 +1,191 @@
+//! Building output records from a rep's state: the score record with its
+//! explanation, period summaries, and the number formatting of the contract
+//! (money rounded to the reporting currency's minor unit only here; reals to
+//! six decimals).
+
+use salespulse_kpi::{
+    kpi_value, score, Component, KpiValue, SalesAcc, ScoreInput, TargetContext, WindowRef,
+};
+use salespulse_model::record::{
+    ComponentScore, KpiTable, Num, PeriodRef, ProfileRef, RecordKind, ScoreRecord,
+};
+use salespulse_model::{KpiName, Timestamp};
+use salespulse_window::{Period, PeriodKind};
+
+use crate::state::RepState;
+use crate::EngineConfig;
+
+/// Rounds a real to six decimals, the precision of every non-money output.
+pub(crate) fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Formats a KPI value for output.
+pub(crate) fn format_value(cfg: &EngineConfig, v: KpiValue) -> Option<Num> {
+    match v {
+        KpiValue::Money(m) => Some(Num::Real(cfg.decode.currencies.micros_to_output(m))),
+        KpiValue::Count(c) => Some(Num::Int(i64::try_from(c).unwrap_or(i64::MAX))),
+        KpiValue::Real(r) => Some(Num::Real(round6(r))),
+        KpiValue::Null => None,
+    }
+}
+
+/// The sums of every window and current period of a rep at stream time, in
+/// `EngineConfig::window_names` order.
+pub(crate) fn window_sums(
+    cfg: &EngineConfig,
+    rs: &mut RepState,
+    t: i64,
+    current: &[Period; 4],
+) -> Vec<SalesAcc> {
+    rs.rolling.advance(&cfg.specs, t);
+    let mut sums = rs.rolling.windows();
+    for p in current {
+        sums.push(rs.periods.get(p).copied().unwrap_or_default());
+    }
+    sums
+}
+
+/// A table of every KPI over `sums`, labelled with `names`.
+pub(crate) fn kpi_table(cfg: &EngineConfig, names: &[String], sums: &[SalesAcc]) -> KpiTable {
+    KpiTable(
+        KpiName::ALL
+            .iter()
+            .map(|&k| {
+                let row = names
+                    .iter()
+                    .zip(sums)
+                    .map(|(n, a)| (n.clone(), format_value(cfg, kpi_value(k, a))))
+                    .collect();
+                (k.as_str(), row)
+            })
+            .collect(),
+    )
+}
+
+/// Scores a rep given its window sums (`sums` in window_names order).
+pub(crate) fn compute_score(
+    cfg: &EngineConfig,
+    rs: &RepState,
+    sums: &[SalesAcc],
+    period_of: &dyn Fn(&Component) -> Option<Period>,
+    only: Option<WindowRef>,
+) -> (ProfileRef, Option<f64>, Vec<ComponentScore>) {
+    let profile = cfg.profiles.for_role(rs.role());
+    let rolling = cfg.specs.specs().len();
+    let value = |c: &Component| match c.window {
+        WindowRef::Rolling(k) => kpi_value(c.kpi, &sums[k]),
+        WindowRef::Period(kind) => kpi_value(c.kpi, &sums[rolling + kind as usize]),
+    };
+    let dir = rs.directory.as_ref().map(|d| &d.1);
+    let targets = TargetContext {
+        overrides: dir.map_or(&[], |d| d.targets.as_slice()),
+        start_ms: dir
+            .and_then(|d| d.start_date)
+            .map(|days| cfg.calendar.day_start(days)),
+    };
+    let (s, mut parts) = score(&ScoreInput {
+        profile,
+        value,
+        targets,
+        period_of,
+        only,
+    });
+    for p in &mut parts {
+        let c = profile
+            .components
+            .iter()
+            .find(|c| c.kpi.as_str() == p.kpi && c.window_name == p.window);
+        if let Some(c) = c {
+            p.value = format_value(cfg, value(c));
+        }
+        p.target = round6(p.target);
+        p.attainment = round6(p.attainment);
+        p.points = round6(p.points);
+    }
+    (
+        ProfileRef {
+            name: profile.name.clone(),
+            version: profile.version,
+        },
+        s.map(round6),
+        parts,
+    )
+}
+
+fn header(rep_id: &str, rs: &mut RepState, t: i64, kind: RecordKind) -> ScoreRecord {
+    rs.version += 1;
+    ScoreRecord {
+        kind,
+        rep_id: rep_id.to_string(),
+        team_id: rs.team().map(str::to_string),
+        role: rs.role().map(str::to_string),
+        region: rs.region().map(str::to_string),
+        as_of: Timestamp(t).to_rfc3339(),
+        version: rs.version,
+        profile: ProfileRef {
+            name: String::new(),
+            version: 0,
+        },
+        score: None,
+        components: Vec::new(),
+        period: None,
+        kpis: KpiTable::default(),
+    }
+}
+
+/// The current score record of a rep at stream time `t`.
+pub(crate) fn score_record(
+    cfg: &EngineConfig,
+    names: &[String],
+    rep_id: &str,
+    rs: &mut RepState,
+    t: i64,
+    current: &[Period; 4],
+) -> ScoreRecord {
+    let sums = window_sums(cfg, rs, t, current);
+    let period_of = |c: &Component| match c.window {
+        WindowRef::Period(k) => Some(current[k as usize]),
+        WindowRef::Rolling(_) => None,
+    };
+    let (profile, score, components) = compute_score(cfg, rs, &sums, &period_of, None);
+    let mut rec = header(rep_id, rs, t, RecordKind::Score);
+    rec.profile = profile;
+    rec.score = score;
+    rec.components = components;
+    rec.kpis = kpi_table(cfg, names, &sums);
+    rec
+}
+
+/// The summary of a rep for one period (closed at stream time `t`).
+pub(crate) fn summary_record(
+    cfg: &EngineConfig,
+    rep_id: &str,
+    rs: &mut RepState,
+    t: i64,
+    period: Period,
+) -> ScoreRecord {
+    let acc = rs.periods.get(&period).copied().unwrap_or_default();
+    let rolling = cfg.specs.specs().len();
+    let mut sums = vec![SalesAcc::default(); rolling + PeriodKind::ALL.len()];
+    sums[rolling + period.kind as usize] = acc;
+    let period_of = |_: &Component| Some(period);
+    let (profile, score, components) = compute_score(
+        cfg,
+        rs,
+        &sums,
+        &period_of,
+        Some(WindowRef::Period(period.kind)),
+    );
+    let mut rec = header(rep_id, rs, t, RecordKind::PeriodSummary);
+    rec.profile = profile;
+    rec.score = score;
+    rec.components = components;
+    rec.period = Some(PeriodRef {
+        kind: period.kind.as_str(),
+        start: Timestamp(period.start).to_rfc3339(),
+        end: Timestamp(period.end).to_rfc3339(),
+    });
+    rec.kpis = kpi_table(cfg, &[period.kind.as_str().to_string()], &[acc]);
+    rec
+}

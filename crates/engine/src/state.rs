@@ -1,0 +1,225 @@
+//! Per-rep state: windows, periods, the dedupe set, the open-deal tracker
+//! and the directory record. Every structure here is bounded.
+
+use salespulse_kpi::SalesAcc;
+use salespulse_model::Directory;
+use salespulse_window::{PeriodStore, Rolling, RollingSpecs};
+
+/// Recently applied event ids of one rep, as (hash, occurred_at), sorted by
+/// hash. An event is a duplicate when an id with the same hash was applied
+/// with `occurred_at > stream_time - horizon`. Memory: 16 bytes per id.
+#[derive(Debug, Clone, Default)]
+pub struct DedupeSet {
+    entries: Vec<(u64, i64)>,
+    oldest: i64,
+}
+
+impl DedupeSet {
+    /// Checks `id` at stream time `t` and records it if new. Returns false for
+    /// a duplicate. `evicted` counts ids dropped early because of `max`.
+    pub fn check_insert(
+        &mut self,
+        id: u64,
+        e_ms: i64,
+        t_ms: i64,
+        horizon_ms: i64,
+        max: usize,
+        evicted: &mut u64,
+    ) -> bool {
+        let cutoff = t_ms - horizon_ms;
+        if self.oldest <= cutoff && !self.entries.is_empty() {
+            self.entries.retain(|&(_, at)| at > cutoff);
+            self.oldest = self.entries.iter().map(|e| e.1).min().unwrap_or(i64::MAX);
+        }
+        let pos = match self.entries.binary_search_by_key(&id, |e| e.0) {
+            Ok(i) if self.entries[i].1 > cutoff => return false,
+            Ok(i) => {
+                self.entries[i].1 = e_ms;
+                self.oldest = self.oldest.min(e_ms);
+                return true;
+            }
+            Err(i) => i,
+        };
+        if e_ms <= cutoff {
+            // Older than the horizon: it can never be matched, so it is not kept.
+            return true;
+        }
+        if self.entries.len() >= max.max(1) {
+            if let Some(victim) = self
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, e)| e.1)
+                .map(|(i, _)| i)
+            {
+                self.entries.remove(victim);
+                *evicted += 1;
+                return self.check_insert(id, e_ms, t_ms, horizon_ms, max, evicted);
+            }
+        }
+        self.entries.insert(pos, (id, e_ms));
+        self.oldest = self.oldest.min(e_ms);
+        true
+    }
+
+    /// Ids held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * 16
+    }
+}
+
+/// Creation times of a rep's open deals (hash of deal_id -> created_at),
+/// for the sales cycle. Bounded: when full, the oldest-created deal is
+/// forgotten (its win then uses the `created_at` field, if any).
+#[derive(Debug, Clone, Default)]
+pub struct DealTracker {
+    open: Vec<(u64, i64)>,
+}
+
+impl DealTracker {
+    /// Records a created deal.
+    pub fn created(&mut self, deal: u64, at_ms: i64, max: usize, evicted: &mut u64) {
+        if let Some(e) = self.open.iter_mut().find(|e| e.0 == deal) {
+            e.1 = at_ms;
+            return;
+        }
+        if self.open.len() >= max.max(1) {
+            if let Some(i) = self
+                .open
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, e)| e.1)
+                .map(|(i, _)| i)
+            {
+                self.open.swap_remove(i);
+                *evicted += 1;
+            }
+        }
+        self.open.push((deal, at_ms));
+    }
+
+    /// Removes a deal (won or lost), returning its creation time if it was tracked.
+    pub fn close(&mut self, deal: u64) -> Option<i64> {
+        let i = self.open.iter().position(|e| e.0 == deal)?;
+        Some(self.open.swap_remove(i).1)
+    }
+
+    /// Open deals tracked.
+    pub fn len(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+
+    /// Heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.open.capacity() * 16
+    }
+}
+
+/// Everything the engine keeps about one rep.
+#[derive(Debug, Clone)]
+pub(crate) struct RepState {
+    pub rolling: Rolling<SalesAcc>,
+    pub periods: PeriodStore<SalesAcc>,
+    pub dedupe: DedupeSet,
+    pub deals: DealTracker,
+    /// The directory record with the largest `occurred_at` seen.
+    pub directory: Option<(i64, Box<Directory>)>,
+    /// Team and region from the latest event naming them, when no directory record exists.
+    pub seen_team: Option<Box<str>>,
+    pub seen_region: Option<Box<str>>,
+    /// Grows with every record emitted.
+    pub version: u64,
+    pub dirty: bool,
+}
+
+impl RepState {
+    pub fn new(specs: &RollingSpecs) -> Self {
+        RepState {
+            rolling: Rolling::new(specs),
+            periods: PeriodStore::default(),
+            dedupe: DedupeSet::default(),
+            deals: DealTracker::default(),
+            directory: None,
+            seen_team: None,
+            seen_region: None,
+            version: 0,
+            dirty: false,
+        }
+    }
+
+    pub fn team(&self) -> Option<&str> {
+        self.directory
+            .as_ref()
+            .map(|d| d.1.team_id.as_str())
+            .or(self.seen_team.as_deref())
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.directory
+            .as_ref()
+            .map(|d| d.1.region.as_str())
+            .or(self.seen_region.as_deref())
+    }
+
+    pub fn role(&self) -> Option<&str> {
+        self.directory.as_ref().map(|d| d.1.role.as_str())
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.rolling.heap_bytes()
+            + self.periods.heap_bytes()
+            + self.dedupe.heap_bytes()
+            + self.deals.heap_bytes()
+            + self.directory.as_ref().map_or(0, |d| {
+                std::mem::size_of::<Directory>() + d.1.targets.len() * 48 + 64
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedupe_respects_horizon_and_cap() {
+        let mut d = DedupeSet::default();
+        let mut ev = 0;
+        assert!(d.check_insert(1, 100, 100, 50, 10, &mut ev));
+        assert!(!d.check_insert(1, 120, 120, 50, 10, &mut ev));
+        // At t=150 the first id (at 100) is outside the horizon: no longer a duplicate.
+        assert!(d.check_insert(1, 150, 150, 50, 10, &mut ev));
+        for i in 2..20 {
+            assert!(d.check_insert(i, 150 + i as i64, 170, 50, 10, &mut ev));
+        }
+        assert_eq!(d.len(), 10);
+        assert!(ev > 0);
+    }
+
+    #[test]
+    fn deal_tracker_bounded() {
+        let mut t = DealTracker::default();
+        let mut ev = 0;
+        for i in 0..5 {
+            t.created(i, i as i64, 3, &mut ev);
+        }
+        assert_eq!(t.len(), 3);
+        assert_eq!(ev, 2);
+        assert_eq!(t.close(4), Some(4));
+        assert_eq!(t.close(0), None);
+    }
+}

@@ -1,0 +1,43 @@
+//! `salespulse check-config`: validates the configuration and prints what is in force.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+/// Runs `check-config`.
+pub fn run(dir: Option<&Path>) -> Result<()> {
+    let cfg = crate::config::load(dir)?;
+    println!("configuration OK");
+    println!("  time zone: {}", cfg.calendar.tz_name());
+    let windows: Vec<String> = cfg
+        .specs
+        .specs()
+        .iter()
+        .map(|s| format!("{} ({} s buckets)", s.name, s.bucket_ms / 1000))
+        .collect();
+    println!("  rolling windows: {}", windows.join(", "));
+    println!(
+        "  period grace: {} h, dedupe horizon: {} h",
+        cfg.grace_ms / 3_600_000,
+        cfg.dedupe_horizon_ms / 3_600_000
+    );
+    println!(
+        "  reporting currency: {}",
+        cfg.decode.currencies.reporting()
+    );
+    for p in cfg.profiles.roles() {
+        println!("  profile {} v{}:", p.name, p.version);
+        for c in &p.components {
+            println!(
+                "    {:<20} {:<8} target {:>10} weight {:.2} {:?} cap {}",
+                c.kpi.as_str(),
+                c.window_name,
+                c.target,
+                c.weight,
+                c.direction,
+                c.cap
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! The one configuration loader: embedded defaults (the files shipped in
+//! config/), then every `*.toml` in `--config DIR` in name order, then
+//! environment overrides `SALESPULSE__SECTION__KEY` (e.g.
+//! `SALESPULSE__ENGINE__TIME_ZONE=Europe/Berlin`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+use salespulse_engine::{EngineConfig, Settings};
+use salespulse_kpi::RawProfile;
+
+/// The shipped defaults, embedded so the binary runs with no files around it.
+const DEFAULT_ENGINE: &str = include_str!("../config/salespulse.toml");
+const DEFAULT_PROFILES: &str = include_str!("../config/profiles.toml");
+
+/// Every top-level section; unknown ones are rejected so typos surface.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppConfig {
+    #[serde(default)]
+    engine: salespulse_engine::settings_sections::EngineSection,
+    #[serde(default)]
+    currency: salespulse_engine::settings_sections::CurrencySection,
+    #[serde(default)]
+    scoring: salespulse_engine::settings_sections::ScoringSection,
+    #[serde(default)]
+    profiles: BTreeMap<String, RawProfile>,
+}
+
+/// Loads and merges the configuration sources into engine settings.
+pub fn load_settings(dir: Option<&Path>) -> Result<Settings> {
+    let mut builder = Config::builder()
+        .add_source(File::from_str(DEFAULT_ENGINE, FileFormat::Toml))
+        .add_source(File::from_str(DEFAULT_PROFILES, FileFormat::Toml));
+    if let Some(dir) = dir {
+        if !dir.is_dir() {
+            bail!("--config {}: not a directory", dir.display());
+        }
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading config directory {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for f in files {
+            builder = builder.add_source(File::from(f).format(FileFormat::Toml));
+        }
+    }
+    builder = builder.add_source(
+        Environment::with_prefix("SALESPULSE")
+            .prefix_separator("__")
+            .separator("__"),
+    );
+    let cfg = builder.build().context("reading configuration")?;
+    let app: AppConfig = cfg.try_deserialize().context("invalid configuration")?;
+    Ok(Settings {
+        engine: app.engine,
+        currency: app.currency,
+        scoring: app.scoring,
+        profiles: app.profiles,
+    })
+}
+
+/// Loads and validates: the engine configuration ready to run.
+pub fn load(dir: Option<&Path>) -> Result<EngineConfig> {
+    let settings = load_settings(dir)?;
+    EngineConfig::new(&settings).context("invalid configuration")
+}

@@ -1,0 +1,222 @@
+//! `salespulse replay`: runs the engine over an NDJSON file, exactly as the
+//! live service would over the same records, and writes score records,
+//! period summaries, rejected lines and a summary.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use salespulse_engine::{Engine, Stats};
+use salespulse_model::{Reason, Timestamp};
+
+/// When records are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emit {
+    /// The last score record per rep (sorted by rep_id), after the period summaries.
+    Final,
+    /// Every record as the engine emits it, flushing after each input line.
+    All,
+}
+
+/// Arguments of `replay`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// NDJSON events, or - for stdin.
+    #[arg(long)]
+    events: String,
+    /// Config directory overriding the embedded defaults.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where score records go, or - for stdout.
+    #[arg(long, default_value = "-")]
+    out: String,
+    /// Where rejected lines go (NDJSON: line, reason, message, raw).
+    #[arg(long)]
+    dlq: Option<PathBuf>,
+    /// Which records to write.
+    #[arg(long, value_enum, default_value_t = Emit::Final)]
+    emit: Emit,
+    /// Wall clock for the future_timestamp check (RFC 3339); without it the check is off.
+    #[arg(long)]
+    now: Option<String>,
+    /// Also write team rollups at the end.
+    #[arg(long)]
+    teams: bool,
+}
+
+#[derive(Serialize)]
+struct DlqLine<'a> {
+    line: u64,
+    reason: &'static str,
+    message: &'a str,
+    raw: std::borrow::Cow<'a, str>,
+}
+
+fn open_input(path: &str) -> Result<(Box<dyn Read>, Option<u64>)> {
+    if path == "-" {
+        return Ok((Box::new(io::stdin().lock()), None));
+    }
+    let f = File::open(path).with_context(|| format!("opening --events {path}"))?;
+    let len = f.metadata().ok().map(|m| m.len());
+    Ok((Box::new(f), len))
+}
+
+fn open_output(path: &str) -> Result<Box<dyn Write>> {
+    if path == "-" {
+        return Ok(Box::new(BufWriter::with_capacity(
+            1 << 20,
+            io::stdout().lock(),
+        )));
+    }
+    let f = File::create(path).with_context(|| format!("creating --out {path}"))?;
+    Ok(Box::new(BufWriter::with_capacity(1 << 20, f)))
+}
+
+fn write_json<T: Serialize>(out: &mut dyn Write, v: &T) -> Result<()> {
+    serde_json::to_writer(&mut *out, v)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+fn progress_bar(len: Option<u64>) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = match len {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Runs `replay`.
+pub fn run(a: &Args) -> Result<()> {
+    let cfg = crate::config::load(a.config.as_deref())?;
+    let now_ms = match &a.now {
+        Some(s) => Some(
+            Timestamp::parse_rfc3339(s)
+                .map_err(|e| anyhow::anyhow!("--now {s:?}: {e}"))?
+                .0,
+        ),
+        None => None,
+    };
+    let mut engine = Engine::new(cfg);
+    let (input, len) = open_input(&a.events)?;
+    let mut reader = BufReader::with_capacity(1 << 20, input);
+    let mut out = open_output(&a.out)?;
+    let mut dlq = match &a.dlq {
+        Some(p) => {
+            Some(BufWriter::new(File::create(p).with_context(|| {
+                format!("creating --dlq {}", p.display())
+            })?))
+        }
+        None => None,
+    };
+    let bar = progress_bar(len);
+    let started = Instant::now();
+    let mut buf = Vec::with_capacity(4096);
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .context("reading events")?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        bar.inc(n as u64);
+        let record = trim_line(&buf);
+        if record.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if let Err(rej) = engine.ingest(record, now_ms) {
+            if let Some(d) = dlq.as_mut() {
+                let line = DlqLine {
+                    line: line_no,
+                    reason: rej.reason.code(),
+                    message: &rej.message,
+                    raw: String::from_utf8_lossy(record),
+                };
+                write_json(d, &line)?;
+            }
+        }
+        let records = match a.emit {
+            Emit::All => engine.flush(),
+            Emit::Final => engine.drain_summaries(),
+        };
+        for r in &records {
+            write_json(&mut *out, r)?;
+        }
+    }
+    bar.finish_and_clear();
+    let tail = match a.emit {
+        Emit::All => engine.flush(),
+        Emit::Final => {
+            let mut v = engine.drain_summaries();
+            v.extend(engine.score_all());
+            v
+        }
+    };
+    for r in &tail {
+        write_json(&mut *out, r)?;
+    }
+    if a.teams {
+        for t in engine.team_rollups() {
+            write_json(&mut *out, &t)?;
+        }
+    }
+    out.flush()?;
+    if let Some(d) = dlq.as_mut() {
+        d.flush()?;
+    }
+    print_summary(
+        engine.stats(),
+        engine.rep_count(),
+        started.elapsed().as_secs_f64(),
+        a.dlq.as_deref(),
+    );
+    Ok(())
+}
+
+fn trim_line(buf: &[u8]) -> &[u8] {
+    let mut end = buf.len();
+    while end > 0 && matches!(buf[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    &buf[..end]
+}
+
+fn print_summary(s: &Stats, reps: usize, secs: f64, dlq: Option<&Path>) {
+    let mut by_reason: Vec<String> = Reason::ALL
+        .iter()
+        .filter(|r| s.rejected_for(**r) > 0)
+        .map(|r| format!("{}={}", r.code(), s.rejected_for(*r)))
+        .collect();
+    if by_reason.is_empty() {
+        by_reason.push("none".into());
+    }
+    eprintln!(
+        "replay: read {} applied {} rejected {} ({}) duplicates {} reps {} scores {} summaries {} in {:.2} s ({:.0} events/s){}",
+        s.read,
+        s.applied,
+        s.rejected_total(),
+        by_reason.join(" "),
+        s.rejected_for(Reason::Duplicate),
+        reps,
+        s.scores_emitted,
+        s.summaries_emitted,
+        secs,
+        s.read as f64 / secs.max(1e-9),
+        dlq.map(|p| format!("; rejected lines in {}", p.display())).unwrap_or_default()
+    );
+}
