@@ -24,6 +24,7 @@ pub(crate) fn round6(x: f64) -> f64 {
 pub(crate) fn format_value(cfg: &EngineConfig, v: KpiValue) -> Option<Num> {
     match v {
         KpiValue::Money(m) => Some(Num::Real(cfg.decode.currencies.micros_to_output(m))),
+        KpiValue::MoneyPer(m, n) => Some(Num::Real(cfg.decode.currencies.quotient_to_output(m, n))),
         KpiValue::Count(c) => Some(Num::Int(i64::try_from(c).unwrap_or(i64::MAX))),
         KpiValue::Real(r) => Some(Num::Real(round6(r))),
         KpiValue::Null => None,

@@ -9,6 +9,8 @@ use crate::SalesAcc;
 pub enum KpiValue {
     /// Reporting-currency micro-units (exact).
     Money(i128),
+    /// An exact quotient of money: micro-units over a count (rounded once, at output).
+    MoneyPer(i128, u64),
     /// A count.
     Count(u64),
     /// A ratio or mean.
@@ -22,6 +24,7 @@ impl KpiValue {
     pub fn as_f64(self) -> Option<f64> {
         match self {
             KpiValue::Money(m) => Some(m as f64 / 1e6),
+            KpiValue::MoneyPer(m, n) => Some(m as f64 / 1e6 / n as f64),
             KpiValue::Count(c) => Some(c as f64),
             KpiValue::Real(r) => Some(r),
             KpiValue::Null => None,
@@ -54,10 +57,7 @@ pub fn kpi_value(kpi: KpiName, a: &SalesAcc) -> KpiValue {
             if a.deals_won == 0 {
                 KpiValue::Null
             } else {
-                KpiValue::Money(salespulse_model::money::div_round_half_even(
-                    i128::from(a.revenue),
-                    i128::from(a.deals_won),
-                ))
+                KpiValue::MoneyPer(i128::from(a.revenue), u64::from(a.deals_won))
             }
         }
         K::SalesCycleDays => ratio(a.cycle_secs as f64 / 86_400.0, f64::from(a.cycle_count)),

@@ -168,7 +168,12 @@ impl CurrencyTable {
     /// Rounds reporting micro-units to the reporting currency's minor unit
     /// (half-even) and returns the value as a JSON-ready float.
     pub fn micros_to_output(&self, micros: i128) -> f64 {
-        let den = 10i128.pow(6 - self.reporting_exponent.min(6));
+        self.quotient_to_output(micros, 1)
+    }
+
+    /// Rounds `micros / count` once, half-even, to the reporting minor unit.
+    pub fn quotient_to_output(&self, micros: i128, count: u64) -> f64 {
+        let den = 10i128.pow(6 - self.reporting_exponent.min(6)) * i128::from(count.max(1));
         let minor = div_round_half_even(micros, den);
         minor as f64 / 10f64.powi(self.reporting_exponent as i32)
     }
