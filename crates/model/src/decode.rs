@@ -35,6 +35,8 @@ macro_rules! keys {
         #[repr(u8)]
         enum Key { $($variant),* }
         const KEY_COUNT: usize = [$(Key::$variant),*].len();
+        /// Every field name the decoder reads, for checks against the published schema.
+        pub const FIELD_NAMES: &[&str] = &[$($name),*];
         impl Key {
             fn parse(s: &str) -> Option<Key> {
                 match s { $($name => Some(Key::$variant),)* _ => None }
