@@ -9,7 +9,11 @@
 //! is not a `duplicate` of an id applied within the dedupe horizon. Accepted
 //! events update every rolling window and every period still kept.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::{FxBuildHasher, FxHashSet};
+
+/// Rep state by rep_id. hashbrown's `entry_ref` finds or inserts with one
+/// lookup and allocates the key only for a new rep.
+type RepMap = hashbrown::HashMap<Box<str>, RepState, FxBuildHasher>;
 
 use salespulse_kpi::SalesAcc;
 use salespulse_model::record::{ScoreRecord, TeamRecord};
@@ -54,8 +58,8 @@ impl Stats {
 /// The processor of one partition (or of one replay).
 pub struct Engine {
     cfg: EngineConfig,
-    names: Vec<String>,
-    reps: FxHashMap<Box<str>, RepState>,
+    names: Vec<salespulse_model::record::WindowName>,
+    reps: RepMap,
     stream_time: i64,
     current: [Period; 4],
     dirty: Vec<Box<str>>,
@@ -72,7 +76,7 @@ impl Engine {
         Engine {
             cfg,
             names,
-            reps: FxHashMap::default(),
+            reps: RepMap::default(),
             stream_time: i64::MIN,
             current,
             dirty: Vec::new(),
@@ -140,12 +144,7 @@ impl Engine {
     }
 
     fn period_of(&self, kind: PeriodKind, e: i64) -> Period {
-        let cur = self.current[kind as usize];
-        if cur.contains(e) {
-            cur
-        } else {
-            self.cfg.calendar.period(kind, e)
-        }
+        period_of(&self.cfg, &self.current, kind, e)
     }
 
     fn apply_inner(&mut self, ev: &Event<'_>, now_ms: Option<i64>) -> Result<(), Rejection> {
@@ -240,8 +239,11 @@ impl Engine {
             _ => {}
         }
         let acc = SalesAcc::from_body(&ev.body, cycle_secs);
-        let rep_id: &str = &ev.rep_id;
-        self.add(rep_id, e, &acc);
+        let mut sink = Sink {
+            dirty: &mut self.dirty,
+            summaries_due: &mut self.summaries_due,
+        };
+        add(cfg, &self.current, t, &ev.rep_id, rs, e, &acc, &mut sink);
         if let Body::DealWon { assist_rep_ids, .. } = &ev.body {
             for helper in assist_rep_ids {
                 self.credit_assist(helper, &ev.event_id, e);
@@ -266,35 +268,20 @@ impl Engine {
             cfg.dedupe_max_per_rep,
             &mut self.stats.dedupe_evicted,
         ) {
-            self.add(helper, e, &SalesAcc::assist());
-        }
-    }
-
-    /// Adds a contribution at event time `e` to a rep's windows and kept periods.
-    fn add(&mut self, rep_id: &str, e: i64, acc: &SalesAcc) {
-        let t = self.stream_time;
-        let periods: [Period; 4] = PeriodKind::ALL.map(|k| self.period_of(k, e));
-        let cfg = &self.cfg;
-        let Some(rs) = self.reps.get_mut(rep_id) else {
-            return;
-        };
-        if !rs.dirty {
-            rs.dirty = true;
-            self.dirty.push(rep_id.into());
-        }
-        if acc.is_zero() {
-            return;
-        }
-        rs.rolling.advance(&cfg.specs, t);
-        rs.rolling.insert(&cfg.specs, e, acc);
-        rs.periods.expire(t, cfg.grace_ms);
-        for p in periods {
-            if p.end + cfg.grace_ms > t {
-                rs.periods.add(p, acc);
-                if p.end <= t && cfg.summary_periods.contains(&p.kind) {
-                    self.summaries_due.insert((rep_id.into(), p.kind, p.start));
-                }
-            }
+            let mut sink = Sink {
+                dirty: &mut self.dirty,
+                summaries_due: &mut self.summaries_due,
+            };
+            add(
+                cfg,
+                &self.current,
+                t,
+                helper,
+                rs,
+                e,
+                &SalesAcc::assist(),
+                &mut sink,
+            );
         }
     }
 
@@ -462,13 +449,57 @@ impl Engine {
     }
 }
 
-fn rep_entry<'m>(
-    reps: &'m mut FxHashMap<Box<str>, RepState>,
-    rep_id: &str,
-    cfg: &EngineConfig,
-) -> &'m mut RepState {
-    if !reps.contains_key(rep_id) {
-        reps.insert(rep_id.into(), RepState::new(&cfg.specs));
+fn rep_entry<'m>(reps: &'m mut RepMap, rep_id: &str, cfg: &EngineConfig) -> &'m mut RepState {
+    reps.entry_ref(rep_id)
+        .or_insert_with(|| RepState::new(&cfg.specs))
+}
+
+/// The period of `kind` holding `e`: the cached current one, or computed.
+fn period_of(cfg: &EngineConfig, current: &[Period; 4], kind: PeriodKind, e: i64) -> Period {
+    let cur = current[kind as usize];
+    if cur.contains(e) {
+        cur
+    } else {
+        cfg.calendar.period(kind, e)
     }
-    reps.get_mut(rep_id).expect("inserted above")
+}
+
+/// Where `add` reports what it changed.
+struct Sink<'a> {
+    dirty: &'a mut Vec<Box<str>>,
+    summaries_due: &'a mut FxHashSet<(Box<str>, PeriodKind, i64)>,
+}
+
+/// Adds a contribution at event time `e` to a rep's windows and kept periods
+/// (stream time `t`), marking the rep dirty and closed periods for re-summary.
+#[allow(clippy::too_many_arguments)]
+fn add(
+    cfg: &EngineConfig,
+    current: &[Period; 4],
+    t: i64,
+    rep_id: &str,
+    rs: &mut RepState,
+    e: i64,
+    acc: &SalesAcc,
+    sink: &mut Sink<'_>,
+) {
+    if !rs.dirty {
+        rs.dirty = true;
+        sink.dirty.push(rep_id.into());
+    }
+    if acc.is_zero() {
+        return;
+    }
+    rs.rolling.advance(&cfg.specs, t);
+    rs.rolling.insert(&cfg.specs, e, acc);
+    rs.periods.expire(t, cfg.grace_ms);
+    for kind in PeriodKind::ALL {
+        let p = period_of(cfg, current, kind, e);
+        if p.end + cfg.grace_ms > t {
+            rs.periods.add(p, acc);
+            if p.end <= t && cfg.summary_periods.contains(&p.kind) {
+                sink.summaries_due.insert((rep_id.into(), p.kind, p.start));
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@
 use salespulse_kpi::{
     kpi_value, score, Component, KpiValue, SalesAcc, ScoreInput, TargetContext, WindowRef,
 };
+use salespulse_model::record::WindowName;
 use salespulse_model::record::{
     ComponentScore, KpiTable, Num, PeriodRef, ProfileRef, RecordKind, ScoreRecord,
 };
@@ -48,7 +49,7 @@ pub(crate) fn window_sums(
 }
 
 /// A table of every KPI over `sums`, labelled with `names`.
-pub(crate) fn kpi_table(cfg: &EngineConfig, names: &[String], sums: &[SalesAcc]) -> KpiTable {
+pub(crate) fn kpi_table(cfg: &EngineConfig, names: &[WindowName], sums: &[SalesAcc]) -> KpiTable {
     KpiTable(
         KpiName::ALL
             .iter()
@@ -138,7 +139,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, kind: RecordKind) -> ScoreRec
 /// The current score record of a rep at stream time `t`.
 pub(crate) fn score_record(
     cfg: &EngineConfig,
-    names: &[String],
+    names: &[WindowName],
     rep_id: &str,
     rs: &mut RepState,
     t: i64,
@@ -187,6 +188,6 @@ pub(crate) fn summary_record(
         start: Timestamp(period.start).to_rfc3339(),
         end: Timestamp(period.end).to_rfc3339(),
     });
-    rec.kpis = kpi_table(cfg, &[period.kind.as_str().to_string()], &[acc]);
+    rec.kpis = kpi_table(cfg, &[period.kind.as_str().into()], &[acc]);
     rec
 }

@@ -261,12 +261,12 @@ impl EngineConfig {
     }
 
     /// Names of every window and period, in output order.
-    pub fn window_names(&self) -> Vec<String> {
+    pub fn window_names(&self) -> Vec<salespulse_model::record::WindowName> {
         self.specs
             .specs()
             .iter()
-            .map(|s| s.name.clone())
-            .chain(PeriodKind::ALL.iter().map(|k| k.as_str().to_string()))
+            .map(|s| s.name.as_str().into())
+            .chain(PeriodKind::ALL.iter().map(|k| k.as_str().into()))
             .collect()
     }
 }

@@ -12,6 +12,8 @@ use salespulse_window::{PeriodStore, Rolling, RollingSpecs};
 pub struct DedupeSet {
     entries: Vec<(u64, i64)>,
     oldest: i64,
+    /// Size after the last sweep of stale ids; the next sweep waits for the set to double.
+    swept_len: usize,
 }
 
 impl DedupeSet {
@@ -27,9 +29,15 @@ impl DedupeSet {
         evicted: &mut u64,
     ) -> bool {
         let cutoff = t_ms - horizon_ms;
-        if self.oldest <= cutoff && !self.entries.is_empty() {
+        // Stale ids never match (the check below compares times), so sweeping
+        // them is only about memory: do it when the set has doubled since the
+        // last sweep, which keeps the cost amortized O(1) and memory within 2x.
+        if self.oldest <= cutoff
+            && (self.entries.len() >= 2 * self.swept_len.max(8) || self.entries.len() >= max)
+        {
             self.entries.retain(|&(_, at)| at > cutoff);
             self.oldest = self.entries.iter().map(|e| e.1).min().unwrap_or(i64::MAX);
+            self.swept_len = self.entries.len();
         }
         let pos = match self.entries.binary_search_by_key(&id, |e| e.0) {
             Ok(i) if self.entries[i].1 > cutoff => return false,

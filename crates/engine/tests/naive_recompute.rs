@@ -403,7 +403,7 @@ fn value(rec: &ScoreRecord, kpi: &str, window: &str) -> Option<f64> {
         .unwrap_or_else(|| panic!("kpi {kpi} missing"));
     row.1
         .iter()
-        .find(|(w, _)| w == window)
+        .find(|(w, _)| &**w == window)
         .unwrap_or_else(|| panic!("window {window} missing"))
         .1
         .map(Num::as_f64)

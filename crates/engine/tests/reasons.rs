@@ -41,7 +41,7 @@ fn rejects(bad: &str, reason: Reason, needle: &str, now: Option<&str>) {
     let r1 = recs.iter().find(|r| r.rep_id == "r1").unwrap();
     let calls = r1.kpis.0.iter().find(|(k, _)| *k == "calls").unwrap();
     assert_eq!(
-        calls.1.iter().find(|(w, _)| w == "day").unwrap().1,
+        calls.1.iter().find(|(w, _)| &**w == "day").unwrap().1,
         Some(Num::Int(2))
     );
 }

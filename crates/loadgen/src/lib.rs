@@ -202,8 +202,14 @@ impl Generator {
                 );
             }
             for (at, ev) in new {
-                self.seq += 1;
-                self.scheduled.push(Reverse((at, self.seq, ev)));
+                // Only deals have follow-ups; everything else is serialized at once,
+                // so a day of a large company is held as compact lines, not structs.
+                if ev.plan.is_some() {
+                    self.seq += 1;
+                    self.scheduled.push(Reverse((at, self.seq, ev)));
+                } else {
+                    self.deliver(ev, at);
+                }
             }
         }
         let day_end = day_start + MS_PER_DAY;

@@ -64,32 +64,31 @@ struct Raw<'a> {
     fields: [Option<Field<'a>>; KEY_COUNT],
 }
 
-impl<'de> de::Deserialize<'de> for Raw<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(RawVisitor)
+/// Fills a [`Raw`] in place (it is about a kilobyte; moving it out of serde costs more than parsing a field).
+struct RawSeed<'r, 'de>(&'r mut Raw<'de>);
+
+impl<'de> de::DeserializeSeed<'de> for RawSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
     }
 }
 
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw<'de>;
+impl<'de> Visitor<'de> for RawSeed<'_, 'de> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an event object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut raw = Raw {
-            fields: std::array::from_fn(|_| None),
-        };
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<crate::field::BorrowedStr<'de>>()? {
             match Key::parse(&key.0) {
-                Some(k) => raw.fields[k as usize] = Some(map.next_value::<Field<'de>>()?),
+                Some(k) => self.0.fields[k as usize] = Some(map.next_value::<Field<'de>>()?),
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(raw)
+        Ok(())
     }
 }
 
@@ -105,16 +104,32 @@ pub fn decode<'a>(bytes: &'a [u8], ctx: &DecodeContext) -> Result<Event<'a>, Rej
             ),
         ));
     }
-    let raw: Raw<'a> = serde_json::from_slice(bytes).map_err(|e| {
-        use serde_json::error::Category;
-        match e.classify() {
-            Category::Data => Rejection::new(
-                Reason::WrongType,
-                format!("the record must be a JSON object: {e}"),
+    // One UTF-8 check for the whole record lets serde_json skip it per string.
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Rejection::new(
+            Reason::NotJson,
+            format!(
+                "not a JSON document: invalid UTF-8 at byte {}",
+                e.valid_up_to()
             ),
-            _ => Rejection::new(Reason::NotJson, format!("not a JSON document: {e}")),
-        }
+        )
     })?;
+    let mut raw = Raw {
+        fields: std::array::from_fn(|_| None),
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    de::DeserializeSeed::deserialize(RawSeed(&mut raw), &mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Data => Rejection::new(
+                    Reason::WrongType,
+                    format!("the record must be a JSON object: {e}"),
+                ),
+                _ => Rejection::new(Reason::NotJson, format!("not a JSON document: {e}")),
+            }
+        })?;
     raw.validate(ctx)
 }
 
@@ -273,7 +288,7 @@ impl<'a> Raw<'a> {
         }
     }
 
-    fn validate(mut self, ctx: &DecodeContext) -> Result<Event<'a>, Rejection> {
+    fn validate(&mut self, ctx: &DecodeContext) -> Result<Event<'a>, Rejection> {
         let type_name = self.req_str(Key::Type, 64)?;
         let event_type = EventType::parse(&type_name).ok_or_else(|| {
             Rejection::field(
@@ -498,7 +513,8 @@ impl<'a> Raw<'a> {
 
 fn checked_str<'a>(name: &str, f: Field<'a>, max: usize) -> Result<Cow<'a, str>, Rejection> {
     match f {
-        Field::Str(s) if !s.is_empty() && s.chars().count() <= max => Ok(s),
+        // Byte length bounds the character count, so most ids skip the count.
+        Field::Str(s) if !s.is_empty() && (s.len() <= max || s.chars().count() <= max) => Ok(s),
         Field::Str(s) => Err(Rejection::field(
             Reason::OutOfRange,
             name,

@@ -84,16 +84,19 @@ impl Serialize for Num {
 
 /// KPI values by KPI, then by window, serialized as a JSON object of objects in this order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct KpiTable(pub Vec<(&'static str, Vec<(String, Option<Num>)>)>);
+pub struct KpiTable(pub Vec<(&'static str, Vec<(WindowName, Option<Num>)>)>);
+
+/// A window or period name, shared by every record (one allocation per engine, not per value).
+pub type WindowName = std::sync::Arc<str>;
 
 impl Serialize for KpiTable {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Windows<'a>(&'a [(String, Option<Num>)]);
+        struct Windows<'a>(&'a [(WindowName, Option<Num>)]);
         impl Serialize for Windows<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut m = s.serialize_map(Some(self.0.len()))?;
                 for (w, v) in self.0 {
-                    m.serialize_entry(w, v)?;
+                    m.serialize_entry(&**w, v)?;
                 }
                 m.end()
             }

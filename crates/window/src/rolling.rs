@@ -26,6 +26,8 @@ pub struct Rolling<A> {
     tiers: Vec<Tier<A>>,
     /// Stream time the tiers were last advanced to.
     advanced_to: i64,
+    /// Earliest stream time at which some stored bucket leaves its tier.
+    next_expiry: i64,
 }
 
 impl<A: Accumulator> Rolling<A> {
@@ -41,7 +43,23 @@ impl<A: Accumulator> Rolling<A> {
                 })
                 .collect(),
             advanced_to: i64::MIN,
+            next_expiry: i64::MAX,
         }
+    }
+
+    /// When the oldest bucket of each tier leaves it: `(idx + buckets) * bucket`.
+    fn recompute_expiry(&mut self, specs: &RollingSpecs) {
+        self.next_expiry = self
+            .tiers
+            .iter()
+            .zip(specs.specs())
+            .filter_map(|(t, s)| {
+                t.buckets
+                    .front()
+                    .map(|(idx, _)| (idx + s.buckets()) * s.bucket_ms)
+            })
+            .min()
+            .unwrap_or(i64::MAX);
     }
 
     /// Moves stream time to `t_ms`, folding and expiring buckets. Idempotent.
@@ -50,6 +68,14 @@ impl<A: Accumulator> Rolling<A> {
             return;
         }
         self.advanced_to = t_ms;
+        if t_ms < self.next_expiry {
+            return;
+        }
+        self.fold_and_expire(specs, t_ms);
+        self.recompute_expiry(specs);
+    }
+
+    fn fold_and_expire(&mut self, specs: &RollingSpecs, t_ms: i64) {
         let specs = specs.specs();
         for k in 0..self.tiers.len() {
             let first_kept = specs[k].index(t_ms) - specs[k].buckets() + 1;
@@ -80,7 +106,11 @@ impl<A: Accumulator> Rolling<A> {
         };
         let tier = &mut self.tiers[k];
         tier.total.merge(acc);
-        add_bucket(&mut tier.buckets, specs.specs()[k].index(e_ms), acc);
+        let idx = specs.specs()[k].index(e_ms);
+        add_bucket(&mut tier.buckets, idx, acc);
+        self.next_expiry = self
+            .next_expiry
+            .min((idx + specs.specs()[k].buckets()) * specs.specs()[k].bucket_ms);
         true
     }
 
@@ -144,7 +174,11 @@ fn add_bucket<A: Accumulator>(buckets: &mut VecDeque<(i64, A)>, idx: i64, acc: &
         }
         pos -= 1;
     }
-    buckets.insert(pos, (idx, acc.clone()));
+    if pos == buckets.len() {
+        buckets.push_back((idx, acc.clone()));
+    } else {
+        buckets.insert(pos, (idx, acc.clone()));
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,89 @@
+//! Memory per active rep after 30 days of realistic activity.
+//!
+//! Run: `cargo bench --bench memory` (defaults: 100,000 reps, 30 days;
+//! override with SALESPULSE_MEM_REPS and SALESPULSE_MEM_DAYS). Streams the
+//! generator straight into the engine (no file), then reports the engine's
+//! own accounting of rep state and the process's resident memory growth.
+
+use std::time::Instant;
+
+use salespulse_engine::{Engine, EngineConfig, Settings};
+use salespulse_loadgen::{Generator, Options};
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn config() -> EngineConfig {
+    let cfg = config::Config::builder()
+        .add_source(config::File::from_str(
+            include_str!("../config/salespulse.toml"),
+            config::FileFormat::Toml,
+        ))
+        .add_source(config::File::from_str(
+            include_str!("../config/profiles.toml"),
+            config::FileFormat::Toml,
+        ))
+        .build()
+        .expect("embedded config");
+    let s = Settings {
+        engine: cfg.get("engine").expect("engine"),
+        currency: cfg.get("currency").expect("currency"),
+        scoring: cfg.get("scoring").expect("scoring"),
+        profiles: cfg.get("profiles").expect("profiles"),
+    };
+    EngineConfig::new(&s).expect("valid config")
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return; // `cargo test --benches` / `cargo bench -- --list` probe the binary.
+    }
+    let reps = env_or("SALESPULSE_MEM_REPS", 100_000) as usize;
+    let days = env_or("SALESPULSE_MEM_DAYS", 30) as u32;
+    let mut engine = Engine::new(config());
+    let before = rss_kib();
+    let started = Instant::now();
+    let mut events = 0u64;
+    for line in Generator::new(Options {
+        reps,
+        days,
+        seed: 5,
+        ..Options::default()
+    }) {
+        let _ = engine.ingest(line.as_bytes(), None);
+        events += 1;
+    }
+    engine.shrink();
+    let secs = started.elapsed().as_secs_f64();
+    let after = rss_kib();
+    let heap = engine.heap_bytes();
+    let n = engine.rep_count().max(1);
+    println!(
+        "memory: {reps} reps, {days} days, {events} events generated and applied in {secs:.1} s"
+    );
+    println!(
+        "memory: engine accounting {:.0} bytes/rep ({:.1} MiB total)",
+        heap as f64 / n as f64,
+        heap as f64 / 1048576.0
+    );
+    println!(
+        "memory: RSS growth {:.0} bytes/rep ({:.1} MiB; includes the generator's buffers and allocator slack)",
+        (after.saturating_sub(before) * 1024) as f64 / n as f64,
+        after.saturating_sub(before) as f64 / 1024.0
+    );
+}
