@@ -209,10 +209,9 @@ impl Engine {
         }
         let mut cycle_secs = None;
         match &ev.body {
-            Body::RepUpdated(d) => {
-                if rs.directory.as_ref().is_none_or(|(at, _)| *at <= e) {
-                    rs.directory = Some((e, d.clone()));
-                }
+            // The directory record with the latest occurred_at wins.
+            Body::RepUpdated(d) if rs.directory.as_ref().is_none_or(|(at, _)| *at <= e) => {
+                rs.directory = Some((e, d.clone()));
             }
             Body::DealCreated { deal_id, .. } => {
                 rs.deals.created(

@@ -116,7 +116,7 @@ fn line(i: usize, s: &Spec) -> String {
             let assist = format!(r#","assist_rep_ids":["r{}"]"#, (s.rep + 1) % 3);
             format!(
                 r#""type":"deal.won","deal_id":"{deal}",{money},"customer_id":"c","channel":"{}","new_customer":{}{created}{assist}"#,
-                if s.small % 2 == 0 {
+                if s.small.is_multiple_of(2) {
                     "partner"
                 } else {
                     "direct"
@@ -267,7 +267,7 @@ impl Naive {
             1 => {
                 f.revenue = m;
                 f.won = 1;
-                if s.small % 2 == 0 {
+                if s.small.is_multiple_of(2) {
                     f.partner_revenue = m;
                 }
                 f.new_customers = u64::from(s.flag);

@@ -233,7 +233,7 @@ impl Generator {
 
     /// Writes the whole stream to `out`.
     pub fn write_all<W: Write>(mut self, out: &mut W) -> io::Result<Summary> {
-        while let Some(line) = self.next() {
+        for line in self.by_ref() {
             out.write_all(line.as_bytes())?;
             out.write_all(b"\n")?;
         }

@@ -84,7 +84,10 @@ impl Serialize for Num {
 
 /// KPI values by KPI, then by window, serialized as a JSON object of objects in this order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct KpiTable(pub Vec<(&'static str, Vec<(WindowName, Option<Num>)>)>);
+pub struct KpiTable(pub Vec<(&'static str, KpiRow)>);
+
+/// One KPI's values by window.
+pub type KpiRow = Vec<(WindowName, Option<Num>)>;
 
 /// A window or period name, shared by every record (one allocation per engine, not per value).
 pub type WindowName = std::sync::Arc<str>;
