@@ -67,7 +67,12 @@ fn main() {
     }) {
         let _ = engine.ingest(line.as_bytes(), None);
         events += 1;
+        // Emitted records leave the engine, as replay and the service write them out.
+        if events.is_multiple_of(4096) {
+            drop(engine.drain_summaries());
+        }
     }
+    drop(engine.drain_summaries());
     engine.shrink();
     let secs = started.elapsed().as_secs_f64();
     let after = rss_kib();
@@ -80,6 +85,26 @@ fn main() {
         "memory: engine accounting {:.0} bytes/rep ({:.1} MiB total)",
         heap as f64 / n as f64,
         heap as f64 / 1048576.0
+    );
+    let m = engine.memory();
+    println!(
+        "memory: per rep: {:.1} full window buckets ({} B each), {:.1} activity buckets ({} B each), {:.1} period sums, {:.1} dedupe ids, {:.1} open deals",
+        m.buckets as f64 / n as f64,
+        m.bytes_per_bucket,
+        m.activity_buckets as f64 / n as f64,
+        m.bytes_per_activity_bucket,
+        m.period_sums as f64 / n as f64,
+        m.dedupe_ids as f64 / n as f64,
+        m.open_deals as f64 / n as f64,
+    );
+    let per = |b: usize| b / n;
+    println!(
+        "memory: bytes per rep: windows {}, periods {}, dedupe {}, deals {}, other (map, keys, directory) {}",
+        per(m.rolling_bytes),
+        per(m.period_bytes),
+        per(m.dedupe_bytes),
+        per(m.deal_bytes),
+        per(heap - m.rolling_bytes - m.period_bytes - m.dedupe_bytes - m.deal_bytes)
     );
     println!(
         "memory: RSS growth {:.0} bytes/rep ({:.1} MiB; includes the generator's buffers and allocator slack)",

@@ -40,8 +40,8 @@ pub(crate) fn window_sums(
     t: i64,
     current: &[Period; 4],
 ) -> Vec<SalesAcc> {
-    rs.rolling.advance(&cfg.specs, t);
-    let mut sums = rs.rolling.windows();
+    rs.advance(&cfg.specs, t);
+    let mut sums = rs.windows();
     for p in current {
         sums.push(rs.periods.get(p).copied().unwrap_or_default());
     }

@@ -1,7 +1,7 @@
 //! Per-rep state: windows, periods, the dedupe set, the open-deal tracker
 //! and the directory record. Every structure here is bounded.
 
-use salespulse_kpi::SalesAcc;
+use salespulse_kpi::{ActivityCounts, SalesAcc};
 use salespulse_model::Directory;
 use salespulse_window::{PeriodStore, Rolling, RollingSpecs};
 
@@ -141,7 +141,10 @@ impl DealTracker {
 /// Everything the engine keeps about one rep.
 #[derive(Debug, Clone)]
 pub(crate) struct RepState {
+    /// Windows of every contribution except pure activity counts.
     pub rolling: Rolling<SalesAcc>,
+    /// Windows of calls, meetings and emails (most buckets), 24 bytes a bucket.
+    pub activity: Rolling<ActivityCounts>,
     pub periods: PeriodStore<SalesAcc>,
     pub dedupe: DedupeSet,
     pub deals: DealTracker,
@@ -156,9 +159,39 @@ pub(crate) struct RepState {
 }
 
 impl RepState {
+    /// Moves both window stores to stream time `t`.
+    pub fn advance(&mut self, specs: &RollingSpecs, t: i64) {
+        self.rolling.advance(specs, t);
+        self.activity.advance(specs, t);
+    }
+
+    /// Adds a contribution at `e` to the right window store.
+    pub fn insert(&mut self, specs: &RollingSpecs, e: i64, acc: &SalesAcc) {
+        match acc.as_activity() {
+            Some(counts) => self.activity.insert(specs, e, &counts),
+            None => self.rolling.insert(specs, e, acc),
+        };
+    }
+
+    /// Every window's full sums, narrowest first (after `advance`).
+    pub fn windows(&self) -> Vec<SalesAcc> {
+        let mut sums = self.rolling.windows();
+        for (s, a) in sums.iter_mut().zip(self.activity.windows()) {
+            s.add_activity(&a);
+        }
+        sums
+    }
+
+    /// Releases spare capacity.
+    pub fn shrink(&mut self) {
+        self.rolling.shrink();
+        self.activity.shrink();
+    }
+
     pub fn new(specs: &RollingSpecs) -> Self {
         RepState {
             rolling: Rolling::new(specs),
+            activity: Rolling::new(specs),
             periods: PeriodStore::default(),
             dedupe: DedupeSet::default(),
             deals: DealTracker::default(),
@@ -190,6 +223,7 @@ impl RepState {
 
     pub fn heap_bytes(&self) -> usize {
         self.rolling.heap_bytes()
+            + self.activity.heap_bytes()
             + self.periods.heap_bytes()
             + self.dedupe.heap_bytes()
             + self.deals.heap_bytes()

@@ -171,3 +171,57 @@ impl SalesAcc {
         *self == SalesAcc::default()
     }
 }
+
+/// Activity counts alone: most of a rep's buckets hold nothing else, so the
+/// engine stores them in their own windows with 12-byte sums instead of a
+/// full [`SalesAcc`] per bucket (see docs/BENCHMARKS.md, memory).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActivityCounts {
+    /// Calls.
+    pub calls: u32,
+    /// Meetings.
+    pub meetings: u32,
+    /// Emails.
+    pub emails: u32,
+}
+
+impl Accumulator for ActivityCounts {
+    #[inline]
+    fn merge(&mut self, o: &Self) {
+        self.calls = self.calls.wrapping_add(o.calls);
+        self.meetings = self.meetings.wrapping_add(o.meetings);
+        self.emails = self.emails.wrapping_add(o.emails);
+    }
+
+    #[inline]
+    fn unmerge(&mut self, o: &Self) {
+        self.calls = self.calls.wrapping_sub(o.calls);
+        self.meetings = self.meetings.wrapping_sub(o.meetings);
+        self.emails = self.emails.wrapping_sub(o.emails);
+    }
+}
+
+impl SalesAcc {
+    /// The contribution as activity counts, when that is all it holds.
+    pub fn as_activity(&self) -> Option<ActivityCounts> {
+        let counts = ActivityCounts {
+            calls: self.calls,
+            meetings: self.meetings,
+            emails: self.emails,
+        };
+        let rest = SalesAcc {
+            calls: 0,
+            meetings: 0,
+            emails: 0,
+            ..*self
+        };
+        rest.is_zero().then_some(counts)
+    }
+
+    /// Adds activity counts kept apart back into the full sums.
+    pub fn add_activity(&mut self, a: &ActivityCounts) {
+        self.calls = self.calls.wrapping_add(a.calls);
+        self.meetings = self.meetings.wrapping_add(a.meetings);
+        self.emails = self.emails.wrapping_add(a.emails);
+    }
+}

@@ -8,7 +8,7 @@ mod catalog;
 mod profile;
 mod scoring;
 
-pub use acc::SalesAcc;
+pub use acc::{ActivityCounts, SalesAcc};
 pub use catalog::{kpi_value, KpiValue};
 pub use profile::{
     Component, Direction, ProfileError, Profiles, RawComponent, RawProfile, RoleProfile, WindowRef,

@@ -5,8 +5,6 @@
 //! `period_start(t) <= occurred_at <= t`. A closed period stays open to late
 //! events until `end + grace`, after which it is dropped.
 
-use std::collections::VecDeque;
-
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
@@ -151,69 +149,66 @@ fn add_months(d: NaiveDate, n: u32) -> NaiveDate {
 }
 
 /// A rep's period accumulators: for each kind, the current period and the
-/// closed ones still within grace, ascending by start.
+/// closed ones still within grace. One small vector for all kinds (a rep
+/// holds about six), ordered by kind then start.
 #[derive(Debug, Clone)]
 pub struct PeriodStore<A> {
-    kinds: [VecDeque<(Period, A)>; 4],
+    sums: Vec<(Period, A)>,
 }
 
 impl<A> Default for PeriodStore<A> {
     fn default() -> Self {
-        PeriodStore {
-            kinds: std::array::from_fn(|_| VecDeque::new()),
-        }
+        PeriodStore { sums: Vec::new() }
     }
 }
 
 impl<A: Accumulator> PeriodStore<A> {
     /// Adds `acc` to `period` (creating its accumulator).
     pub fn add(&mut self, period: Period, acc: &A) {
-        let list = &mut self.kinds[period.kind as usize];
-        match list.iter().position(|(p, _)| p.start >= period.start) {
-            Some(i) if list[i].0.start == period.start => list[i].1.merge(acc),
-            Some(i) => list.insert(i, (period, acc.clone())),
-            None => list.push_back((period, acc.clone())),
+        let key = (period.kind, period.start);
+        match self
+            .sums
+            .binary_search_by_key(&key, |(p, _)| (p.kind, p.start))
+        {
+            Ok(i) => self.sums[i].1.merge(acc),
+            Err(i) => self.sums.insert(i, (period, acc.clone())),
         }
     }
 
     /// Drops closed periods whose grace has run out at stream time `t_ms`.
     pub fn expire(&mut self, t_ms: i64, grace_ms: i64) {
-        for list in &mut self.kinds {
-            while list.front().is_some_and(|(p, _)| p.end + grace_ms <= t_ms) {
-                list.pop_front();
-            }
+        if self.sums.iter().any(|(p, _)| p.end + grace_ms <= t_ms) {
+            self.sums.retain(|(p, _)| p.end + grace_ms > t_ms);
         }
     }
 
     /// The accumulator of a period, if the rep has any event in it.
     pub fn get(&self, period: &Period) -> Option<&A> {
-        self.kinds[period.kind as usize]
-            .iter()
-            .find(|(p, _)| p.start == period.start)
-            .map(|(_, a)| a)
+        let key = (period.kind, period.start);
+        self.sums
+            .binary_search_by_key(&key, |(p, _)| (p.kind, p.start))
+            .ok()
+            .map(|i| &self.sums[i].1)
     }
 
     /// The stored periods of one kind with their sums, oldest first.
     pub fn entries(&self, kind: PeriodKind) -> impl Iterator<Item = &(Period, A)> {
-        self.kinds[kind as usize].iter()
+        self.sums.iter().filter(move |(p, _)| p.kind == kind)
     }
 
     /// Number of stored period accumulators.
     pub fn len(&self) -> usize {
-        self.kinds.iter().map(VecDeque::len).sum()
+        self.sums.len()
     }
 
     /// Whether nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.sums.is_empty()
     }
 
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.kinds
-            .iter()
-            .map(|l| l.capacity() * std::mem::size_of::<(Period, A)>())
-            .sum()
+        self.sums.capacity() * std::mem::size_of::<(Period, A)>()
     }
 }
 
