@@ -135,28 +135,26 @@ fn words(summary: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The number right after `label`, as in replay's "read 10 applied 9".
-fn after(summary: &str, label: &str) -> u64 {
+/// The number `offset` words away from `label` (1: after it, -1: before it).
+fn number_near(summary: &str, label: &str, offset: isize) -> u64 {
     let w = words(summary);
     let i = w
         .iter()
         .position(|x| *x == label)
         .unwrap_or_else(|| panic!("{label} not in {summary}"));
-    w[i + 1]
-        .parse()
-        .unwrap_or_else(|_| panic!("no number after {label} in {summary}"))
+    w.get(i.wrapping_add_signed(offset))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no number next to {label} in {summary}"))
+}
+
+/// The number right after `label`, as in replay's "read 10 applied 9".
+fn after(summary: &str, label: &str) -> u64 {
+    number_near(summary, label, 1)
 }
 
 /// The number right before `label`, as in loadgen's "2510 events, 145 duplicates".
 fn before(summary: &str, label: &str) -> u64 {
-    let w = words(summary);
-    let i = w
-        .iter()
-        .position(|x| *x == label)
-        .unwrap_or_else(|| panic!("{label} not in {summary}"));
-    w[i - 1]
-        .parse()
-        .unwrap_or_else(|_| panic!("no number before {label} in {summary}"))
+    number_near(summary, label, -1)
 }
 
 #[test]

@@ -356,8 +356,15 @@ impl Engine {
     /// changed rep, however many events it received.
     pub fn flush(&mut self) -> Vec<ScoreRecord> {
         let mut out = self.drain_summaries();
+        let ids = std::mem::take(&mut self.dirty);
+        self.score_reps(ids, &mut out);
+        out
+    }
+
+    /// Appends the current score record of each rep in `ids` to `out`.
+    fn score_reps(&mut self, ids: Vec<Box<str>>, out: &mut Vec<ScoreRecord>) {
         let t = self.stream_time;
-        for id in std::mem::take(&mut self.dirty) {
+        for id in ids {
             if let Some(rs) = self.reps.get_mut(&id) {
                 rs.dirty = false;
                 out.push(score_record(
@@ -371,7 +378,6 @@ impl Engine {
                 self.stats.scores_emitted += 1;
             }
         }
-        out
     }
 
     /// Emits only the period summaries that are due (closed periods, and
@@ -398,25 +404,11 @@ impl Engine {
 
     /// The current score record of every rep, sorted by rep_id (each counts as an emission).
     pub fn score_all(&mut self) -> Vec<ScoreRecord> {
-        let t = self.stream_time;
         let mut ids: Vec<Box<str>> = self.reps.keys().cloned().collect();
         ids.sort_unstable();
         self.dirty.clear();
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(rs) = self.reps.get_mut(&id) {
-                rs.dirty = false;
-                out.push(score_record(
-                    &self.cfg,
-                    &self.names,
-                    &id,
-                    rs,
-                    t,
-                    &self.current,
-                ));
-                self.stats.scores_emitted += 1;
-            }
-        }
+        self.score_reps(ids, &mut out);
         out
     }
 
