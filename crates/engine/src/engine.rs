@@ -97,9 +97,25 @@ pub struct Engine {
     summaries_due: FxHashSet<(Box<str>, PeriodKind, i64)>,
     pending: Vec<ScoreRecord>,
     stats: Stats,
+    /// Input position (offset + 1) of the record being applied, when the
+    /// caller tracks one; versions are then at least `position << 10`.
+    position: Option<u64>,
 }
 
 impl Engine {
+    /// Tells the engine where in its input it is (a Kafka offset + 1). From
+    /// then on a rep's `version` is at least `position * 1024`, so versions
+    /// keep growing across a restart that re-applies records: the state at
+    /// a given position is deterministic, so the record with the highest
+    /// version is always the latest. Replay leaves this unset (plain counters).
+    pub fn set_position(&mut self, position: u64) {
+        self.position = Some(position);
+    }
+
+    fn version_floor(&self) -> u64 {
+        self.position.map_or(0, |p| p.saturating_mul(1024))
+    }
+
     /// An empty engine.
     pub fn new(cfg: EngineConfig) -> Self {
         let names = cfg.window_names();
@@ -114,6 +130,7 @@ impl Engine {
             summaries_due: FxHashSet::default(),
             pending: Vec::new(),
             stats: Stats::default(),
+            position: None,
         }
     }
 
@@ -330,6 +347,7 @@ impl Engine {
             if old == i64::MIN || !self.cfg.summary_periods.contains(&kind) {
                 continue;
             }
+            let floor = self.version_floor();
             let mut ids: Vec<&Box<str>> = self.reps.keys().collect();
             ids.sort_unstable();
             let ids: Vec<Box<str>> = ids.into_iter().cloned().collect();
@@ -344,7 +362,8 @@ impl Engine {
                     .filter(|p| p.end > old && p.end <= t)
                     .collect();
                 for p in closed {
-                    self.pending.push(summary_record(&self.cfg, &id, rs, t, p));
+                    self.pending
+                        .push(summary_record(&self.cfg, &id, rs, t, p, floor));
                     self.stats.summaries_emitted += 1;
                 }
             }
@@ -364,6 +383,7 @@ impl Engine {
     /// Appends the current score record of each rep in `ids` to `out`.
     fn score_reps(&mut self, ids: Vec<Box<str>>, out: &mut Vec<ScoreRecord>) {
         let t = self.stream_time;
+        let floor = self.version_floor();
         for id in ids {
             if let Some(rs) = self.reps.get_mut(&id) {
                 rs.dirty = false;
@@ -374,6 +394,7 @@ impl Engine {
                     rs,
                     t,
                     &self.current,
+                    floor,
                 ));
                 self.stats.scores_emitted += 1;
             }
@@ -388,13 +409,14 @@ impl Engine {
             return out;
         }
         let t = self.stream_time;
+        let floor = self.version_floor();
         let mut due: Vec<_> = self.summaries_due.drain().collect();
         due.sort_unstable();
         for (id, kind, start) in due {
             let p = self.cfg.calendar.period(kind, start);
             if let Some(rs) = self.reps.get_mut(&id) {
                 if rs.periods.get(&p).is_some() {
-                    out.push(summary_record(&self.cfg, &id, rs, t, p));
+                    out.push(summary_record(&self.cfg, &id, rs, t, p, floor));
                     self.stats.summaries_emitted += 1;
                 }
             }

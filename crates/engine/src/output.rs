@@ -115,8 +115,8 @@ pub(crate) fn compute_score(
     )
 }
 
-fn header(rep_id: &str, rs: &mut RepState, t: i64, kind: RecordKind) -> ScoreRecord {
-    rs.version += 1;
+fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind) -> ScoreRecord {
+    rs.version = (rs.version + 1).max(floor);
     ScoreRecord {
         kind,
         rep_id: rep_id.to_string(),
@@ -144,6 +144,7 @@ pub(crate) fn score_record(
     rs: &mut RepState,
     t: i64,
     current: &[Period; 4],
+    floor: u64,
 ) -> ScoreRecord {
     let sums = window_sums(cfg, rs, t, current);
     let period_of = |c: &Component| match c.window {
@@ -151,7 +152,7 @@ pub(crate) fn score_record(
         WindowRef::Rolling(_) => None,
     };
     let (profile, score, components) = compute_score(cfg, rs, &sums, &period_of, None);
-    let mut rec = header(rep_id, rs, t, RecordKind::Score);
+    let mut rec = header(rep_id, rs, t, floor, RecordKind::Score);
     rec.profile = profile;
     rec.score = score;
     rec.components = components;
@@ -166,6 +167,7 @@ pub(crate) fn summary_record(
     rs: &mut RepState,
     t: i64,
     period: Period,
+    floor: u64,
 ) -> ScoreRecord {
     let acc = rs.periods.get(&period).copied().unwrap_or_default();
     let rolling = cfg.specs.specs().len();
@@ -179,7 +181,7 @@ pub(crate) fn summary_record(
         &period_of,
         Some(WindowRef::Period(period.kind)),
     );
-    let mut rec = header(rep_id, rs, t, RecordKind::PeriodSummary);
+    let mut rec = header(rep_id, rs, t, floor, RecordKind::PeriodSummary);
     rec.profile = profile;
     rec.score = score;
     rec.components = components;
