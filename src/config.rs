@@ -29,10 +29,27 @@ struct AppConfig {
     scoring: salespulse_engine::settings_sections::ScoringSection,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
+    #[serde(default)]
+    kafka: salespulse_kafka::KafkaSection,
+    #[serde(default)]
+    input: salespulse_kafka::InputSection,
+    #[serde(default)]
+    output: salespulse_kafka::OutputSection,
+    #[serde(default)]
+    topics: salespulse_kafka::TopicsSection,
+    #[serde(default)]
+    service: salespulse_kafka::ServiceSection,
 }
 
-/// Loads and merges the configuration sources into engine settings.
-pub fn load_settings(dir: Option<&Path>) -> Result<Settings> {
+/// The whole configuration, validated: the engine's and the Kafka edge's.
+pub struct Loaded {
+    /// Engine configuration.
+    pub engine: EngineConfig,
+    /// Kafka, topics and service settings.
+    pub kafka: salespulse_kafka::KafkaSettings,
+}
+
+fn read(dir: Option<&Path>) -> Result<AppConfig> {
     let mut builder = Config::builder()
         .add_source(File::from_str(DEFAULT_ENGINE, FileFormat::Toml))
         .add_source(File::from_str(DEFAULT_PROFILES, FileFormat::Toml));
@@ -56,17 +73,31 @@ pub fn load_settings(dir: Option<&Path>) -> Result<Settings> {
             .separator("__"),
     );
     let cfg = builder.build().context("reading configuration")?;
-    let app: AppConfig = cfg.try_deserialize().context("invalid configuration")?;
-    Ok(Settings {
+    cfg.try_deserialize().context("invalid configuration")
+}
+
+/// Loads and validates everything: engine and Kafka settings.
+pub fn load_all(dir: Option<&Path>) -> Result<Loaded> {
+    let app = read(dir)?;
+    let settings = Settings {
         engine: app.engine,
         currency: app.currency,
         scoring: app.scoring,
         profiles: app.profiles,
-    })
+    };
+    let engine = EngineConfig::new(&settings).context("invalid configuration")?;
+    let kafka = salespulse_kafka::KafkaSettings {
+        kafka: app.kafka,
+        input: app.input,
+        output: app.output,
+        topics: app.topics,
+        service: app.service,
+    };
+    kafka.validate().context("invalid configuration")?;
+    Ok(Loaded { engine, kafka })
 }
 
 /// Loads and validates: the engine configuration ready to run.
 pub fn load(dir: Option<&Path>) -> Result<EngineConfig> {
-    let settings = load_settings(dir)?;
-    EngineConfig::new(&settings).context("invalid configuration")
+    Ok(load_all(dir)?.engine)
 }

@@ -35,6 +35,21 @@ pub struct Args {
     /// Share of extra malformed lines (0-1).
     #[arg(long, default_value_t = 0.0)]
     malformed: f64,
+    /// Produce to Kafka at these bootstrap servers instead of writing NDJSON.
+    #[arg(long)]
+    brokers: Option<String>,
+    /// Topic to produce to (with --brokers).
+    #[arg(long, default_value = "sales.events")]
+    topic: String,
+    /// Events per second (with --brokers; 0 = as fast as possible).
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Stop after this long (with --brokers), e.g. 30s or 5m.
+    #[arg(long)]
+    duration: Option<String>,
+    /// Config directory (with --brokers: [kafka.client] properties such as TLS/SASL).
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 /// Runs `loadgen`.
@@ -59,6 +74,24 @@ pub fn run(a: &Args) -> Result<()> {
         duplicates: a.duplicates,
         malformed: a.malformed,
     };
+    if let Some(brokers) = &a.brokers {
+        let duration = match &a.duration {
+            Some(d) => Some(std::time::Duration::from_millis(
+                salespulse_window::parse_duration(d)
+                    .ok_or_else(|| anyhow::anyhow!("--duration {d:?}: expected e.g. 30s or 5m"))?
+                    as u64,
+            )),
+            None => None,
+        };
+        return crate::kafka_cmds::loadgen_to_kafka(
+            brokers,
+            &a.topic,
+            a.rate,
+            duration,
+            opts,
+            a.config.as_ref(),
+        );
+    }
     let gen = Generator::new(opts);
     let started = std::time::Instant::now();
     let summary = if a.out == "-" {

@@ -2,6 +2,8 @@
 
 mod check_config;
 mod config;
+mod demo;
+mod kafka_cmds;
 mod loadgen_cmd;
 mod replay;
 
@@ -29,6 +31,32 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Run everything in one process with an embedded broker: generator, engine, /metrics.
+    Demo(demo::Args),
+    /// Run the live service: consume the input topics, publish scores and rejects.
+    Run {
+        /// Config directory overriding the embedded defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Manage the service's Kafka topics.
+    Topics {
+        #[command(subcommand)]
+        command: TopicsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TopicsCommand {
+    /// Create every topic the service uses (idempotent; the score topic is compacted).
+    Create {
+        /// Partitions (default: topics.partitions from config).
+        #[arg(long)]
+        partitions: Option<i32>,
+        /// Config directory overriding the embedded defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +71,11 @@ fn main() -> std::process::ExitCode {
         Command::Loadgen(a) => loadgen_cmd::run(&a),
         Command::Replay(a) => replay::run(&a),
         Command::CheckConfig { config } => check_config::run(config.as_deref()),
+        Command::Run { config } => kafka_cmds::run_service(config.as_deref()),
+        Command::Demo(a) => demo::run_demo(&a),
+        Command::Topics {
+            command: TopicsCommand::Create { partitions, config },
+        } => kafka_cmds::topics_create(config.as_deref(), partitions),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -72,9 +72,12 @@ pub enum SpecError {
     Invalid(String),
 }
 
-/// Parses `30s`, `15m`, `1h`, `7d` into milliseconds.
+/// Parses `250ms`, `30s`, `15m`, `1h`, `7d` into milliseconds.
 pub fn parse_duration(s: &str) -> Option<i64> {
     let s = s.trim();
+    if let Some(ms) = s.strip_suffix("ms") {
+        return ms.parse().ok().filter(|n: &i64| *n > 0);
+    }
     let (num, unit) = s.split_at(s.len().checked_sub(1)?);
     let n: i64 = num.parse().ok().filter(|n| *n > 0)?;
     let mult = match unit {
@@ -179,6 +182,7 @@ mod tests {
         assert!(RollingSpecs::new(&[("a", "1h", "1m"), ("b", "1h", "1h")]).is_err());
         assert_eq!(parse_duration("15m"), Some(900_000));
         assert_eq!(parse_duration("0m"), None);
+        assert_eq!(parse_duration("250ms"), Some(250));
         assert_eq!(RollingSpecs::defaults().specs().len(), 4);
     }
 

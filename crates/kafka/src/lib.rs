@@ -1,0 +1,45 @@
+//! SalesPulse on Kafka: the consumer-group service that applies records
+//! through the same [`salespulse_engine::Engine`] as `replay` and publishes
+//! score records and rejected records, the topic admin, and the generator's
+//! producer.
+//!
+//! One engine per input partition keeps stream time per partition, so the
+//! results of a partition equal a replay of that partition's records.
+
+mod admin;
+mod produce;
+mod restore;
+mod service;
+mod settings;
+
+pub use admin::{create_topics, TopicOutcome};
+pub use produce::{produce_generated, ProduceSummary};
+pub use service::{run, RunSummary, Status};
+pub use settings::{
+    InputSection, KafkaSection, KafkaSettings, OutputSection, ServiceSection, TopicsSection,
+};
+
+/// Errors of the Kafka edge, classified so the caller can decide to retry.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    /// The client or broker refused something.
+    #[error("kafka: {context}: {source}")]
+    Client {
+        /// What was being done.
+        context: String,
+        /// The client's error.
+        source: rdkafka::error::KafkaError,
+    },
+    /// A setting is wrong.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl KafkaError {
+    pub(crate) fn client(
+        context: impl Into<String>,
+    ) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaError {
+        let context = context.into();
+        move |source| KafkaError::Client { context, source }
+    }
+}

@@ -1,0 +1,382 @@
+//! `salespulse run`: consume the input topics in a consumer group, apply
+//! each record through the partition's engine, publish rejected records to
+//! the DLQ at once and coalesced score records every `emit_interval`, and
+//! commit input offsets only after the broker acknowledged every output
+//! they cover (at-least-once: a crash loses nothing; records after the last
+//! commit are applied again by the next owner, which first restores the
+//! partition's state, see `restore`).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use tracing::{info, warn};
+
+use salespulse_engine::{Engine, EngineConfig};
+use salespulse_model::Rejection;
+
+use crate::{restore::restore, KafkaError, KafkaSettings};
+
+/// Live status and metrics, shared with the HTTP layer. One Prometheus
+/// registry; every series is documented in docs/metrics.md.
+pub struct Status {
+    /// The registry `/metrics` renders.
+    pub registry: prometheus::Registry,
+    /// Partitions currently owned.
+    pub partitions: prometheus::IntGauge,
+    /// Set once the service has consumed from an assigned partition.
+    pub consuming: AtomicBool,
+    /// Records received, by topic.
+    pub received: prometheus::IntCounterVec,
+    /// Records applied.
+    pub applied: prometheus::IntCounter,
+    /// Records rejected, by reason.
+    pub rejected: prometheus::IntCounterVec,
+    /// Score records and summaries acknowledged by the broker.
+    pub scores_emitted: prometheus::IntCounter,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Status {
+    /// Fresh metrics in a fresh registry.
+    pub fn new() -> Self {
+        use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
+        let registry = prometheus::Registry::new();
+        let partitions = IntGauge::new(
+            "salespulse_partitions_owned",
+            "Input partitions this instance owns",
+        )
+        .expect("valid metric");
+        let received = IntCounterVec::new(
+            Opts::new(
+                "salespulse_events_received_total",
+                "Records received from input topics",
+            ),
+            &["topic"],
+        )
+        .expect("valid metric");
+        let applied = IntCounter::new(
+            "salespulse_events_applied_total",
+            "Records applied to the engine",
+        )
+        .expect("valid metric");
+        let rejected = IntCounterVec::new(
+            Opts::new(
+                "salespulse_events_rejected_total",
+                "Records rejected, by reason code",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let scores_emitted = IntCounter::new(
+            "salespulse_scores_emitted_total",
+            "Score records and period summaries acknowledged by the broker",
+        )
+        .expect("valid metric");
+        let build = IntGauge::with_opts(
+            Opts::new("salespulse_build_info", "Build information")
+                .const_label("version", env!("CARGO_PKG_VERSION")),
+        )
+        .expect("valid metric");
+        build.set(1);
+        for m in [
+            Box::new(partitions.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(received.clone()),
+            Box::new(applied.clone()),
+            Box::new(rejected.clone()),
+            Box::new(scores_emitted.clone()),
+            Box::new(build),
+        ] {
+            registry.register(m).expect("metric names are unique");
+        }
+        for r in salespulse_model::Reason::ALL {
+            rejected.with_label_values(&[r.code()]);
+        }
+        Status {
+            registry,
+            partitions,
+            consuming: AtomicBool::new(false),
+            received,
+            applied,
+            rejected,
+            scores_emitted,
+        }
+    }
+
+    /// Records applied plus rejected so far.
+    pub fn processed(&self) -> u64 {
+        let rejected: u64 = salespulse_model::Reason::ALL
+            .iter()
+            .map(|r| self.rejected.with_label_values(&[r.code()]).get())
+            .sum();
+        self.applied.get() + rejected
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Records read.
+    pub read: u64,
+    /// Records applied.
+    pub applied: u64,
+    /// Records sent to the DLQ.
+    pub rejected: u64,
+    /// Score records and summaries produced.
+    pub emitted: u64,
+    /// Records re-applied while restoring partitions.
+    pub restored: u64,
+}
+
+struct Partition {
+    engine: Engine,
+    /// Offset of the next record to apply.
+    next_offset: i64,
+    /// `next_offset` at the last commit.
+    committed: i64,
+    /// Emit every rep (shutdown), not only the changed ones.
+    final_records: bool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Runs until `shutdown` resolves, then flushes, commits and returns.
+pub async fn run(
+    s: &KafkaSettings,
+    cfg: &EngineConfig,
+    status: Arc<Status>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunSummary, KafkaError> {
+    s.validate()?;
+    let consumer: StreamConsumer = s
+        .client_config()
+        .set("group.id", &s.kafka.group_id)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        // Eager assignors rebalance correctly on the test broker; cooperative-sticky was seen losing partitions.
+        .set("partition.assignment.strategy", "range,roundrobin")
+        .create()
+        .map_err(KafkaError::client("creating the consumer"))?;
+    let topics: Vec<&str> = s.input.topics.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&topics)
+        .map_err(KafkaError::client("subscribing"))?;
+    let producer: FutureProducer = s
+        .client_config()
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .create()
+        .map_err(KafkaError::client("creating the producer"))?;
+    let interval = Duration::from_millis(s.emit_interval_ms()?);
+    let mut parts: HashMap<(String, i32), Partition> = HashMap::new();
+    let mut inflight: Vec<DeliveryFuture> = Vec::new();
+    let mut summary = RunSummary::default();
+    let mut tick = tokio::time::interval(interval);
+    tokio::pin!(shutdown);
+    info!(topics = ?s.input.topics, group = %s.kafka.group_id, "consuming");
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tick.tick() => {
+                emit_and_commit(s, &consumer, &producer, &mut parts, &mut inflight, &mut summary, &status).await?;
+            }
+            msg = consumer.recv() => match msg {
+                Ok(m) => {
+                    let key = (m.topic().to_string(), m.partition());
+                    if !parts.contains_key(&key) {
+                        let (engine, n) = restore(s, cfg, &key.0, key.1, m.offset())?;
+                        summary.restored += n;
+                        info!(topic = %key.0, partition = key.1, restored = n, from = m.offset(), "partition taken over");
+                        parts.insert(key.clone(), Partition { engine, next_offset: m.offset(), committed: m.offset(), final_records: false });
+                        status.partitions.set(parts.len() as i64);
+                        status.consuming.store(true, Ordering::Relaxed);
+                    }
+                    let Some(p) = parts.get_mut(&key) else { continue };
+                    if m.offset() < p.next_offset {
+                        continue; // already applied (a re-delivery after a seek)
+                    }
+                    summary.read += 1;
+                    status.received.with_label_values(&[key.0.as_str()]).inc();
+                    p.engine.set_position(m.offset() as u64 + 1);
+                    let payload = m.payload().unwrap_or_default();
+                    match p.engine.ingest(payload, Some(now_ms())) {
+                        Ok(()) => {
+                            summary.applied += 1;
+                            status.applied.inc();
+                        }
+                        Err(rej) => {
+                            summary.rejected += 1;
+                            status.rejected.with_label_values(&[rej.reason.code()]).inc();
+                            inflight.push(send_dlq(s, &producer, &m, &rej)?);
+                        }
+                    }
+                    p.next_offset = m.offset() + 1;
+                }
+                Err(e) => warn!(error = %e, "consume error"),
+            },
+        }
+    }
+    // On shutdown every owned rep gets a record at its partition's final
+    // stream time, so the last record per rep equals a replay of the input.
+    for p in parts.values_mut() {
+        p.final_records = true;
+    }
+    emit_and_commit(
+        s,
+        &consumer,
+        &producer,
+        &mut parts,
+        &mut inflight,
+        &mut summary,
+        &status,
+    )
+    .await?;
+    producer
+        .flush(Duration::from_secs(5))
+        .map_err(KafkaError::client("flushing the producer"))?;
+    consumer.unsubscribe();
+    info!(?summary, "stopped");
+    Ok(summary)
+}
+
+fn send_dlq<M: Message>(
+    s: &KafkaSettings,
+    producer: &FutureProducer,
+    m: &M,
+    rej: &Rejection,
+) -> Result<DeliveryFuture, KafkaError> {
+    let partition = m.partition().to_string();
+    let offset = m.offset().to_string();
+    let headers = OwnedHeaders::new()
+        .insert(Header {
+            key: "reason",
+            value: Some(rej.reason.code()),
+        })
+        .insert(Header {
+            key: "message",
+            value: Some(rej.message.as_str()),
+        })
+        .insert(Header {
+            key: "source_topic",
+            value: Some(m.topic()),
+        })
+        .insert(Header {
+            key: "source_partition",
+            value: Some(partition.as_str()),
+        })
+        .insert(Header {
+            key: "source_offset",
+            value: Some(offset.as_str()),
+        });
+    let mut record = FutureRecord::to(&s.output.dlq)
+        .payload(m.payload().unwrap_or_default())
+        .headers(headers);
+    if let Some(k) = m.key() {
+        record = record.key(k);
+    }
+    producer
+        .send_result(record)
+        .map_err(|(e, _)| KafkaError::Client {
+            context: "queueing a DLQ record".into(),
+            source: e,
+        })
+}
+
+/// Emits every partition's coalesced records, waits for the broker to
+/// acknowledge them and everything sent before, then commits the offsets
+/// that those outputs cover. Partitions no longer assigned are dropped.
+async fn emit_and_commit(
+    s: &KafkaSettings,
+    consumer: &StreamConsumer,
+    producer: &FutureProducer,
+    parts: &mut HashMap<(String, i32), Partition>,
+    inflight: &mut Vec<DeliveryFuture>,
+    summary: &mut RunSummary,
+    status: &Status,
+) -> Result<(), KafkaError> {
+    let mut emitted = 0u64;
+    for p in parts.values_mut() {
+        let records = if p.final_records {
+            let mut all = p.engine.drain_summaries();
+            all.extend(p.engine.score_all());
+            all
+        } else {
+            p.engine.flush()
+        };
+        for rec in records {
+            let payload = serde_json::to_vec(&rec)
+                .map_err(|e| KafkaError::Config(format!("serializing a score record: {e}")))?;
+            let record = FutureRecord::to(&s.output.scores)
+                .key(rec.rep_id.as_str())
+                .payload(&payload);
+            let f = producer
+                .send_result(record)
+                .map_err(|(e, _)| KafkaError::Client {
+                    context: "queueing a score record".into(),
+                    source: e,
+                })?;
+            inflight.push(f);
+            emitted += 1;
+        }
+    }
+    for f in inflight.drain(..) {
+        match f.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((e, _))) => {
+                return Err(KafkaError::Client {
+                    context: "delivering an output record".into(),
+                    source: e,
+                })
+            }
+            Err(_) => {
+                return Err(KafkaError::Config(
+                    "the producer dropped an output record".into(),
+                ))
+            }
+        }
+    }
+    summary.emitted += emitted;
+    status.scores_emitted.inc_by(emitted);
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, partition), p) in parts.iter_mut() {
+        if p.next_offset > p.committed {
+            tpl.add_partition_offset(topic, *partition, Offset::Offset(p.next_offset))
+                .map_err(KafkaError::client("building the commit"))?;
+            p.committed = p.next_offset;
+        }
+    }
+    if tpl.count() > 0 {
+        consumer
+            .commit(&tpl, CommitMode::Sync)
+            .map_err(KafkaError::client("committing offsets"))?;
+    }
+    // Drop partitions this member no longer owns: their outputs went out and
+    // their offsets were committed above; the new owner restores them.
+    if let Ok(assigned) = consumer.assignment() {
+        let owned: std::collections::HashSet<(String, i32)> = assigned
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect();
+        parts.retain(|k, _| owned.contains(k));
+        status.partitions.set(parts.len() as i64);
+    }
+    Ok(())
+}

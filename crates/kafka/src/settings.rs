@@ -1,0 +1,257 @@
+//! Kafka-side settings (`[kafka]`, `[input]`, `[output]`, `[topics]`,
+//! `[service]`), with defaults, and the librdkafka client configuration they
+//! produce. Properties under `[kafka.client]` pass straight to librdkafka
+//! (security.protocol, sasl.*, ssl.*); values of secret-looking keys never
+//! appear in Debug output or logs.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rdkafka::ClientConfig;
+use serde::Deserialize;
+
+use crate::KafkaError;
+
+/// `[kafka]`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaSection {
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// Consumer group.
+    pub group_id: String,
+    /// librdkafka properties passed through unchanged.
+    pub client: BTreeMap<String, String>,
+}
+
+impl Default for KafkaSection {
+    fn default() -> Self {
+        KafkaSection {
+            brokers: "127.0.0.1:9092".into(),
+            group_id: "salespulse".into(),
+            client: BTreeMap::new(),
+        }
+    }
+}
+
+/// Whether a librdkafka property holds a secret.
+pub fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "token",
+        "jaas",
+        "ssl.key.pem",
+        "ssl.keystore",
+        "private",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+impl fmt::Debug for KafkaSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let client: BTreeMap<&str, &str> = self
+            .client
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    if is_secret(k) {
+                        "<redacted>"
+                    } else {
+                        v.as_str()
+                    },
+                )
+            })
+            .collect();
+        f.debug_struct("KafkaSection")
+            .field("brokers", &self.brokers)
+            .field("group_id", &self.group_id)
+            .field("client", &client)
+            .finish()
+    }
+}
+
+/// `[input]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InputSection {
+    /// Topics to consume.
+    pub topics: Vec<String>,
+    /// `rep_id` (the input is keyed by rep) or `other`.
+    pub keyed_by: String,
+}
+
+impl Default for InputSection {
+    fn default() -> Self {
+        InputSection {
+            topics: vec!["sales.events".into()],
+            keyed_by: "rep_id".into(),
+        }
+    }
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSection {
+    /// Score records and period summaries, keyed by rep_id (compacted).
+    pub scores: String,
+    /// Rejected records: original bytes plus reason headers.
+    pub dlq: String,
+    /// Valid events re-keyed by rep (for `keyed_by = "other"`).
+    pub by_rep: String,
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        OutputSection {
+            scores: "salespulse.scores".into(),
+            dlq: "salespulse.dlq".into(),
+            by_rep: "salespulse.by-rep".into(),
+        }
+    }
+}
+
+/// `[topics]`: what `salespulse topics create` makes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicsSection {
+    /// Partitions of the input, by-rep and score topics.
+    pub partitions: i32,
+    /// Replication factor.
+    pub replication_factor: i32,
+}
+
+impl Default for TopicsSection {
+    fn default() -> Self {
+        TopicsSection {
+            partitions: 4,
+            replication_factor: 1,
+        }
+    }
+}
+
+/// `[service]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSection {
+    /// Score records are emitted per rep at most once per interval (wall clock).
+    pub emit_interval: String,
+}
+
+impl Default for ServiceSection {
+    fn default() -> Self {
+        ServiceSection {
+            emit_interval: "250ms".into(),
+        }
+    }
+}
+
+/// Everything the Kafka edge needs.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KafkaSettings {
+    /// `[kafka]`.
+    #[serde(default)]
+    pub kafka: KafkaSection,
+    /// `[input]`.
+    #[serde(default)]
+    pub input: InputSection,
+    /// `[output]`.
+    #[serde(default)]
+    pub output: OutputSection,
+    /// `[topics]`.
+    #[serde(default)]
+    pub topics: TopicsSection,
+    /// `[service]`.
+    #[serde(default)]
+    pub service: ServiceSection,
+}
+
+impl KafkaSettings {
+    /// Checks values the types cannot.
+    pub fn validate(&self) -> Result<(), KafkaError> {
+        if self.kafka.brokers.trim().is_empty() {
+            return Err(KafkaError::Config(
+                "kafka.brokers is empty; expected host:port[,host:port]".into(),
+            ));
+        }
+        if self.input.topics.is_empty() {
+            return Err(KafkaError::Config(
+                "input.topics is empty; expected at least one topic".into(),
+            ));
+        }
+        if self.input.keyed_by != "rep_id" {
+            return Err(KafkaError::Config(format!(
+                "input.keyed_by = {:?}: only \"rep_id\" is supported so far (re-keying through {} is not built yet)",
+                self.input.keyed_by, self.output.by_rep
+            )));
+        }
+        if self.topics.partitions < 1 || self.topics.replication_factor < 1 {
+            return Err(KafkaError::Config(
+                "topics.partitions and topics.replication_factor must be at least 1".into(),
+            ));
+        }
+        self.emit_interval_ms()?;
+        Ok(())
+    }
+
+    /// `service.emit_interval` in milliseconds.
+    pub fn emit_interval_ms(&self) -> Result<u64, KafkaError> {
+        salespulse_window::parse_duration(&self.service.emit_interval)
+            .map(|ms| ms as u64)
+            .ok_or_else(|| {
+                KafkaError::Config(format!(
+                    "service.emit_interval = {:?}: expected a duration like \"250ms\"",
+                    self.service.emit_interval
+                ))
+            })
+    }
+
+    /// A client configuration with the brokers and every pass-through property.
+    pub fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.kafka.brokers);
+        for (k, v) in &self.kafka.client {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let mut k = KafkaSection::default();
+        k.client.insert("sasl.password".into(), "hunter2".into());
+        k.client.insert("sasl.username".into(), "svc".into());
+        let shown = format!("{k:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("<redacted>") && shown.contains("svc"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let mut s = KafkaSettings::default();
+        s.service.emit_interval = "soon".into();
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("service.emit_interval"));
+        let mut s = KafkaSettings::default();
+        s.input.keyed_by = "other".into();
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("input.keyed_by"));
+    }
+}

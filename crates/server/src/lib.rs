@@ -1,0 +1,81 @@
+//! The HTTP side of SalesPulse: liveness, readiness and Prometheus metrics.
+//!
+//! `/healthz` answers 200 while the process runs; `/readyz` answers 200 once
+//! the service consumes from assigned partitions, else 503 with a JSON
+//! reason; `/metrics` renders the one registry in Prometheus text format.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use salespulse_kafka::Status;
+
+/// HTTP errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listen address could not be bound.
+    #[error("http.listen {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("http server: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The router over the shared status.
+pub fn router(status: Arc<Status>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(status)
+}
+
+async fn readyz(State(status): State<Arc<Status>>) -> Response {
+    if status.consuming.load(Ordering::Relaxed) && status.partitions.get() > 0 {
+        (
+            StatusCode::OK,
+            Json(serde_json::json!({"ready": true, "partitions": status.partitions.get()})),
+        )
+            .into_response()
+    } else {
+        let body = serde_json::json!({"ready": false, "reason": "no input partition assigned and consumed yet"});
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    }
+}
+
+async fn metrics(State(status): State<Arc<Status>>) -> Response {
+    let families = status.registry.gather();
+    match prometheus::TextEncoder::new().encode_to_string(&families) {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// Binds `addr` and serves until `shutdown` resolves. Returns the bound address via `on_bound`.
+pub async fn serve(
+    addr: SocketAddr,
+    status: Arc<Status>,
+    on_bound: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    let bound = listener.local_addr().map_err(ServerError::Serve)?;
+    on_bound(bound);
+    axum::serve(listener, router(status))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServerError::Serve)
+}

@@ -1,0 +1,118 @@
+//! `salespulse demo`: the whole pipeline in one process with nothing to
+//! install: librdkafka's mock cluster as the broker (a real Kafka-protocol
+//! listener on 127.0.0.1, so any Kafka client can read the topics), the
+//! generator producing at a modest rate, the service, and the HTTP server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use rdkafka::mocking::MockCluster;
+
+use salespulse_kafka::{produce_generated, run, Status};
+use salespulse_loadgen::Options;
+
+/// Arguments of `demo`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Reps in the generated company.
+    #[arg(long, default_value_t = 200)]
+    reps: usize,
+    /// Events per second the generator produces.
+    #[arg(long, default_value_t = 200)]
+    rate: u64,
+    /// HTTP listen address (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:9898")]
+    listen: SocketAddr,
+    /// Partitions of the demo topics.
+    #[arg(long, default_value_t = 4)]
+    partitions: i32,
+    /// Config directory overriding the embedded defaults.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// Runs the demo until SIGINT/SIGTERM.
+pub fn run_demo(a: &Args) -> Result<()> {
+    let loaded = crate::config::load_all(a.config.as_deref())?;
+    let cluster = MockCluster::new(1).context("starting the embedded broker")?;
+    let mut ks = loaded.kafka.clone();
+    ks.kafka.brokers = cluster.bootstrap_servers();
+    ks.kafka.client.clear();
+    for t in ks
+        .input
+        .topics
+        .iter()
+        .chain([&ks.output.scores, &ks.output.dlq, &ks.output.by_rep])
+    {
+        cluster
+            .create_topic(t, a.partitions, 1)
+            .with_context(|| format!("creating topic {t}"))?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let status = Arc::new(Status::new());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+        let http = tokio::spawn(salespulse_server::serve(
+            a.listen,
+            status.clone(),
+            move |addr| {
+                let _ = bound_tx.send(addr);
+            },
+            stopped(stop_rx.clone()),
+        ));
+        let addr = bound_rx.await.context("the HTTP server did not start")?;
+        let opts = Options {
+            reps: a.reps,
+            days: 3650,
+            seed: 1,
+            ..Options::default()
+        };
+        let producer = {
+            let (ks, topic, rate, stop) = (
+                ks.clone(),
+                ks.input.topics[0].clone(),
+                a.rate,
+                stopped(stop_rx.clone()),
+            );
+            tokio::spawn(async move {
+                tokio::select! {
+                    r = produce_generated(&ks, &topic, opts, rate, None, None) => r.map(|_| ()),
+                    _ = stop => Ok(()),
+                }
+            })
+        };
+        println!(
+            "SalesPulse demo: generator -> {} -> engine -> {} (Ctrl-C to stop)",
+            ks.input.topics[0], ks.output.scores
+        );
+        println!(
+            "  kafka bootstrap: {}   (embedded broker; any Kafka client can consume {})",
+            ks.kafka.brokers, ks.output.scores
+        );
+        println!("  metrics:         http://{addr}/metrics");
+        println!("  health:          http://{addr}/healthz   readiness: http://{addr}/readyz");
+        println!("  generating {} events/s for {} reps", a.rate, a.reps);
+        let shutdown = async move {
+            crate::kafka_cmds::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        };
+        let summary = run(&ks, &loaded.engine, status, shutdown).await?;
+        let _ = producer.await;
+        let _ = http.await;
+        eprintln!(
+            "demo: applied {} rejected {} emitted {}",
+            summary.applied, summary.rejected, summary.emitted
+        );
+        Ok::<(), anyhow::Error>(())
+    })?;
+    drop(cluster);
+    Ok(())
+}

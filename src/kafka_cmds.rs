@@ -1,0 +1,92 @@
+//! The Kafka-facing commands: `run`, `topics create`, and `loadgen --brokers`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use salespulse_kafka::{
+    create_topics, produce_generated, run, KafkaSettings, Status, TopicOutcome,
+};
+use salespulse_loadgen::Options;
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested: flushing emissions and committing");
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// `salespulse run`.
+pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
+    let loaded = crate::config::load_all(config)?;
+    tracing::info!(kafka = ?loaded.kafka.kafka, "starting");
+    let status = Arc::new(Status::default());
+    let summary = runtime()?.block_on(run(
+        &loaded.kafka,
+        &loaded.engine,
+        status,
+        shutdown_signal(),
+    ))?;
+    eprintln!(
+        "run: read {} applied {} rejected {} emitted {} restored {}",
+        summary.read, summary.applied, summary.rejected, summary.emitted, summary.restored
+    );
+    Ok(())
+}
+
+/// `salespulse topics create`.
+pub fn topics_create(config: Option<&std::path::Path>, partitions: Option<i32>) -> Result<()> {
+    let loaded = crate::config::load_all(config)?;
+    let outcomes = runtime()?.block_on(create_topics(&loaded.kafka, partitions))?;
+    for o in outcomes {
+        match o {
+            TopicOutcome::Created(t) => println!("created {t}"),
+            TopicOutcome::Existed(t) => println!("exists  {t}"),
+        }
+    }
+    Ok(())
+}
+
+/// `salespulse loadgen --brokers B --topic T --rate EPS`.
+pub fn loadgen_to_kafka(
+    brokers: &str,
+    topic: &str,
+    rate: u64,
+    duration: Option<Duration>,
+    opts: Options,
+    config: Option<&PathBuf>,
+) -> Result<()> {
+    let mut s: KafkaSettings = crate::config::load_all(config.map(PathBuf::as_path))?.kafka;
+    s.kafka.brokers = brokers.to_string();
+    let summary = runtime()?.block_on(produce_generated(&s, topic, opts, rate, None, duration))?;
+    eprintln!(
+        "loadgen: produced {} records to {topic} in {:.1} s",
+        summary.produced, summary.seconds
+    );
+    Ok(())
+}
