@@ -1,0 +1,126 @@
+//! `salespulse demo` as a user runs it: it starts, prints where things
+//! are, serves /metrics and /readyz, produces score records a separate
+//! Kafka client can consume from the printed bootstrap address, and stops
+//! cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::Message;
+
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    let code = body
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, body)
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().last()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn demo_serves_metrics_and_scores_then_stops_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_salespulse"))
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate",
+            "1000",
+            "--reps",
+            "50",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start demo");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut bootstrap, mut http) = (String::new(), String::new());
+    for line in lines.by_ref().take(5) {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("kafka bootstrap:").nth(1) {
+            bootstrap = rest.split_whitespace().next().unwrap().to_string();
+        }
+        if let Some(rest) = line.split("metrics:").nth(1) {
+            http = rest
+                .trim()
+                .trim_start_matches("http://")
+                .trim_end_matches("/metrics")
+                .to_string();
+        }
+    }
+    assert!(
+        bootstrap.starts_with("127.0.0.1:") && http.starts_with("127.0.0.1:"),
+        "{bootstrap} {http}"
+    );
+
+    // A separate Kafka client reads score records from the printed address.
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", "demo-reader")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["salespulse.scores"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut scores = 0;
+    while scores < 20 && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let v: serde_json::Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+            assert_eq!(m.key(), v["rep_id"].as_str().map(str::as_bytes));
+            scores += 1;
+        }
+    }
+    assert!(scores >= 20, "only {scores} score records in 30 s");
+
+    let (code, _) = http_get(&http, "/healthz");
+    assert_eq!(code, 200);
+    let (code, body) = http_get(&http, "/readyz");
+    assert_eq!(code, 200, "{body}");
+    let (code, text) = http_get(&http, "/metrics");
+    assert_eq!(code, 200);
+    assert!(
+        metric(&text, "salespulse_events_applied_total") > 0.0,
+        "{text}"
+    );
+    assert!(
+        metric(&text, "salespulse_scores_emitted_total") > 0.0,
+        "{text}"
+    );
+    assert_eq!(metric(&text, "salespulse_partitions_owned"), 4.0, "{text}");
+
+    let stop = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "demo exited with {status}");
+            break;
+        }
+        assert!(
+            stop.elapsed() < Duration::from_secs(10),
+            "demo did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
