@@ -39,6 +39,8 @@ struct AppConfig {
     topics: salespulse_kafka::TopicsSection,
     #[serde(default)]
     service: salespulse_kafka::ServiceSection,
+    #[serde(default)]
+    http: salespulse_server::HttpSection,
 }
 
 /// The whole configuration, validated: the engine's and the Kafka edge's.
@@ -47,6 +49,8 @@ pub struct Loaded {
     pub engine: EngineConfig,
     /// Kafka, topics and service settings.
     pub kafka: salespulse_kafka::KafkaSettings,
+    /// HTTP settings.
+    pub http: salespulse_server::HttpSection,
 }
 
 fn read(dir: Option<&Path>) -> Result<AppConfig> {
@@ -94,7 +98,11 @@ pub fn load_all(dir: Option<&Path>) -> Result<Loaded> {
         service: app.service,
     };
     kafka.validate().context("invalid configuration")?;
-    Ok(Loaded { engine, kafka })
+    Ok(Loaded {
+        engine,
+        kafka,
+        http: app.http,
+    })
 }
 
 /// Loads and validates: the engine configuration ready to run.

@@ -41,17 +41,34 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// `salespulse run`.
+/// `salespulse run`: the service plus its HTTP server, until SIGINT/SIGTERM.
 pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
     let loaded = crate::config::load_all(config)?;
     tracing::info!(kafka = ?loaded.kafka.kafka, "starting");
     let status = Arc::new(Status::default());
-    let summary = runtime()?.block_on(run(
-        &loaded.kafka,
-        &loaded.engine,
-        status,
-        shutdown_signal(),
-    ))?;
+    let summary = runtime()?.block_on(async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut http_stop = stop_rx.clone();
+        let http = tokio::spawn(salespulse_server::serve(
+            loaded.http.listen,
+            status.clone(),
+            |addr| tracing::info!(%addr, "http listening"),
+            async move {
+                let _ = http_stop.wait_for(|s| *s).await;
+            },
+        ));
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        };
+        let summary = run(&loaded.kafka, &loaded.engine, status, shutdown).await;
+        match http.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "http server"),
+            Err(e) => tracing::warn!(error = %e, "http task"),
+            Ok(Ok(())) => {}
+        }
+        summary
+    })?;
     eprintln!(
         "run: read {} applied {} rejected {} emitted {} restored {}",
         summary.read, summary.applied, summary.rejected, summary.emitted, summary.restored

@@ -3,38 +3,15 @@
 //! Kafka client can consume from the printed bootstrap address, and stops
 //! cleanly on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::Message;
 
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    let code = body
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, body)
-}
-
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.split_whitespace().last()?.parse().ok())
-        .unwrap_or(0.0)
-}
+mod support;
+use support::{http_get, metric};
 
 #[test]
 fn demo_serves_metrics_and_scores_then_stops_on_sigterm() {
@@ -91,11 +68,11 @@ fn demo_serves_metrics_and_scores_then_stops_on_sigterm() {
     }
     assert!(scores >= 20, "only {scores} score records in 30 s");
 
-    let (code, _) = http_get(&http, "/healthz");
+    let (code, _) = http_get(&http, "/healthz").expect("healthz");
     assert_eq!(code, 200);
-    let (code, body) = http_get(&http, "/readyz");
+    let (code, body) = http_get(&http, "/readyz").expect("readyz");
     assert_eq!(code, 200, "{body}");
-    let (code, text) = http_get(&http, "/metrics");
+    let (code, text) = http_get(&http, "/metrics").expect("metrics");
     assert_eq!(code, 200);
     assert!(
         metric(&text, "salespulse_events_applied_total") > 0.0,

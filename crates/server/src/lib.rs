@@ -16,6 +16,22 @@ use axum::{Json, Router};
 
 use salespulse_kafka::Status;
 
+/// `[http]`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    /// Listen address.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9898)),
+        }
+    }
+}
+
 /// HTTP errors.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {

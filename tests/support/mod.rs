@@ -1,0 +1,174 @@
+//! Shared helpers for tests that need a real Kafka broker: Tansu, started on
+//! a free 127.0.0.1 port for the test and stopped when the guard drops.
+//! `scripts/install-test-deps` installs it; without it these tests fail
+//! with a message saying so (they are never skipped silently).
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Headers;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+/// A consumed record: key, payload, headers.
+pub type Record = (Option<Vec<u8>>, Vec<u8>, HashMap<String, String>);
+
+/// A running Tansu broker.
+pub struct Broker {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+}
+
+fn tansu_path() -> String {
+    if let Ok(p) = which("tansu") {
+        return p;
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let p = format!("{home}/.cargo/bin/tansu");
+    if std::path::Path::new(&p).exists() {
+        return p;
+    }
+    panic!(
+        "the test broker `tansu` is not installed: run scripts/install-test-deps (or scripts/test)"
+    );
+}
+
+fn which(name: &str) -> Result<String, ()> {
+    let out = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map_err(|_| ())?;
+    let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() && !p.is_empty() {
+        Ok(p)
+    } else {
+        Err(())
+    }
+}
+
+/// A free port on 127.0.0.1 (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Broker {
+    /// Starts Tansu with in-memory storage and waits until it accepts connections.
+    pub fn start() -> Broker {
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(tansu_path())
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        let addr = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(&addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not listen on {addr} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Broker { child, addr }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes a config directory pointing the service at `broker`.
+pub fn config_dir(name: &str, broker: &str, partitions: i32, extra: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("salespulse-it-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = format!(
+        "[kafka]\nbrokers = \"{broker}\"\ngroup_id = \"it-{name}\"\n[kafka.client]\n\"session.timeout.ms\" = \"6000\"\n[topics]\npartitions = {partitions}\n[service]\nemit_interval = \"100ms\"\n{extra}"
+    );
+    std::fs::write(dir.join("it.toml"), toml).unwrap();
+    dir
+}
+
+/// All records of a topic partition 0..n: (key, payload, headers).
+pub fn read_topic(broker: &str, topic: &str, partitions: i32) -> Vec<Record> {
+    let c: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker)
+        .set("group.id", "it-reader")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    c.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let mut idle = Instant::now();
+    while idle.elapsed() < Duration::from_secs(4) {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+            let headers = m
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| {
+                            (
+                                h.key.to_string(),
+                                String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((
+                m.key().map(<[u8]>::to_vec),
+                m.payload().unwrap_or_default().to_vec(),
+                headers,
+            ));
+            idle = Instant::now();
+        }
+    }
+    out
+}
+
+/// A plain HTTP/1.1 GET: status code and the whole response.
+pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    Some((body.split_whitespace().nth(1)?.parse().ok()?, body))
+}
+
+/// Sum of a metric's samples in Prometheus text.
+pub fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+        .sum()
+}
