@@ -55,6 +55,9 @@ pub fn run_demo(a: &Args) -> Result<()> {
         .build()?;
     rt.block_on(async {
         let status = Arc::new(Status::new());
+        let view = Arc::new(salespulse_server::CompanyView::default());
+        let follower = tokio::spawn(salespulse_server::follow(ks.client_config(), ks.output.scores.clone(), view.clone()));
+        let app = Arc::new(salespulse_server::AppState { status: status.clone(), view });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -62,7 +65,7 @@ pub fn run_demo(a: &Args) -> Result<()> {
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
         let http = tokio::spawn(salespulse_server::serve(
             a.listen,
-            status.clone(),
+            app.clone(),
             move |addr| {
                 let _ = bound_tx.send(addr);
             },
@@ -99,6 +102,7 @@ pub fn run_demo(a: &Args) -> Result<()> {
         );
         println!("  metrics:         http://{addr}/metrics");
         println!("  health:          http://{addr}/healthz   readiness: http://{addr}/readyz");
+        println!("  leaderboard:     http://{addr}/v1/leaderboard   a rep: http://{addr}/v1/reps/rep-00001");
         println!("  generating {} events/s for {} reps", a.rate, a.reps);
         let shutdown = async move {
             crate::kafka_cmds::shutdown_signal().await;
@@ -107,12 +111,15 @@ pub fn run_demo(a: &Args) -> Result<()> {
         let summary = run(&ks, &loaded.engine, status, shutdown).await?;
         let _ = producer.await;
         let _ = http.await;
+        follower.abort();
         eprintln!(
             "demo: applied {} rejected {} emitted {}",
             summary.applied, summary.rejected, summary.emitted
         );
         Ok::<(), anyhow::Error>(())
     })?;
+    // Clients first, then the broker they talk to.
+    drop(rt);
     drop(cluster);
     Ok(())
 }

@@ -47,11 +47,21 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
     tracing::info!(kafka = ?loaded.kafka.kafka, "starting");
     let status = Arc::new(Status::default());
     let summary = runtime()?.block_on(async {
+        let view = Arc::new(salespulse_server::CompanyView::default());
+        let follower = tokio::spawn(salespulse_server::follow(
+            loaded.kafka.client_config(),
+            loaded.kafka.output.scores.clone(),
+            view.clone(),
+        ));
+        let app = Arc::new(salespulse_server::AppState {
+            status: status.clone(),
+            view,
+        });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut http_stop = stop_rx.clone();
         let http = tokio::spawn(salespulse_server::serve(
             loaded.http.listen,
-            status.clone(),
+            app.clone(),
             |addr| tracing::info!(%addr, "http listening"),
             async move {
                 let _ = http_stop.wait_for(|s| *s).await;
@@ -62,6 +72,7 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
             let _ = stop_tx.send(true);
         };
         let summary = run(&loaded.kafka, &loaded.engine, status, shutdown).await;
+        follower.abort();
         match http.await {
             Ok(Err(e)) => tracing::warn!(error = %e, "http server"),
             Err(e) => tracing::warn!(error = %e, "http task"),

@@ -84,6 +84,32 @@ fn demo_serves_metrics_and_scores_then_stops_on_sigterm() {
     );
     assert_eq!(metric(&text, "salespulse_partitions_owned"), 4.0, "{text}");
 
+    // The query API answers for any rep from the company view.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let board = loop {
+        let (code, body) = http_get(&http, "/v1/leaderboard?limit=5").expect("leaderboard");
+        assert_eq!(code, 200, "{body}");
+        let json: serde_json::Value =
+            serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap_or_default().trim())
+                .unwrap_or_default();
+        if json["reps"].as_array().is_some_and(|r| r.len() == 5) {
+            break json;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "leaderboard stayed short: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let top = board["reps"][0]["rep_id"].as_str().unwrap().to_string();
+    let (code, body) = http_get(&http, &format!("/v1/reps/{top}")).unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(&format!("\"rep_id\":\"{top}\"")), "{body}");
+    assert_eq!(http_get(&http, "/v1/reps/nobody").unwrap().0, 404);
+    let (code, body) = http_get(&http, "/v1/leaderboard?kpi=revenu").unwrap();
+    assert_eq!(code, 400);
+    assert!(body.contains("\"parameter\":\"kpi\""), "{body}");
+
     let stop = Instant::now();
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -1,4 +1,5 @@
-//! The HTTP side of SalesPulse: liveness, readiness and Prometheus metrics.
+//! The HTTP side of SalesPulse: liveness, readiness, Prometheus metrics,
+//! and the `/v1` query API over the company-wide view (see docs/http.md).
 //!
 //! `/healthz` answers 200 while the process runs; `/readyz` answers 200 once
 //! the service consumes from assigned partitions, else 503 with a JSON
@@ -15,6 +16,19 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use salespulse_kafka::Status;
+
+mod api;
+mod view;
+
+pub use view::{follow, CompanyView};
+
+/// What the handlers share.
+pub struct AppState {
+    /// Service status and metrics.
+    pub status: Arc<Status>,
+    /// Latest record per rep.
+    pub view: Arc<CompanyView>,
+}
 
 /// `[http]`.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -48,16 +62,20 @@ pub enum ServerError {
     Serve(std::io::Error),
 }
 
-/// The router over the shared status.
-pub fn router(status: Arc<Status>) -> Router {
+/// The router over the shared state.
+pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(status)
+        .route("/v1/reps/{rep_id}", get(api::rep))
+        .route("/v1/teams/{team_id}", get(api::team))
+        .route("/v1/leaderboard", get(api::leaderboard))
+        .with_state(state)
 }
 
-async fn readyz(State(status): State<Arc<Status>>) -> Response {
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let status = &state.status;
     if status.consuming.load(Ordering::Relaxed) && status.partitions.get() > 0 {
         (
             StatusCode::OK,
@@ -70,8 +88,8 @@ async fn readyz(State(status): State<Arc<Status>>) -> Response {
     }
 }
 
-async fn metrics(State(status): State<Arc<Status>>) -> Response {
-    let families = status.registry.gather();
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let families = state.status.registry.gather();
     match prometheus::TextEncoder::new().encode_to_string(&families) {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -81,7 +99,7 @@ async fn metrics(State(status): State<Arc<Status>>) -> Response {
 /// Binds `addr` and serves until `shutdown` resolves. Returns the bound address via `on_bound`.
 pub async fn serve(
     addr: SocketAddr,
-    status: Arc<Status>,
+    state: Arc<AppState>,
     on_bound: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
@@ -90,7 +108,7 @@ pub async fn serve(
         .map_err(|source| ServerError::Bind { addr, source })?;
     let bound = listener.local_addr().map_err(ServerError::Serve)?;
     on_bound(bound);
-    axum::serve(listener, router(status))
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServerError::Serve)

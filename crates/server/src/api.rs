@@ -1,0 +1,137 @@
+//! `/v1` query endpoints over the company view. Errors are JSON with the
+//! right status: 400 naming the bad parameter, 404 for an unknown rep or team.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::AppState;
+
+fn error(status: StatusCode, message: String, extra: Value) -> Response {
+    let mut body = json!({"error": message});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    (status, Json(body)).into_response()
+}
+
+/// `GET /v1/reps/{rep_id}`: the rep's latest score record.
+pub async fn rep(State(st): State<Arc<AppState>>, Path(rep_id): Path<String>) -> Response {
+    match st.view.rep(&rep_id) {
+        Some(r) => Json((*r).clone()).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("unknown rep {rep_id:?}"),
+            json!({"rep_id": rep_id}),
+        ),
+    }
+}
+
+/// `GET /v1/teams/{team_id}`: the team's members with their scores, and the mean.
+pub async fn team(State(st): State<Arc<AppState>>, Path(team_id): Path<String>) -> Response {
+    let mut members: Vec<Value> = st
+        .view
+        .all()
+        .into_iter()
+        .filter(|r| r["team_id"].as_str() == Some(team_id.as_str()))
+        .map(|r| json!({"rep_id": r["rep_id"], "role": r["role"], "score": r["score"], "as_of": r["as_of"], "version": r["version"]}))
+        .collect();
+    if members.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("unknown team {team_id:?}"),
+            json!({"team_id": team_id}),
+        );
+    }
+    members.sort_by(|a, b| a["rep_id"].as_str().cmp(&b["rep_id"].as_str()));
+    let scores: Vec<f64> = members.iter().filter_map(|m| m["score"].as_f64()).collect();
+    let mean = (!scores.is_empty())
+        .then(|| (scores.iter().sum::<f64>() / scores.len() as f64 * 1e6).round() / 1e6);
+    Json(json!({"team_id": team_id, "reps": members.len(), "mean_score": mean, "members": members}))
+        .into_response()
+}
+
+/// `GET /v1/leaderboard?role=&team=&region=&kpi=&window=&limit=`: reps ranked by
+/// score, or by their attainment of one KPI component (fair across quotas).
+pub async fn leaderboard(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    for k in q.keys() {
+        if !["role", "team", "region", "kpi", "window", "limit"].contains(&k.as_str()) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("unknown parameter {k:?}"),
+                json!({"parameter": k, "expected": "role, team, region, kpi, window, limit"}),
+            );
+        }
+    }
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 20,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "limit must be an integer from 1 to 1000".into(),
+                json!({"parameter": "limit", "value": q["limit"]}),
+            )
+        }
+    };
+    let kpi = q.get("kpi");
+    if let Some(k) = kpi {
+        if salespulse_model::KpiName::parse(k).is_none() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("unknown KPI {k:?}"),
+                json!({"parameter": "kpi", "value": k, "expected": salespulse_model::KpiName::all_names()}),
+            );
+        }
+    }
+    if q.contains_key("window") && kpi.is_none() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "window only applies with kpi".into(),
+            json!({"parameter": "window"}),
+        );
+    }
+    let matches = |r: &Value, field: &str, key: &str| {
+        q.get(key)
+            .is_none_or(|want| r[field].as_str() == Some(want.as_str()))
+    };
+    let mut rows: Vec<(f64, Value)> = st
+        .view
+        .all()
+        .into_iter()
+        .filter(|r| matches(r, "role", "role") && matches(r, "team_id", "team") && matches(r, "region", "region"))
+        .filter_map(|r| {
+            let value = match kpi {
+                None => r["score"].as_f64()?,
+                Some(k) => r["components"].as_array()?.iter().find(|c| {
+                    c["kpi"].as_str() == Some(k.as_str()) && q.get("window").is_none_or(|w| c["window"].as_str() == Some(w.as_str()))
+                })?["attainment"]
+                    .as_f64()?,
+            };
+            Some((value, json!({"rep_id": r["rep_id"], "team_id": r["team_id"], "role": r["role"], "region": r["region"], "score": r["score"], "value": value})))
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then_with(|| a.1["rep_id"].as_str().cmp(&b.1["rep_id"].as_str()))
+    });
+    let ranked: Vec<Value> = rows
+        .into_iter()
+        .take(limit)
+        .enumerate()
+        .map(|(i, (_, mut row))| {
+            row["rank"] = json!(i + 1);
+            row
+        })
+        .collect();
+    let by = kpi.map_or("score".to_string(), |k| format!("attainment of {k}"));
+    Json(json!({"ranked_by": by, "reps": ranked})).into_response()
+}
