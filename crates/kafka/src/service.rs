@@ -40,6 +40,14 @@ pub struct Status {
     pub rejected: prometheus::IntCounterVec,
     /// Score records and summaries acknowledged by the broker.
     pub scores_emitted: prometheus::IntCounter,
+    /// Seconds to apply one record (decode, validate, apply).
+    pub apply_seconds: prometheus::Histogram,
+    /// Seconds from the oldest record a flush covers (its Kafka timestamp) to the flush's records being acknowledged.
+    pub event_to_emit_seconds: prometheus::Histogram,
+    /// Reps held in state.
+    pub state_reps: prometheus::IntGauge,
+    /// Changes of the owned partition set.
+    pub rebalances: prometheus::IntCounter,
 }
 
 impl Default for Status {
@@ -84,6 +92,34 @@ impl Status {
             "Score records and period summaries acknowledged by the broker",
         )
         .expect("valid metric");
+        let apply_seconds = prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new(
+                "salespulse_apply_seconds",
+                "Seconds to decode, validate and apply one record",
+            )
+            .buckets(vec![
+                1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 1e-4, 1e-3,
+            ]),
+        )
+        .expect("valid metric");
+        let event_to_emit_seconds = prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new(
+                "salespulse_event_to_emit_seconds",
+                "Seconds from the oldest record a flush covers (Kafka record timestamp) to its score records being acknowledged",
+            )
+            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )
+        .expect("valid metric");
+        let state_reps = IntGauge::new(
+            "salespulse_state_reps",
+            "Reps held in state by this instance",
+        )
+        .expect("valid metric");
+        let rebalances = IntCounter::new(
+            "salespulse_rebalances_total",
+            "Changes of the set of owned input partitions",
+        )
+        .expect("valid metric");
         let build = IntGauge::with_opts(
             Opts::new("salespulse_build_info", "Build information")
                 .const_label("version", env!("CARGO_PKG_VERSION")),
@@ -97,6 +133,10 @@ impl Status {
             Box::new(rejected.clone()),
             Box::new(scores_emitted.clone()),
             Box::new(build),
+            Box::new(apply_seconds.clone()),
+            Box::new(event_to_emit_seconds.clone()),
+            Box::new(state_reps.clone()),
+            Box::new(rebalances.clone()),
         ] {
             registry.register(m).expect("metric names are unique");
         }
@@ -111,6 +151,10 @@ impl Status {
             applied,
             rejected,
             scores_emitted,
+            apply_seconds,
+            event_to_emit_seconds,
+            state_reps,
+            rebalances,
         }
     }
 
@@ -147,6 +191,8 @@ struct Partition {
     committed: i64,
     /// Emit every rep (shutdown), not only the changed ones.
     final_records: bool,
+    /// Kafka timestamp (ms) of the first record applied since the last flush.
+    oldest_unflushed_ms: Option<i64>,
 }
 
 fn now_ms() -> i64 {
@@ -204,7 +250,8 @@ pub async fn run(
                         let (engine, n) = restore(s, cfg, &key.0, key.1, m.offset())?;
                         summary.restored += n;
                         info!(topic = %key.0, partition = key.1, restored = n, from = m.offset(), "partition taken over");
-                        parts.insert(key.clone(), Partition { engine, next_offset: m.offset(), committed: m.offset(), final_records: false });
+                        status.rebalances.inc();
+                        parts.insert(key.clone(), Partition { engine, next_offset: m.offset(), committed: m.offset(), final_records: false, oldest_unflushed_ms: None });
                         status.partitions.set(parts.len() as i64);
                         status.consuming.store(true, Ordering::Relaxed);
                     }
@@ -216,7 +263,13 @@ pub async fn run(
                     status.received.with_label_values(&[key.0.as_str()]).inc();
                     p.engine.set_position(m.offset() as u64 + 1);
                     let payload = m.payload().unwrap_or_default();
-                    match p.engine.ingest(payload, Some(now_ms())) {
+                    if p.oldest_unflushed_ms.is_none() {
+                        p.oldest_unflushed_ms = m.timestamp().to_millis().or_else(|| Some(now_ms()));
+                    }
+                    let timer = status.apply_seconds.start_timer();
+                    let applied = p.engine.ingest(payload, Some(now_ms()));
+                    timer.observe_duration();
+                    match applied {
                         Ok(()) => {
                             summary.applied += 1;
                             status.applied.inc();
@@ -312,7 +365,11 @@ async fn emit_and_commit(
     status: &Status,
 ) -> Result<(), KafkaError> {
     let mut emitted = 0u64;
+    let mut covered_since: Vec<i64> = Vec::new();
     for p in parts.values_mut() {
+        if let Some(t) = p.oldest_unflushed_ms.take() {
+            covered_since.push(t);
+        }
         let records = if p.final_records {
             let mut all = p.engine.drain_summaries();
             all.extend(p.engine.score_all());
@@ -354,6 +411,17 @@ async fn emit_and_commit(
     }
     summary.emitted += emitted;
     status.scores_emitted.inc_by(emitted);
+    if emitted > 0 {
+        let now = now_ms();
+        for t in covered_since {
+            status
+                .event_to_emit_seconds
+                .observe((now - t).max(0) as f64 / 1000.0);
+        }
+    }
+    status
+        .state_reps
+        .set(parts.values().map(|p| p.engine.rep_count() as i64).sum());
     let mut tpl = TopicPartitionList::new();
     for ((topic, partition), p) in parts.iter_mut() {
         if p.next_offset > p.committed {
@@ -375,7 +443,11 @@ async fn emit_and_commit(
             .iter()
             .map(|e| (e.topic().to_string(), e.partition()))
             .collect();
+        let before = parts.len();
         parts.retain(|k, _| owned.contains(k));
+        if parts.len() != before {
+            status.rebalances.inc();
+        }
         status.partitions.set(parts.len() as i64);
     }
     Ok(())
