@@ -48,7 +48,31 @@ pub struct Status {
     pub state_reps: prometheus::IntGauge,
     /// Changes of the owned partition set.
     pub rebalances: prometheus::IntCounter,
+    /// Records behind the partition's high watermark, from librdkafka statistics.
+    pub consumer_lag: prometheus::IntGaugeVec,
 }
+
+/// Client context that copies librdkafka's per-partition consumer lag into
+/// `salespulse_consumer_lag` (statistics arrive every `statistics.interval.ms`).
+struct LagContext(Arc<Status>);
+
+impl rdkafka::ClientContext for LagContext {
+    fn stats(&self, stats: rdkafka::Statistics) {
+        for (topic, t) in &stats.topics {
+            for (partition, p) in &t.partitions {
+                // librdkafka reports -1 for partitions it does not consume, and uses partition -1 internally.
+                if *partition >= 0 && p.consumer_lag >= 0 {
+                    self.0
+                        .consumer_lag
+                        .with_label_values(&[topic.as_str(), &partition.to_string()])
+                        .set(p.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for LagContext {}
 
 impl Default for Status {
     fn default() -> Self {
@@ -115,6 +139,14 @@ impl Status {
             "Reps held in state by this instance",
         )
         .expect("valid metric");
+        let consumer_lag = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "salespulse_consumer_lag",
+                "Records between the committed position and the high watermark",
+            ),
+            &["topic", "partition"],
+        )
+        .expect("valid metric");
         let rebalances = IntCounter::new(
             "salespulse_rebalances_total",
             "Changes of the set of owned input partitions",
@@ -137,6 +169,7 @@ impl Status {
             Box::new(event_to_emit_seconds.clone()),
             Box::new(state_reps.clone()),
             Box::new(rebalances.clone()),
+            Box::new(consumer_lag.clone()),
         ] {
             registry.register(m).expect("metric names are unique");
         }
@@ -155,6 +188,7 @@ impl Status {
             event_to_emit_seconds,
             state_reps,
             rebalances,
+            consumer_lag,
         }
     }
 
@@ -209,15 +243,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunSummary, KafkaError> {
     s.validate()?;
-    let consumer: StreamConsumer = s
-        .client_config()
+    let mut client = s.client_config();
+    if !s.kafka.client.contains_key("statistics.interval.ms") {
+        client.set("statistics.interval.ms", "1000");
+    }
+    let consumer: StreamConsumer<LagContext> = client
         .set("group.id", &s.kafka.group_id)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
         // Eager assignors rebalance correctly on the test broker; cooperative-sticky was seen losing partitions.
         .set("partition.assignment.strategy", "range,roundrobin")
-        .create()
+        .create_with_context(LagContext(status.clone()))
         .map_err(KafkaError::client("creating the consumer"))?;
     let topics: Vec<&str> = s.input.topics.iter().map(String::as_str).collect();
     consumer
@@ -357,7 +394,7 @@ fn send_dlq<M: Message>(
 /// that those outputs cover. Partitions no longer assigned are dropped.
 async fn emit_and_commit(
     s: &KafkaSettings,
-    consumer: &StreamConsumer,
+    consumer: &StreamConsumer<LagContext>,
     producer: &FutureProducer,
     parts: &mut HashMap<(String, i32), Partition>,
     inflight: &mut Vec<DeliveryFuture>,
