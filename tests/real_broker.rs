@@ -1,0 +1,253 @@
+//! The live service against a real broker (Tansu): topics are created by
+//! `salespulse topics create`, events by `salespulse loadgen --brokers`, and
+//! `salespulse run` runs as a child process. Its outputs are compared with
+//! `salespulse replay` over the same records.
+
+mod support;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{config_dir, http_get, metric, read_topic, Broker, Record};
+
+fn salespulse(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_salespulse"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run salespulse")
+}
+
+fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Produces lines to `sales.events`, keyed by their rep_id, and waits for the acks.
+fn produce(broker: &str, lines: &[&str]) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let p: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker)
+        .set("enable.idempotence", "true")
+        .create()
+        .unwrap();
+    for l in lines {
+        let key = serde_json::from_str::<serde_json::Value>(l)
+            .ok()
+            .and_then(|v| v["rep_id"].as_str().map(str::to_string));
+        let mut r = BaseRecord::to("sales.events").payload(*l);
+        if let Some(k) = key.as_deref() {
+            r = r.key(k);
+        }
+        while let Err((e, rec)) = p.send(r) {
+            assert!(
+                matches!(
+                    e.rdkafka_error_code(),
+                    Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
+                ),
+                "{e}"
+            );
+            p.poll(Duration::from_millis(50));
+            r = rec;
+        }
+        p.poll(Duration::ZERO);
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+}
+
+fn start_run(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_salespulse"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start run")
+}
+
+fn stop(mut child: Child) -> String {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            assert!(status.success(), "run exited with {status}: {err}");
+            return err;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "run did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the service at `http` has processed `n` records (by /metrics).
+fn wait_processed(http: &str, n: f64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some((200, text)) = http_get(http, "/metrics") {
+            if metric(&text, "salespulse_events_applied_total")
+                + metric(&text, "salespulse_events_rejected_total")
+                >= n
+            {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service did not process {n} records in time"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The last score record per rep (highest version), version removed.
+fn last_scores(records: &[Record]) -> HashMap<String, serde_json::Value> {
+    let mut best: HashMap<String, (u64, serde_json::Value)> = HashMap::new();
+    for (key, payload, _) in records {
+        let mut v: serde_json::Value = serde_json::from_slice(payload).unwrap();
+        let rep = v["rep_id"].as_str().unwrap().to_string();
+        assert_eq!(key.as_deref(), Some(rep.as_bytes()));
+        if v["kind"] != "score" {
+            continue;
+        }
+        let version = v["version"].as_u64().unwrap();
+        v.as_object_mut().unwrap().remove("version");
+        if best.get(&rep).is_none_or(|(old, _)| version > *old) {
+            best.insert(rep, (version, v));
+        }
+    }
+    best.into_iter().map(|(k, (_, v))| (k, v)).collect()
+}
+
+fn replay_final(events: &Path) -> HashMap<String, serde_json::Value> {
+    let out = salespulse(&["replay", "--events", events.to_str().unwrap()]);
+    let text = ok(out);
+    text.lines()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["kind"] == "score")
+        .map(|mut v| {
+            v.as_object_mut().unwrap().remove("version");
+            (v["rep_id"].as_str().unwrap().to_string(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
+    let broker = Broker::start();
+    let port = support::free_port();
+    let http = format!("127.0.0.1:{port}");
+    let cfg = config_dir(
+        "equal",
+        &broker.addr,
+        1,
+        &format!("[http]\nlisten = \"{http}\"\n"),
+    );
+    let cfg_s = cfg.to_str().unwrap();
+
+    // Topics, twice: the second run finds them all and changes nothing.
+    let first = ok(salespulse(&["topics", "create", "--config", cfg_s]));
+    assert_eq!(first.matches("created").count(), 4, "{first}");
+    let second = ok(salespulse(&["topics", "create", "--config", cfg_s]));
+    assert_eq!(second.matches("exists").count(), 4, "{second}");
+
+    // A generated stream with duplicates and malformed lines, kept in a file for replay.
+    let gen = [
+        "--reps",
+        "24",
+        "--days",
+        "6",
+        "--seed",
+        "3",
+        "--duplicates",
+        "0.03",
+        "--malformed",
+        "0.03",
+    ];
+    let file = cfg.join("events.ndjson");
+    ok(salespulse(
+        &[&["loadgen", "--out", file.to_str().unwrap()][..], &gen].concat(),
+    ));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = lines.len() / 2;
+
+    // First half in, run until it is processed, SIGTERM.
+    produce(&broker.addr, &lines[..half]);
+    let child = start_run(&cfg);
+    // /readyz flips to 200 once partitions are assigned and consumed.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some((code, _)) = http_get(&http, "/readyz") {
+            if code == 200 {
+                break;
+            }
+            assert_eq!(code, 503);
+        }
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_processed(&http, half as f64);
+    stop(child);
+
+    // Second half in, restart: the new process restores the partition from
+    // the records before its committed offset and continues from there.
+    produce(&broker.addr, &lines[half..]);
+    let child = start_run(&cfg);
+    wait_processed(&http, (lines.len() - half) as f64);
+    let log = stop(child);
+    // The restarted process rebuilt its state from exactly the first half.
+    assert!(log.contains(&format!("restored {half}")), "{log}");
+
+    let want = replay_final(&file);
+    let got = last_scores(&read_topic(&broker.addr, "salespulse.scores", 1));
+    assert_eq!(got.len(), want.len());
+    for (rep, v) in &want {
+        assert_eq!(got.get(rep), Some(v), "rep {rep}");
+    }
+
+    // Every malformed line and duplicate is in the DLQ once (at-least-once may repeat
+    // records between the last commit and the SIGTERM; a graceful stop commits, so none here).
+    let dlq = read_topic(&broker.addr, "salespulse.dlq", 1);
+    let rejected = ok(salespulse(&[
+        "replay",
+        "--events",
+        file.to_str().unwrap(),
+        "--out",
+        "/dev/null",
+    ]));
+    let want_rejected: usize = rejected
+        .split("rejected ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    assert_eq!(dlq.len(), want_rejected);
+    for (_, payload, headers) in &dlq {
+        let offset: usize = headers["source_offset"].parse().unwrap();
+        assert_eq!(
+            payload.as_slice(),
+            lines[offset].as_bytes(),
+            "DLQ keeps the original bytes"
+        );
+        assert!(!headers["reason"].is_empty() && !headers["message"].is_empty());
+        assert_eq!(headers["source_topic"], "sales.events");
+    }
+}
