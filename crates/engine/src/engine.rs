@@ -55,6 +55,19 @@ impl Stats {
     }
 }
 
+/// Sums over a group of reps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSums {
+    /// Reps in the group.
+    pub reps: usize,
+    /// Sums per window and current period, in `Engine::window_names` order.
+    pub sums: Vec<SalesAcc>,
+    /// Sum of the reps' scores.
+    pub score_sum: f64,
+    /// Reps with a score.
+    pub scored: usize,
+}
+
 /// Counts of what rep state holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryReport {
@@ -437,42 +450,68 @@ impl Engine {
     /// Team rollups at stream time: every KPI summed over the team's reps
     /// (reps without a team are under `unassigned`), sorted by team.
     pub fn team_rollups(&mut self) -> Vec<TeamRecord> {
-        let t = self.stream_time;
-        let mut teams: std::collections::BTreeMap<String, (usize, Vec<SalesAcc>, f64, usize)> =
-            Default::default();
-        for rs in self.reps.values_mut() {
-            let sums = window_sums(&self.cfg, rs, t, &self.current);
-            let current = self.current;
-            let period_of = move |c: &salespulse_kpi::Component| match c.window {
-                salespulse_kpi::WindowRef::Period(k) => Some(current[k as usize]),
-                salespulse_kpi::WindowRef::Rolling(_) => None,
-            };
-            let (_, score, _) = compute_score(&self.cfg, rs, &sums, &period_of, None);
-            let team = rs.team().unwrap_or("unassigned").to_string();
-            let entry = teams
-                .entry(team)
-                .or_insert_with(|| (0, vec![SalesAcc::default(); sums.len()], 0.0, 0));
-            entry.0 += 1;
-            for (total, s) in entry.1.iter_mut().zip(&sums) {
-                total.merge(s);
-            }
-            if let Some(s) = score {
-                entry.2 += s;
-                entry.3 += 1;
-            }
-        }
-        let as_of = salespulse_model::Timestamp(t).to_rfc3339();
-        teams
+        let groups = self.sums_by(|rs| rs.team().unwrap_or("unassigned").to_string());
+        let as_of = salespulse_model::Timestamp(self.stream_time).to_rfc3339();
+        groups
             .into_iter()
-            .map(|(team_id, (reps, sums, score_sum, scored))| TeamRecord {
+            .map(|(team_id, g)| TeamRecord {
                 kind: "team_rollup",
                 team_id,
                 as_of: as_of.clone(),
-                reps,
-                mean_score: (scored > 0).then(|| crate::output::round6(score_sum / scored as f64)),
-                kpis: kpi_table(&self.cfg, &self.names, &sums),
+                reps: g.reps,
+                mean_score: (g.scored > 0)
+                    .then(|| crate::output::round6(g.score_sum / g.scored as f64)),
+                kpis: kpi_table(&self.cfg, &self.names, &g.sums),
             })
             .collect()
+    }
+
+    /// Sums over reps grouped by (team, role, region), for the business
+    /// gauges: each instance exports partial sums over the reps it owns.
+    /// Missing values are `unassigned`.
+    pub fn group_sums(&mut self) -> Vec<((String, String, String), GroupSums)> {
+        let label = |v: Option<&str>| v.unwrap_or("unassigned").to_string();
+        self.sums_by(|rs| (label(rs.team()), label(rs.role()), label(rs.region())))
+            .into_iter()
+            .collect()
+    }
+
+    /// Window and period names, in the order of `GroupSums::sums`.
+    pub fn window_names(&self) -> &[salespulse_model::record::WindowName] {
+        &self.names
+    }
+
+    /// Every rep's sums at stream time, added up per `key`.
+    fn sums_by<K: Ord>(
+        &mut self,
+        key: impl Fn(&RepState) -> K,
+    ) -> std::collections::BTreeMap<K, GroupSums> {
+        let t = self.stream_time;
+        let current = self.current;
+        let period_of = move |c: &salespulse_kpi::Component| match c.window {
+            salespulse_kpi::WindowRef::Period(k) => Some(current[k as usize]),
+            salespulse_kpi::WindowRef::Rolling(_) => None,
+        };
+        let mut groups: std::collections::BTreeMap<K, GroupSums> = Default::default();
+        for rs in self.reps.values_mut() {
+            let sums = window_sums(&self.cfg, rs, t, &self.current);
+            let (_, score, _) = compute_score(&self.cfg, rs, &sums, &period_of, None);
+            let g = groups.entry(key(rs)).or_insert_with(|| GroupSums {
+                reps: 0,
+                sums: vec![SalesAcc::default(); sums.len()],
+                score_sum: 0.0,
+                scored: 0,
+            });
+            g.reps += 1;
+            for (total, s) in g.sums.iter_mut().zip(&sums) {
+                total.merge(s);
+            }
+            if let Some(s) = score {
+                g.score_sum += s;
+                g.scored += 1;
+            }
+        }
+        groups
     }
 
     /// Estimated heap bytes held by rep state (windows, periods, dedupe, deals, directory, map).

@@ -12,7 +12,7 @@ mod output;
 mod settings;
 mod state;
 
-pub use engine::{Engine, MemoryReport, Stats};
+pub use engine::{Engine, GroupSums, MemoryReport, Stats};
 pub use hash::stable_hash;
 pub use settings::{EngineConfig, Settings, SettingsError, WindowSetting};
 

@@ -50,6 +50,76 @@ pub struct Status {
     pub rebalances: prometheus::IntCounter,
     /// Records behind the partition's high watermark, from librdkafka statistics.
     pub consumer_lag: prometheus::IntGaugeVec,
+    /// Additive KPIs summed over the reps this instance owns, by group.
+    pub kpi: prometheus::GaugeVec,
+    /// Reps this instance owns, by team and role.
+    pub active_reps: prometheus::IntGaugeVec,
+}
+
+/// KPIs that add up across reps and instances (ratios are derived in PromQL from these).
+const ADDITIVE: [salespulse_model::KpiName; 16] = {
+    use salespulse_model::KpiName as K;
+    [
+        K::Revenue,
+        K::DealsWon,
+        K::DealsLost,
+        K::PipelineCreated,
+        K::Calls,
+        K::Meetings,
+        K::Emails,
+        K::Activities,
+        K::NewCustomers,
+        K::Invoiced,
+        K::Collected,
+        K::Refunds,
+        K::NetRevenue,
+        K::PartnersOnboarded,
+        K::PartnerRevenue,
+        K::Assists,
+    ]
+};
+
+/// Sets the business gauges from the engines' group sums (replacing the previous values).
+fn refresh_business_gauges(status: &Status, parts: &mut HashMap<(String, i32), Partition>) {
+    let mut groups: HashMap<(String, String, String), (usize, Vec<salespulse_kpi::SalesAcc>)> =
+        HashMap::new();
+    let mut names = Vec::new();
+    for p in parts.values_mut() {
+        names = p.engine.window_names().to_vec();
+        for (key, g) in p.engine.group_sums() {
+            let e = groups
+                .entry(key)
+                .or_insert_with(|| (0, vec![salespulse_kpi::SalesAcc::default(); g.sums.len()]));
+            e.0 += g.reps;
+            for (t, s) in e.1.iter_mut().zip(&g.sums) {
+                salespulse_window::Accumulator::merge(t, s);
+            }
+        }
+    }
+    status.kpi.reset();
+    status.active_reps.reset();
+    for ((team, role, region), (reps, sums)) in &groups {
+        status
+            .active_reps
+            .with_label_values(&[team.as_str(), role.as_str()])
+            .add(*reps as i64);
+        for kpi in ADDITIVE {
+            for (window, acc) in names.iter().zip(sums) {
+                if let Some(v) = salespulse_kpi::kpi_value(kpi, acc).as_f64() {
+                    status
+                        .kpi
+                        .with_label_values(&[
+                            kpi.as_str(),
+                            window,
+                            team.as_str(),
+                            role.as_str(),
+                            region.as_str(),
+                        ])
+                        .set(v);
+                }
+            }
+        }
+    }
 }
 
 /// Client context that copies librdkafka's per-partition consumer lag into
@@ -147,6 +217,16 @@ impl Status {
             &["topic", "partition"],
         )
         .expect("valid metric");
+        let kpi = prometheus::GaugeVec::new(
+            Opts::new("salespulse_kpi", "Additive KPIs summed over the reps this instance owns (sum by (...) across instances)"),
+            &["kpi", "window", "team", "role", "region"],
+        )
+        .expect("valid metric");
+        let active_reps = prometheus::IntGaugeVec::new(
+            Opts::new("salespulse_active_reps", "Reps this instance owns"),
+            &["team", "role"],
+        )
+        .expect("valid metric");
         let rebalances = IntCounter::new(
             "salespulse_rebalances_total",
             "Changes of the set of owned input partitions",
@@ -170,6 +250,8 @@ impl Status {
             Box::new(state_reps.clone()),
             Box::new(rebalances.clone()),
             Box::new(consumer_lag.clone()),
+            Box::new(kpi.clone()),
+            Box::new(active_reps.clone()),
         ] {
             registry.register(m).expect("metric names are unique");
         }
@@ -189,6 +271,8 @@ impl Status {
             state_reps,
             rebalances,
             consumer_lag,
+            kpi,
+            active_reps,
         }
     }
 
@@ -272,6 +356,8 @@ pub async fn run(
     let mut inflight: Vec<DeliveryFuture> = Vec::new();
     let mut summary = RunSummary::default();
     let mut tick = tokio::time::interval(interval);
+    // Business gauges walk every rep: refreshed on a slower cadence than emission.
+    let mut gauges = tokio::time::interval(Duration::from_secs(5));
     tokio::pin!(shutdown);
     info!(topics = ?s.input.topics, group = %s.kafka.group_id, "consuming");
     loop {
@@ -280,6 +366,7 @@ pub async fn run(
             _ = tick.tick() => {
                 emit_and_commit(s, &consumer, &producer, &mut parts, &mut inflight, &mut summary, &status).await?;
             }
+            _ = gauges.tick() => refresh_business_gauges(&status, &mut parts),
             msg = consumer.recv() => match msg {
                 Ok(m) => {
                     let key = (m.topic().to_string(), m.partition());
@@ -338,6 +425,7 @@ pub async fn run(
         &status,
     )
     .await?;
+    refresh_business_gauges(&status, &mut parts);
     producer
         .flush(Duration::from_secs(5))
         .map_err(KafkaError::client("flushing the producer"))?;

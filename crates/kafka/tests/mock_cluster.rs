@@ -165,6 +165,40 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
         assert_eq!(Some(got), want.get(rep), "rep {rep}");
     }
 
+    // Business gauges: summed over every (team, role, region) they equal the replay's totals.
+    let families = status.registry.gather();
+    let gauge_sum = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        families
+            .iter()
+            .filter(|f| f.name() == name)
+            .flat_map(|f| f.get_metric())
+            .filter(|m| {
+                labels.iter().all(|(k, v)| {
+                    m.get_label()
+                        .iter()
+                        .any(|l| l.name() == *k && l.value() == *v)
+                })
+            })
+            .map(|m| m.get_gauge().get_value())
+            .sum()
+    };
+    for (kpi, window) in [
+        ("calls", "30d"),
+        ("deals_won", "quarter"),
+        ("activities", "7d"),
+    ] {
+        let want_total: f64 = want
+            .values()
+            .map(|r| r["kpis"][kpi][window].as_f64().unwrap())
+            .sum();
+        assert_eq!(
+            gauge_sum("salespulse_kpi", &[("kpi", kpi), ("window", window)]),
+            want_total,
+            "{kpi} {window}"
+        );
+    }
+    assert_eq!(gauge_sum("salespulse_active_reps", &[]), want.len() as f64);
+
     // Every rejected record is in the DLQ with its original bytes and reason headers.
     let dlq = read_all(&s, &s.output.dlq);
     assert_eq!(dlq.len(), rejected_bytes.len());
