@@ -20,6 +20,25 @@ fn config_dir(name: &str, toml: &str) -> PathBuf {
     dir
 }
 
+/// Writes `events` to a temp file named `name` and replays it to /dev/null.
+fn replay_bytes(name: &str, events: &[u8]) -> Output {
+    let path = std::env::temp_dir().join(format!(
+        "salespulse-cli-{}-{name}.ndjson",
+        std::process::id()
+    ));
+    std::fs::write(&path, events).unwrap();
+    salespulse(
+        &[
+            "replay",
+            "--events",
+            path.to_str().unwrap(),
+            "--out",
+            "/dev/null",
+        ],
+        &[],
+    )
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -111,19 +130,7 @@ fn loadgen_is_deterministic_and_replays_cleanly() {
         &[],
     );
     assert_ne!(a.stdout, c.stdout);
-    let path =
-        std::env::temp_dir().join(format!("salespulse-cli-{}-gen.ndjson", std::process::id()));
-    std::fs::write(&path, &a.stdout).unwrap();
-    let o = salespulse(
-        &[
-            "replay",
-            "--events",
-            path.to_str().unwrap(),
-            "--out",
-            "/dev/null",
-        ],
-        &[],
-    );
+    let o = replay_bytes("gen", &a.stdout);
     assert!(o.status.success());
     assert!(stderr(&o).contains("rejected 0 (none)"), "{}", stderr(&o));
 }
@@ -180,18 +187,7 @@ fn noisy_streams_lose_nothing_valid() {
         before(&gen, "malformed)"),
     );
     assert!(dups > 0 && malformed > 0, "{gen}");
-    let path = std::env::temp_dir().join(format!("sp-{}-noisy.ndjson", std::process::id()));
-    std::fs::write(&path, &noisy.stdout).unwrap();
-    let o = salespulse(
-        &[
-            "replay",
-            "--events",
-            path.to_str().unwrap(),
-            "--out",
-            "/dev/null",
-        ],
-        &[],
-    );
+    let o = replay_bytes("noisy", &noisy.stdout);
     let s = stderr(&o);
     // Every generated event is applied; exactly the injected duplicates and broken lines are rejected.
     assert_eq!(after(&s, "applied"), events, "{gen}\n{s}");

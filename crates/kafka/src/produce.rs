@@ -35,10 +35,7 @@ pub async fn produce_generated(
     duration: Option<Duration>,
 ) -> Result<ProduceSummary, KafkaError> {
     let producer: FutureProducer = s
-        .client_config()
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "5")
+        .producer_config()
         .create()
         .map_err(KafkaError::client("creating the producer"))?;
     let started = Instant::now();

@@ -345,10 +345,7 @@ pub async fn run(
         .subscribe(&topics)
         .map_err(KafkaError::client("subscribing"))?;
     let producer: FutureProducer = s
-        .client_config()
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "5")
+        .producer_config()
         .create()
         .map_err(KafkaError::client("creating the producer"))?;
     let interval = Duration::from_millis(s.emit_interval_ms()?);

@@ -210,6 +210,16 @@ impl KafkaSettings {
             })
     }
 
+    /// The producer configuration every SalesPulse producer uses: idempotent,
+    /// acknowledged by all in-sync replicas, lightly batched.
+    pub fn producer_config(&self) -> ClientConfig {
+        let mut c = self.client_config();
+        c.set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5");
+        c
+    }
+
     /// A client configuration with the brokers and every pass-through property.
     pub fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Headers;
 use rdkafka::mocking::MockCluster;
-use rdkafka::{Message, Offset, TopicPartitionList};
+
+mod support;
+use support::read_topic;
 
 use salespulse_engine::{Engine, EngineConfig, Settings};
 use salespulse_kafka::{produce_generated, run, KafkaSettings, Status};
@@ -23,47 +23,6 @@ fn engine_config() -> EngineConfig {
     )
     .unwrap();
     EngineConfig::new(&s).unwrap()
-}
-
-/// A consumed record: key, payload, headers.
-type Record = (Option<Vec<u8>>, Vec<u8>, HashMap<String, String>);
-
-fn read_all(s: &KafkaSettings, topic: &str) -> Vec<Record> {
-    let c: BaseConsumer = s
-        .client_config()
-        .set("group.id", "reader")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .unwrap();
-    c.assign(&tpl).unwrap();
-    let mut out = Vec::new();
-    let mut idle = Instant::now();
-    while idle.elapsed() < Duration::from_secs(3) {
-        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
-            let headers = m
-                .headers()
-                .map(|h| {
-                    h.iter()
-                        .map(|h| {
-                            (
-                                h.key.to_string(),
-                                String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push((
-                m.key().map(<[u8]>::to_vec),
-                m.payload().unwrap_or_default().to_vec(),
-                headers,
-            ));
-            idle = Instant::now();
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +103,7 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
 
     // Last score record per rep (highest version) equals the replay, version aside.
     let mut last: HashMap<String, (u64, serde_json::Value)> = HashMap::new();
-    for (key, payload, _) in read_all(&s, &s.output.scores) {
+    for (key, payload, _) in read_topic(&s.kafka.brokers, &s.output.scores, 1) {
         let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
         let rep = v["rep_id"].as_str().unwrap().to_string();
         assert_eq!(
@@ -200,7 +159,7 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
     assert_eq!(gauge_sum("salespulse_active_reps", &[]), want.len() as f64);
 
     // Every rejected record is in the DLQ with its original bytes and reason headers.
-    let dlq = read_all(&s, &s.output.dlq);
+    let dlq = read_topic(&s.kafka.brokers, &s.output.dlq, 1);
     assert_eq!(dlq.len(), rejected_bytes.len());
     for ((_, payload, headers), original) in dlq.iter().zip(&rejected_bytes) {
         assert_eq!(payload, original);
