@@ -117,23 +117,42 @@ fn wait_processed(http: &str, n: f64) {
     }
 }
 
-/// The last score record per rep (highest version), version removed.
-fn last_scores(records: &[Record]) -> HashMap<String, serde_json::Value> {
-    let mut best: HashMap<String, (u64, serde_json::Value)> = HashMap::new();
-    for (key, payload, _) in records {
-        let mut v: serde_json::Value = serde_json::from_slice(payload).unwrap();
-        let rep = v["rep_id"].as_str().unwrap().to_string();
-        assert_eq!(key.as_deref(), Some(rep.as_bytes()));
+/// The last score record per rep (highest version), as published.
+fn last_records(records: &[Record]) -> HashMap<String, serde_json::Value> {
+    let mut best: HashMap<String, serde_json::Value> = HashMap::new();
+    for (_, payload, _) in records {
+        let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
         if v["kind"] != "score" {
             continue;
         }
-        let version = v["version"].as_u64().unwrap();
-        v.as_object_mut().unwrap().remove("version");
-        if best.get(&rep).is_none_or(|(old, _)| version > *old) {
-            best.insert(rep, (version, v));
+        let rep = v["rep_id"].as_str().unwrap().to_string();
+        if best
+            .get(&rep)
+            .is_none_or(|old| v["version"].as_u64() > old["version"].as_u64())
+        {
+            best.insert(rep, v);
         }
     }
-    best.into_iter().map(|(k, (_, v))| (k, v)).collect()
+    best
+}
+
+/// The last score record per rep (highest version), version removed; checks the keys.
+fn last_scores(records: &[Record]) -> HashMap<String, serde_json::Value> {
+    for (key, payload, _) in records {
+        let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
+        assert_eq!(
+            key.as_deref(),
+            v["rep_id"].as_str().map(str::as_bytes),
+            "records are keyed by rep_id"
+        );
+    }
+    last_records(records)
+        .into_iter()
+        .map(|(rep, mut v)| {
+            v.as_object_mut().unwrap().remove("version");
+            (rep, v)
+        })
+        .collect()
 }
 
 fn replay_final(events: &Path) -> HashMap<String, serde_json::Value> {
@@ -206,6 +225,7 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
         std::thread::sleep(Duration::from_millis(100));
     }
     wait_processed(&http, half as f64);
+    let first_metrics = http_get(&http, "/metrics").expect("metrics").1;
     stop(child);
 
     // Second half in, restart: the new process restores the partition from
@@ -213,7 +233,62 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
     produce(&broker.addr, &lines[half..]);
     let child = start_run(&cfg);
     wait_processed(&http, (lines.len() - half) as f64);
+    let second_metrics = http_get(&http, "/metrics").expect("metrics").1;
+
+    // (f) The query API agrees with the score topic: once nothing is left to
+    // emit, every rep's /v1/reps answer is its latest record on the topic.
+    std::thread::sleep(Duration::from_secs(3));
+    let on_topic = last_records(&read_topic(&broker.addr, "salespulse.scores", 1));
+    assert!(!on_topic.is_empty());
+    for (rep, record) in &on_topic {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (code, body) = http_get(&http, &format!("/v1/reps/{rep}")).expect("api");
+            let answer: serde_json::Value =
+                serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap_or_default().trim())
+                    .unwrap_or_default();
+            if code == 200 && &answer == record {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "API for {rep} disagrees with the topic: {body}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
     let log = stop(child);
+
+    // (e) /metrics of the two runs add up to exactly what replay rejects, reason by reason.
+    let replay_summary = ok(salespulse(&[
+        "replay",
+        "--events",
+        file.to_str().unwrap(),
+        "--out",
+        "/dev/null",
+    ]));
+    for reason in [
+        "duplicate",
+        "not_json",
+        "missing_field",
+        "wrong_type",
+        "unknown_type",
+        "bad_timestamp",
+        "bad_amount",
+        "unknown_currency",
+    ] {
+        let want: f64 = replay_summary
+            .split(&format!("{reason}="))
+            .nth(1)
+            .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .unwrap_or(0.0);
+        let series = format!("salespulse_events_rejected_total{{reason=\"{reason}\"}}");
+        assert_eq!(
+            metric(&first_metrics, &series) + metric(&second_metrics, &series),
+            want,
+            "{reason}"
+        );
+    }
     // The restarted process rebuilt its state from exactly the first half.
     assert!(log.contains(&format!("restored {half}")), "{log}");
 
