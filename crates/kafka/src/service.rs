@@ -328,8 +328,16 @@ pub async fn run(
 ) -> Result<RunSummary, KafkaError> {
     s.validate()?;
     let mut client = s.client_config();
-    if !s.kafka.client.contains_key("statistics.interval.ms") {
-        client.set("statistics.interval.ms", "1000");
+    // Defaults the user may override in [kafka.client]: lag statistics every
+    // second, and a short fetch wait so a quiet topic does not add up to
+    // librdkafka's default 500 ms to the event-to-emit latency.
+    for (key, value) in [
+        ("statistics.interval.ms", "1000"),
+        ("fetch.wait.max.ms", "50"),
+    ] {
+        if !s.kafka.client.contains_key(key) {
+            client.set(key, value);
+        }
     }
     let consumer: StreamConsumer<LagContext> = client
         .set("group.id", &s.kafka.group_id)
