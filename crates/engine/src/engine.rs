@@ -16,11 +16,17 @@ use rustc_hash::{FxBuildHasher, FxHashSet};
 type RepMap = hashbrown::HashMap<Box<str>, RepState, FxBuildHasher>;
 
 use salespulse_kpi::SalesAcc;
-use salespulse_model::record::{ScoreRecord, TeamRecord};
+use salespulse_model::record::ScoreRecord;
 use salespulse_model::{decode, Body, Event, Reason, Rejection};
-use salespulse_window::{Accumulator, Period, PeriodKind};
+use salespulse_window::{Period, PeriodKind};
 
-use crate::output::{compute_score, kpi_table, score_record, summary_record, window_sums};
+mod memory;
+mod rollup;
+
+pub use memory::MemoryReport;
+pub use rollup::GroupSums;
+
+use crate::output::{score_record, summary_record};
 use crate::state::RepState;
 use crate::{stable_hash, EngineConfig};
 
@@ -53,50 +59,6 @@ impl Stats {
     pub fn rejected_total(&self) -> u64 {
         self.rejected.iter().sum()
     }
-}
-
-/// Sums over a group of reps.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupSums {
-    /// Reps in the group.
-    pub reps: usize,
-    /// Sums per window and current period, in `Engine::window_names` order.
-    pub sums: Vec<SalesAcc>,
-    /// Sum of the reps' scores.
-    pub score_sum: f64,
-    /// Reps with a score.
-    pub scored: usize,
-}
-
-/// Counts of what rep state holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemoryReport {
-    /// Reps held.
-    pub reps: usize,
-    /// Estimated heap bytes of all rep state.
-    pub heap_bytes: usize,
-    /// Non-empty window buckets holding full sums, all reps.
-    pub buckets: usize,
-    /// Size of one full bucket.
-    pub bytes_per_bucket: usize,
-    /// Non-empty window buckets holding only activity counts, all reps.
-    pub activity_buckets: usize,
-    /// Size of one activity bucket.
-    pub bytes_per_activity_bucket: usize,
-    /// Period accumulators (current and closed within grace), all reps.
-    pub period_sums: usize,
-    /// Remembered event ids, all reps.
-    pub dedupe_ids: usize,
-    /// Tracked open deals, all reps.
-    pub open_deals: usize,
-    /// Heap bytes of rolling windows, all reps.
-    pub rolling_bytes: usize,
-    /// Heap bytes of period sums, all reps.
-    pub period_bytes: usize,
-    /// Heap bytes of dedupe sets, all reps.
-    pub dedupe_bytes: usize,
-    /// Heap bytes of open-deal trackers, all reps.
-    pub deal_bytes: usize,
 }
 
 /// The processor of one partition (or of one replay).
@@ -445,113 +407,6 @@ impl Engine {
         let mut out = Vec::with_capacity(ids.len());
         self.score_reps(ids, &mut out);
         out
-    }
-
-    /// Team rollups at stream time: every KPI summed over the team's reps
-    /// (reps without a team are under `unassigned`), sorted by team.
-    pub fn team_rollups(&mut self) -> Vec<TeamRecord> {
-        let groups = self.sums_by(|rs| rs.team().unwrap_or("unassigned").to_string());
-        let as_of = salespulse_model::Timestamp(self.stream_time).to_rfc3339();
-        groups
-            .into_iter()
-            .map(|(team_id, g)| TeamRecord {
-                kind: "team_rollup",
-                team_id,
-                as_of: as_of.clone(),
-                reps: g.reps,
-                mean_score: (g.scored > 0)
-                    .then(|| crate::output::round6(g.score_sum / g.scored as f64)),
-                kpis: kpi_table(&self.cfg, &self.names, &g.sums),
-            })
-            .collect()
-    }
-
-    /// Sums over reps grouped by (team, role, region), for the business
-    /// gauges: each instance exports partial sums over the reps it owns.
-    /// Missing values are `unassigned`.
-    pub fn group_sums(&mut self) -> Vec<((String, String, String), GroupSums)> {
-        let label = |v: Option<&str>| v.unwrap_or("unassigned").to_string();
-        self.sums_by(|rs| (label(rs.team()), label(rs.role()), label(rs.region())))
-            .into_iter()
-            .collect()
-    }
-
-    /// Window and period names, in the order of `GroupSums::sums`.
-    pub fn window_names(&self) -> &[salespulse_model::record::WindowName] {
-        &self.names
-    }
-
-    /// Every rep's sums at stream time, added up per `key`.
-    fn sums_by<K: Ord>(
-        &mut self,
-        key: impl Fn(&RepState) -> K,
-    ) -> std::collections::BTreeMap<K, GroupSums> {
-        let t = self.stream_time;
-        let current = self.current;
-        let period_of = move |c: &salespulse_kpi::Component| match c.window {
-            salespulse_kpi::WindowRef::Period(k) => Some(current[k as usize]),
-            salespulse_kpi::WindowRef::Rolling(_) => None,
-        };
-        let mut groups: std::collections::BTreeMap<K, GroupSums> = Default::default();
-        for rs in self.reps.values_mut() {
-            let sums = window_sums(&self.cfg, rs, t, &self.current);
-            let (_, score, _) = compute_score(&self.cfg, rs, &sums, &period_of, None);
-            let g = groups.entry(key(rs)).or_insert_with(|| GroupSums {
-                reps: 0,
-                sums: vec![SalesAcc::default(); sums.len()],
-                score_sum: 0.0,
-                scored: 0,
-            });
-            g.reps += 1;
-            for (total, s) in g.sums.iter_mut().zip(&sums) {
-                total.merge(s);
-            }
-            if let Some(s) = score {
-                g.score_sum += s;
-                g.scored += 1;
-            }
-        }
-        groups
-    }
-
-    /// Estimated heap bytes held by rep state (windows, periods, dedupe, deals, directory, map).
-    pub fn heap_bytes(&self) -> usize {
-        let map = self.reps.capacity() * (std::mem::size_of::<(Box<str>, RepState)>() + 1);
-        map + self
-            .reps
-            .iter()
-            .map(|(k, v)| k.len() + v.heap_bytes())
-            .sum::<usize>()
-    }
-
-    /// What rep state is made of, for sizing (see docs/BENCHMARKS.md).
-    pub fn memory(&self) -> MemoryReport {
-        let mut m = MemoryReport {
-            reps: self.reps.len(),
-            heap_bytes: self.heap_bytes(),
-            bytes_per_bucket: std::mem::size_of::<(i64, SalesAcc)>(),
-            bytes_per_activity_bucket: std::mem::size_of::<(i64, salespulse_kpi::ActivityCounts)>(),
-            ..MemoryReport::default()
-        };
-        for rs in self.reps.values() {
-            m.rolling_bytes += rs.rolling.heap_bytes() + rs.activity.heap_bytes();
-            m.period_bytes += rs.periods.heap_bytes();
-            m.dedupe_bytes += rs.dedupe.heap_bytes();
-            m.deal_bytes += rs.deals.heap_bytes();
-            m.buckets += rs.rolling.bucket_count();
-            m.activity_buckets += rs.activity.bucket_count();
-            m.period_sums += rs.periods.len();
-            m.dedupe_ids += rs.dedupe.len();
-            m.open_deals += rs.deals.len();
-        }
-        m
-    }
-
-    /// Releases spare capacity in every rep's windows.
-    pub fn shrink(&mut self) {
-        for rs in self.reps.values_mut() {
-            rs.shrink();
-        }
     }
 }
 

@@ -7,14 +7,16 @@
 //! results of a partition equal a replay of that partition's records.
 
 mod admin;
+mod metrics;
 mod produce;
 mod restore;
 mod service;
 mod settings;
 
 pub use admin::{create_topics, TopicOutcome};
+pub use metrics::Status;
 pub use produce::{produce_generated, ProduceSummary};
-pub use service::{run, RunSummary, Status};
+pub use service::{run, RunSummary};
 pub use settings::{
     InputSection, KafkaSection, KafkaSettings, OutputSection, ServiceSection, TopicsSection,
 };

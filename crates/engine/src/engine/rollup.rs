@@ -1,0 +1,94 @@
+//! Rollups over groups of reps at stream time: team records (`replay
+//! --teams`) and the (team, role, region) sums behind the business gauges.
+//! Both add up each rep's integer sums, then derive KPIs once per group.
+
+use std::collections::BTreeMap;
+
+use salespulse_kpi::{Component, SalesAcc, WindowRef};
+use salespulse_model::record::{TeamRecord, WindowName};
+use salespulse_window::Accumulator;
+
+use super::Engine;
+use crate::output::{compute_score, kpi_table, round6, window_sums};
+use crate::state::RepState;
+
+/// Sums over a group of reps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSums {
+    /// Reps in the group.
+    pub reps: usize,
+    /// Sums per window and current period, in `Engine::window_names` order.
+    pub sums: Vec<SalesAcc>,
+    /// Sum of the reps' scores.
+    pub score_sum: f64,
+    /// Reps with a score.
+    pub scored: usize,
+}
+
+impl Engine {
+    /// Team rollups at stream time: every KPI summed over the team's reps
+    /// (reps without a team are under `unassigned`), sorted by team.
+    pub fn team_rollups(&mut self) -> Vec<TeamRecord> {
+        let groups = self.sums_by(|rs| rs.team().unwrap_or("unassigned").to_string());
+        let as_of = salespulse_model::Timestamp(self.stream_time).to_rfc3339();
+        groups
+            .into_iter()
+            .map(|(team_id, g)| TeamRecord {
+                kind: "team_rollup",
+                team_id,
+                as_of: as_of.clone(),
+                reps: g.reps,
+                mean_score: (g.scored > 0).then(|| round6(g.score_sum / g.scored as f64)),
+                kpis: kpi_table(&self.cfg, &self.names, &g.sums),
+            })
+            .collect()
+    }
+
+    /// Sums over reps grouped by (team, role, region), for the business
+    /// gauges: each instance exports partial sums over the reps it owns.
+    /// Missing values are `unassigned`.
+    pub fn group_sums(&mut self) -> Vec<((String, String, String), GroupSums)> {
+        let label = |v: Option<&str>| v.unwrap_or("unassigned").to_string();
+        self.sums_by(|rs| (label(rs.team()), label(rs.role()), label(rs.region())))
+            .into_iter()
+            .collect()
+    }
+
+    /// Window and period names, in the order of `GroupSums::sums`.
+    pub fn window_names(&self) -> &[WindowName] {
+        &self.names
+    }
+
+    /// Every rep's sums at stream time, added up per `key`.
+    fn sums_by<K: Ord>(
+        &mut self,
+        key: impl Fn(&RepState) -> K,
+    ) -> std::collections::BTreeMap<K, GroupSums> {
+        let t = self.stream_time;
+        let current = self.current;
+        let period_of = move |c: &Component| match c.window {
+            WindowRef::Period(k) => Some(current[k as usize]),
+            WindowRef::Rolling(_) => None,
+        };
+        let mut groups: BTreeMap<K, GroupSums> = BTreeMap::new();
+        for rs in self.reps.values_mut() {
+            let sums = window_sums(&self.cfg, rs, t, &self.current);
+            let (_, score, _) = compute_score(&self.cfg, rs, &sums, &period_of, None);
+            let g = groups.entry(key(rs)).or_insert_with(|| GroupSums {
+                reps: 0,
+                sums: vec![SalesAcc::default(); sums.len()],
+                score_sum: 0.0,
+                scored: 0,
+            });
+            g.reps += 1;
+            for (total, s) in g.sums.iter_mut().zip(&sums) {
+                total.merge(s);
+            }
+            if let Some(s) = score {
+                g.score_sum += s;
+                g.scored += 1;
+            }
+        }
+        groups
+    }
+}
