@@ -40,6 +40,8 @@ struct AppConfig {
     #[serde(default)]
     service: salespulse_kafka::ServiceSection,
     #[serde(default)]
+    metrics: salespulse_kafka::MetricsSection,
+    #[serde(default)]
     http: salespulse_server::HttpSection,
 }
 
@@ -96,6 +98,7 @@ pub fn load_all(dir: Option<&Path>) -> Result<Loaded> {
         output: app.output,
         topics: app.topics,
         service: app.service,
+        metrics: app.metrics,
     };
     kafka.validate().context("invalid configuration")?;
     Ok(Loaded {

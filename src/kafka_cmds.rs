@@ -81,8 +81,14 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
         summary
     })?;
     eprintln!(
-        "run: read {} applied {} rejected {} emitted {} restored {}",
-        summary.read, summary.applied, summary.rejected, summary.emitted, summary.restored
+        "run: read {} applied {} rejected {} emitted {} restored {} rekeyed {} credits sent {}",
+        summary.read,
+        summary.applied,
+        summary.rejected,
+        summary.emitted,
+        summary.restored,
+        summary.rekeyed,
+        summary.credits_sent
     );
     Ok(())
 }

@@ -13,7 +13,7 @@ mod support;
 use support::read_topic;
 
 use salespulse_engine::{Engine, EngineConfig, Settings};
-use salespulse_kafka::{produce_generated, run, KafkaSettings, Status};
+use salespulse_kafka::{produce_generated, run, KafkaSettings, RunSummary, Status};
 use salespulse_loadgen::{Generator, Options};
 
 fn engine_config() -> EngineConfig {
@@ -44,8 +44,9 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
     }
 
     let opts = Options {
-        reps: 30,
-        days: 8,
+        // librdkafka's mock cluster keeps about 5 MB per partition: stay well below.
+        reps: 16,
+        days: 40,
         seed: 7,
         duplicates: 0.02,
         malformed: 0.02,
@@ -77,28 +78,14 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
         })
         .collect();
 
-    let status = Arc::new(Status::default());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let service = {
-        let (s, cfg, status) = (s.clone(), cfg.clone(), status.clone());
-        tokio::spawn(async move {
-            run(&s, &cfg, status, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let total = lines.len() as u64;
-    while status.processed() < total {
-        assert!(
-            Instant::now() < deadline,
-            "service did not consume everything"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    stop_tx.send(()).unwrap();
-    let summary = service.await.unwrap().unwrap();
+    let svc = Service::start(&s, &cfg);
+    let svc = svc.wait_for(lines.len() as u64).await;
+    let status = svc.status.clone();
+    let summary = svc.stop().await;
+    assert!(
+        summary.credits_sent > 0,
+        "the stream has assists: {summary:?}"
+    );
     assert_eq!(summary.rejected as usize, rejected_bytes.len());
 
     // Last score record per rep (highest version) equals the replay, version aside.
@@ -175,9 +162,212 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
     }
 }
 
+/// The service running in the test's runtime.
+struct Service {
+    status: Arc<Status>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<Result<RunSummary, salespulse_kafka::KafkaError>>,
+}
+
+impl Service {
+    fn start(s: &KafkaSettings, cfg: &EngineConfig) -> Service {
+        let status = Arc::new(Status::default());
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = {
+            let (s, cfg, status) = (s.clone(), cfg.clone(), status.clone());
+            tokio::spawn(async move {
+                run(&s, &cfg, status, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+            })
+        };
+        Service {
+            status,
+            stop,
+            handle,
+        }
+    }
+
+    /// Waits until `total` input records were applied or rejected and every
+    /// assist credit sent was received back.
+    async fn wait_for(self, total: u64) -> Service {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while self.status.processed() < total || self.status.credits_in_flight() != 0 {
+            if self.handle.is_finished() {
+                let summary = self.stop().await;
+                panic!("the service stopped early: {summary:?}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "service did not consume everything: {} of {total}, {} credits in flight",
+                self.status.processed(),
+                self.status.credits_in_flight()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self
+    }
+
+    async fn stop(self) -> RunSummary {
+        let _ = self.stop.send(());
+        self.handle.await.unwrap().unwrap()
+    }
+}
+
 fn without_version(mut v: serde_json::Value) -> serde_json::Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("version");
     }
     v
+}
+
+/// Produces `lines` to `topic`, keyed by each line's event_id (so one rep's
+/// events spread over every partition), and waits for the acknowledgements.
+async fn produce_keyed_by_event(s: &KafkaSettings, topic: &str, lines: &[String]) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let p: FutureProducer = s.producer_config().create().unwrap();
+    let mut acks = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let key = serde_json::from_str::<serde_json::Value>(l)
+            .ok()
+            .and_then(|v| v["event_id"].as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("broken-{i}"));
+        let record = FutureRecord::to(topic).key(&key).payload(l.as_bytes());
+        acks.push(p.send_result(record).map_err(|(e, _)| e).unwrap());
+    }
+    for a in acks {
+        a.await.unwrap().map_err(|(e, _)| e).unwrap();
+    }
+}
+
+/// Per rep, every KPI over the calendar quarter (independent of each
+/// partition's own stream time, unlike rolling windows).
+fn quarter_kpis(records: impl IntoIterator<Item = serde_json::Value>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = records
+        .into_iter()
+        .map(|v| {
+            let row: Vec<String> = v["kpis"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, w)| format!("{k}={}", w["quarter"]))
+                .collect();
+            (v["rep_id"].as_str().unwrap().to_string(), row.join(" "))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_keyed_by_something_else_is_rekeyed_by_rep_through_the_by_rep_topic() {
+    let cluster = MockCluster::new(1).unwrap();
+    let mut s = KafkaSettings::default();
+    s.kafka.brokers = cluster.bootstrap_servers();
+    s.kafka.group_id = "salespulse-rekey".into();
+    s.input.keyed_by = "other".into();
+    s.service.emit_interval = "100ms".into();
+    // One input partition: the ingest stage then keeps each rep's order, so
+    // dedupe and lateness see what replay sees. (Several input partitions are
+    // merged in whatever order they are read, which on a backfill can move
+    // stream time by days; see docs/topics.md.)
+    cluster.create_topic(&s.input.topics[0], 1, 1).unwrap();
+    cluster.create_topic(&s.output.by_rep, 3, 1).unwrap();
+    cluster.create_topic(&s.output.scores, 3, 1).unwrap();
+    cluster.create_topic(&s.output.dlq, 1, 1).unwrap();
+    let lines: Vec<String> = Generator::new(Options {
+        reps: 16,
+        days: 40,
+        seed: 11,
+        duplicates: 0.02,
+        malformed: 0.02,
+        ..Options::default()
+    })
+    .collect();
+    produce_keyed_by_event(&s, &s.input.topics[0], &lines).await;
+
+    let cfg = engine_config();
+    let mut replay = Engine::new(cfg.clone());
+    let rejected = lines
+        .iter()
+        .filter(|l| replay.ingest(l.as_bytes(), None).is_err())
+        .count();
+    let want = quarter_kpis(
+        replay
+            .score_all()
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap()),
+    );
+
+    let svc = Service::start(&s, &cfg).wait_for(lines.len() as u64).await;
+    let summary = svc.stop().await;
+    assert!(summary.credits_sent > 0, "{summary:?}");
+    assert_eq!(summary.rejected as usize, rejected, "{summary:?}");
+    // The by-rep topic holds every valid record once, keyed by its rep_id and
+    // on the partition Kafka's default partitioner picks for that key.
+    let by_rep = read_partitions(&s.kafka.brokers, &s.output.by_rep, 3);
+    let events: Vec<_> = by_rep
+        .iter()
+        .filter(|(_, (_, _, headers))| !headers.contains_key("salespulse.kind"))
+        .collect();
+    assert_eq!(events.len() as u64, summary.rekeyed);
+    for (partition, (key, payload, _)) in &by_rep {
+        let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
+        assert_eq!(key.as_deref(), v["rep_id"].as_str().map(str::as_bytes));
+        let key = key.as_deref().unwrap();
+        assert_eq!(*partition, salespulse_kafka::partition_for(key, 3));
+    }
+
+    // Each rep's last score record (from the partition that owns it) has the
+    // same quarter totals, assists included, as one replay over everything.
+    let mut last: HashMap<String, (u64, serde_json::Value)> = HashMap::new();
+    for (_, payload, _) in read_topic(&s.kafka.brokers, &s.output.scores, 3) {
+        let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        if v["kind"] != "score" {
+            continue;
+        }
+        let rep = v["rep_id"].as_str().unwrap().to_string();
+        let version = v["version"].as_u64().unwrap();
+        if last.get(&rep).is_none_or(|(old, _)| version > *old) {
+            last.insert(rep, (version, v));
+        }
+    }
+    assert_eq!(quarter_kpis(last.into_values().map(|(_, v)| v)), want);
+}
+
+/// Records of `topic` with their partition: (partition, key, payload, headers).
+fn read_partitions(broker: &str, topic: &str, partitions: i32) -> Vec<(i32, support::Record)> {
+    (0..partitions)
+        .flat_map(|p| {
+            support::read_partition(broker, topic, p)
+                .into_iter()
+                .map(move |r| (p, r))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn our_partitioner_matches_librdkafkas_murmur2_random() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("keys", 7, 1).unwrap();
+    let mut s = KafkaSettings::default();
+    s.kafka.brokers = cluster.bootstrap_servers();
+    let p: FutureProducer = s.producer_config().create().unwrap();
+    for i in 0..200 {
+        let key = format!("rep-{i:05}");
+        let delivery = p
+            .send(
+                FutureRecord::to("keys").key(&key).payload("x"),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            delivery.partition,
+            salespulse_kafka::partition_for(key.as_bytes(), 7),
+            "{key}"
+        );
+    }
 }

@@ -30,12 +30,14 @@ fn ok(out: std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-/// Produces lines to `sales.events`, keyed by their rep_id, and waits for the acks.
+/// Produces lines to `sales.events`, keyed by their rep_id and partitioned
+/// like Java clients do (murmur2), and waits for the acks.
 fn produce(broker: &str, lines: &[&str]) {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     let p: BaseProducer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", broker)
         .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
         .create()
         .unwrap();
     for l in lines {
@@ -156,7 +158,17 @@ fn last_scores(records: &[Record]) -> HashMap<String, serde_json::Value> {
 }
 
 fn replay_final(events: &Path) -> HashMap<String, serde_json::Value> {
-    let out = salespulse(&["replay", "--events", events.to_str().unwrap()]);
+    replay_partitioned(events, 1)
+}
+
+fn replay_partitioned(events: &Path, partitions: u16) -> HashMap<String, serde_json::Value> {
+    let out = salespulse(&[
+        "replay",
+        "--events",
+        events.to_str().unwrap(),
+        "--partitions",
+        &partitions.to_string(),
+    ]);
     let text = ok(out);
     text.lines()
         .filter(|l| l.starts_with('{'))
@@ -324,5 +336,119 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
         );
         assert!(!headers["reason"].is_empty() && !headers["message"].is_empty());
         assert_eq!(headers["source_topic"], "sales.events");
+    }
+}
+
+/// The number right after `label ` in a summary line such as replay's.
+fn number_after(text: &str, label: &str) -> f64 {
+    text.split(&format!("{label} "))
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {label:?} in {text}"))
+}
+
+/// Assist credits the service received back (applied, duplicate or too late).
+fn credits_received(metrics: &str) -> f64 {
+    ["applied", "duplicate", "too_late"]
+        .iter()
+        .map(|o| {
+            metric(
+                metrics,
+                &format!("salespulse_assist_credits_total{{outcome=\"{o}\"}}"),
+            )
+        })
+        .sum()
+}
+
+#[test]
+fn over_three_partitions_with_a_restart_live_equals_a_partitioned_replay() {
+    // Three partitions: each partition's engine has its own stream time, and
+    // assist credits cross partitions through salespulse.by-rep. `replay
+    // --partitions 3` models exactly that, so the last record per rep must
+    // match it, through a restart that restores every partition from both
+    // the input and the by-rep topic.
+    let broker = Broker::start();
+    let http = format!("127.0.0.1:{}", support::free_port());
+    let cfg = config_dir(
+        "parts",
+        &broker.addr,
+        3,
+        &format!("[http]\nlisten = \"{http}\"\n"),
+    );
+    ok(salespulse(&[
+        "topics",
+        "create",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]));
+    let file = cfg.join("events.ndjson");
+    ok(salespulse(&[
+        "loadgen",
+        "--out",
+        file.to_str().unwrap(),
+        "--reps",
+        "30",
+        "--days",
+        "35",
+        "--seed",
+        "8",
+        "--out-of-order",
+        "0.03",
+        "--duplicates",
+        "0.02",
+        "--malformed",
+        "0.02",
+    ]));
+    let replay_summary = ok(salespulse(&[
+        "replay",
+        "--events",
+        file.to_str().unwrap(),
+        "--partitions",
+        "3",
+        "--out",
+        "/dev/null",
+    ]));
+    let credits = number_after(&replay_summary, "credits");
+    assert!(credits > 0.0, "{replay_summary}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = lines.len() / 2;
+
+    produce(&broker.addr, &lines[..half]);
+    let child = start_run(&cfg);
+    wait_processed(&http, half as f64);
+    let first = http_get(&http, "/metrics").expect("metrics").1;
+    stop(child);
+
+    produce(&broker.addr, &lines[half..]);
+    let child = start_run(&cfg);
+    wait_processed(&http, (lines.len() - half) as f64);
+    // Every credit the input makes comes back through the by-rep topic once.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = http_get(&http, "/metrics").expect("metrics").1;
+        let received = credits_received(&first) + credits_received(&now);
+        if received >= credits {
+            assert_eq!(received, credits, "no credit counted twice");
+            assert_eq!(
+                metric(&first, "salespulse_input_misrouted_total")
+                    + metric(&now, "salespulse_input_misrouted_total"),
+                0.0
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "credits received {received} of {credits}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop(child);
+
+    let want = replay_partitioned(&file, 3);
+    let got = last_scores(&read_topic(&broker.addr, "salespulse.scores", 3));
+    assert_eq!(got.len(), want.len());
+    for (rep, v) in &want {
+        assert_eq!(got.get(rep), Some(v), "rep {rep}");
     }
 }

@@ -112,13 +112,22 @@ pub fn config_dir(name: &str, broker: &str, partitions: i32, extra: &str) -> std
 
 /// All records of a topic partition 0..n: (key, payload, headers).
 pub fn read_topic(broker: &str, topic: &str, partitions: i32) -> Vec<Record> {
+    read_from(broker, topic, 0..partitions)
+}
+
+/// All records of one partition of a topic.
+pub fn read_partition(broker: &str, topic: &str, partition: i32) -> Vec<Record> {
+    read_from(broker, topic, partition..partition + 1)
+}
+
+fn read_from(broker: &str, topic: &str, partitions: std::ops::Range<i32>) -> Vec<Record> {
     let c: BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", broker)
         .set("group.id", "it-reader")
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
+    for p in partitions {
         tpl.add_partition_offset(topic, p, Offset::Beginning)
             .unwrap();
     }

@@ -17,14 +17,16 @@ type RepMap = hashbrown::HashMap<Box<str>, RepState, FxBuildHasher>;
 
 use salespulse_kpi::SalesAcc;
 use salespulse_model::record::ScoreRecord;
-use salespulse_model::{decode, Body, Event, Reason, Rejection};
+use salespulse_model::{decode, Body, Event, EventType, Reason, Rejection};
 use salespulse_window::{Period, PeriodKind};
 
+mod credit;
 mod memory;
 mod rollup;
 
+pub use credit::{Credit, CreditOutcome};
 pub use memory::MemoryReport;
-pub use rollup::GroupSums;
+pub use rollup::{GroupSums, SCORE_BUCKETS};
 
 use crate::output::{score_record, summary_record};
 use crate::state::RepState;
@@ -47,6 +49,10 @@ pub struct Stats {
     pub scores_emitted: u64,
     /// Period summaries emitted.
     pub summaries_emitted: u64,
+    /// Assist credits made by accepted wins (applied here or handed out).
+    pub credits: u64,
+    /// Routed assist credits dropped as older than everything kept.
+    pub credits_too_late: u64,
 }
 
 impl Stats {
@@ -58,6 +64,21 @@ impl Stats {
     /// All rejections.
     pub fn rejected_total(&self) -> u64 {
         self.rejected.iter().sum()
+    }
+
+    /// Adds another engine's counters (engines of several partitions).
+    pub fn add(&mut self, o: &Stats) {
+        self.read += o.read;
+        self.applied += o.applied;
+        for (a, b) in self.rejected.iter_mut().zip(&o.rejected) {
+            *a += b;
+        }
+        self.dedupe_evicted += o.dedupe_evicted;
+        self.deals_evicted += o.deals_evicted;
+        self.scores_emitted += o.scores_emitted;
+        self.summaries_emitted += o.summaries_emitted;
+        self.credits += o.credits;
+        self.credits_too_late += o.credits_too_late;
     }
 }
 
@@ -75,6 +96,10 @@ pub struct Engine {
     /// Input position (offset + 1) of the record being applied, when the
     /// caller tracks one; versions are then at least `position << 10`.
     position: Option<u64>,
+    /// Hand credits out instead of applying them (see `credit`).
+    route_credits: bool,
+    /// Credits handed out and not yet taken.
+    credits: Vec<credit::Credit>,
 }
 
 impl Engine {
@@ -106,6 +131,8 @@ impl Engine {
             pending: Vec::new(),
             stats: Stats::default(),
             position: None,
+            route_credits: false,
+            credits: Vec::new(),
         }
     }
 
@@ -131,7 +158,8 @@ impl Engine {
 
     /// Decodes, validates and applies one record. `now_ms` is the wall clock
     /// at ingest for the `future_timestamp` check (None skips it).
-    pub fn ingest(&mut self, bytes: &[u8], now_ms: Option<i64>) -> Result<(), Rejection> {
+    /// Returns the applied event's type.
+    pub fn ingest(&mut self, bytes: &[u8], now_ms: Option<i64>) -> Result<EventType, Rejection> {
         self.stats.read += 1;
         let result = match decode(bytes, &self.cfg.decode) {
             Ok(ev) => self.apply_inner(&ev, now_ms),
@@ -142,16 +170,16 @@ impl Engine {
     }
 
     /// Applies one validated event.
-    pub fn apply(&mut self, ev: &Event<'_>, now_ms: Option<i64>) -> Result<(), Rejection> {
+    pub fn apply(&mut self, ev: &Event<'_>, now_ms: Option<i64>) -> Result<EventType, Rejection> {
         self.stats.read += 1;
         let result = self.apply_inner(ev, now_ms);
         self.count(&result);
         result
     }
 
-    fn count(&mut self, result: &Result<(), Rejection>) {
+    fn count(&mut self, result: &Result<EventType, Rejection>) {
         match result {
-            Ok(()) => self.stats.applied += 1,
+            Ok(_) => self.stats.applied += 1,
             Err(e) => self.stats.rejected[e.reason.index()] += 1,
         }
     }
@@ -170,22 +198,9 @@ impl Engine {
         period_of(&self.cfg, &self.current, kind, e)
     }
 
-    fn apply_inner(&mut self, ev: &Event<'_>, now_ms: Option<i64>) -> Result<(), Rejection> {
+    fn apply_inner(&mut self, ev: &Event<'_>, now_ms: Option<i64>) -> Result<EventType, Rejection> {
         let e = ev.occurred_at.0;
-        if let Some(now) = now_ms {
-            if e > now.saturating_add(self.cfg.max_future_skew_ms) {
-                return Err(Rejection::field(
-                    Reason::FutureTimestamp,
-                    "occurred_at",
-                    &ev.occurred_at.to_rfc3339(),
-                    &format!(
-                        "at most {} s ahead of the ingest clock ({}); check the producer's clock or engine.max_future_skew",
-                        self.cfg.max_future_skew_ms / 1000,
-                        salespulse_model::Timestamp(now)
-                    ),
-                ));
-            }
-        }
+        check_future(&self.cfg, ev, now_ms)?;
         let t = self.stream_time.max(e);
         let is_directory = matches!(ev.body, Body::RepUpdated(_));
         if e < t && !is_directory && !self.is_kept(e, t) {
@@ -267,44 +282,9 @@ impl Engine {
         };
         add(cfg, &self.current, t, &ev.rep_id, rs, e, &acc, &mut sink);
         if let Body::DealWon { assist_rep_ids, .. } = &ev.body {
-            for helper in assist_rep_ids {
-                self.credit_assist(helper, &ev.event_id, e);
-            }
+            self.credit_assists(assist_rep_ids.iter().map(|h| h.as_ref()), &ev.event_id, e);
         }
-        Ok(())
-    }
-
-    /// Credits an assist to `helper`. The derived id is deduped by the helper,
-    /// so a credit routed twice (live mode) is applied once.
-    fn credit_assist(&mut self, helper: &str, event_id: &str, e: i64) {
-        let t = self.stream_time;
-        let cfg = &self.cfg;
-        let rs = rep_entry(&mut self.reps, helper, cfg);
-        let id =
-            stable_hash(event_id) ^ stable_hash(helper).rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15;
-        if rs.dedupe.check_insert(
-            id,
-            e,
-            t,
-            cfg.dedupe_horizon_ms,
-            cfg.dedupe_max_per_rep,
-            &mut self.stats.dedupe_evicted,
-        ) {
-            let mut sink = Sink {
-                dirty: &mut self.dirty,
-                summaries_due: &mut self.summaries_due,
-            };
-            add(
-                cfg,
-                &self.current,
-                t,
-                helper,
-                rs,
-                e,
-                &SalesAcc::assist(),
-                &mut sink,
-            );
-        }
+        Ok(ev.event_type)
     }
 
     /// Moves stream time to `t`; emits the summaries of periods that close.
@@ -408,6 +388,36 @@ impl Engine {
         self.score_reps(ids, &mut out);
         out
     }
+}
+
+/// The checks that need no state: decoding, validation and, given the wall
+/// clock `now_ms`, `max_future_skew`. The ingest stage of a re-keying
+/// service runs these before routing a record to its rep's partition.
+pub fn validate<'a>(
+    cfg: &EngineConfig,
+    bytes: &'a [u8],
+    now_ms: Option<i64>,
+) -> Result<Event<'a>, Rejection> {
+    let ev = decode(bytes, &cfg.decode)?;
+    check_future(cfg, &ev, now_ms)?;
+    Ok(ev)
+}
+
+fn check_future(cfg: &EngineConfig, ev: &Event<'_>, now_ms: Option<i64>) -> Result<(), Rejection> {
+    let Some(now) = now_ms else { return Ok(()) };
+    if ev.occurred_at.0 <= now.saturating_add(cfg.max_future_skew_ms) {
+        return Ok(());
+    }
+    Err(Rejection::field(
+        Reason::FutureTimestamp,
+        "occurred_at",
+        &ev.occurred_at.to_rfc3339(),
+        &format!(
+            "at most {} s ahead of the ingest clock ({}); check the producer's clock or engine.max_future_skew",
+            cfg.max_future_skew_ms / 1000,
+            salespulse_model::Timestamp(now)
+        ),
+    ))
 }
 
 fn rep_entry<'m>(reps: &'m mut RepMap, rep_id: &str, cfg: &EngineConfig) -> &'m mut RepState {

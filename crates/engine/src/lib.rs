@@ -12,7 +12,9 @@ mod output;
 mod settings;
 mod state;
 
-pub use engine::{Engine, GroupSums, MemoryReport, Stats};
+pub use engine::{
+    validate, Credit, CreditOutcome, Engine, GroupSums, MemoryReport, Stats, SCORE_BUCKETS,
+};
 pub use hash::stable_hash;
 pub use settings::{EngineConfig, Settings, SettingsError, WindowSetting};
 

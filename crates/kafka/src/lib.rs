@@ -7,18 +7,24 @@
 //! results of a partition equal a replay of that partition's records.
 
 mod admin;
+mod business;
+mod contexts;
+mod layout;
 mod metrics;
 mod produce;
 mod restore;
+mod routing;
 mod service;
 mod settings;
 
 pub use admin::{create_topics, TopicOutcome};
 pub use metrics::Status;
 pub use produce::{produce_generated, ProduceSummary};
+pub use routing::{murmur2, partition_for};
 pub use service::{run, RunSummary};
 pub use settings::{
-    InputSection, KafkaSection, KafkaSettings, OutputSection, ServiceSection, TopicsSection,
+    InputSection, KafkaSection, KafkaSettings, MetricsSection, OutputSection, ServiceSection,
+    TopicsSection,
 };
 
 /// Errors of the Kafka edge, classified so the caller can decide to retry.

@@ -1,134 +1,71 @@
-//! The service's status and its one Prometheus registry: engine-health
-//! series, consumer lag from librdkafka statistics, and the business gauges
-//! (additive KPIs as partial sums over owned reps). docs/metrics.md lists them.
+//! The service's status and its one Prometheus registry. Engine-health
+//! series are updated on the hot path; the business gauges (`business`) and
+//! consumer lag and broker connectivity (`contexts`) are refreshed on their
+//! own cadence. docs/metrics.md lists every series.
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
-/// Live status and metrics, shared with the HTTP layer. One Prometheus
-/// registry; every series is documented in docs/metrics.md.
-pub struct Status {
-    /// The registry `/metrics` renders.
-    pub registry: prometheus::Registry,
-    /// Partitions currently owned.
-    pub partitions: prometheus::IntGauge,
-    /// Set once the service has consumed from an assigned partition.
-    pub consuming: AtomicBool,
-    /// Records received, by topic.
-    pub received: prometheus::IntCounterVec,
-    /// Records applied.
-    pub applied: prometheus::IntCounter,
-    /// Records rejected, by reason.
-    pub rejected: prometheus::IntCounterVec,
-    /// Score records and summaries acknowledged by the broker.
-    pub scores_emitted: prometheus::IntCounter,
-    /// Seconds to apply one record (decode, validate, apply).
-    pub apply_seconds: prometheus::Histogram,
-    /// Seconds from the oldest record a flush covers (its Kafka timestamp) to the flush's records being acknowledged.
-    pub event_to_emit_seconds: prometheus::Histogram,
-    /// Reps held in state.
-    pub state_reps: prometheus::IntGauge,
-    /// Changes of the owned partition set.
-    pub rebalances: prometheus::IntCounter,
-    /// Records behind the partition's high watermark, from librdkafka statistics.
-    pub consumer_lag: prometheus::IntGaugeVec,
-    /// Additive KPIs summed over the reps this instance owns, by group.
-    pub kpi: prometheus::GaugeVec,
-    /// Reps this instance owns, by team and role.
-    pub active_reps: prometheus::IntGaugeVec,
-}
-
-/// KPIs that add up across reps and instances (ratios are derived in PromQL from these).
-const ADDITIVE: [salespulse_model::KpiName; 16] = {
-    use salespulse_model::KpiName as K;
-    [
-        K::Revenue,
-        K::DealsWon,
-        K::DealsLost,
-        K::PipelineCreated,
-        K::Calls,
-        K::Meetings,
-        K::Emails,
-        K::Activities,
-        K::NewCustomers,
-        K::Invoiced,
-        K::Collected,
-        K::Refunds,
-        K::NetRevenue,
-        K::PartnersOnboarded,
-        K::PartnerRevenue,
-        K::Assists,
-    ]
+use prometheus::core::Collector;
+use prometheus::{
+    Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry,
 };
 
-/// Sets the business gauges from the engines' group sums (replacing the previous values).
-pub(crate) fn refresh_business_gauges<'a>(
-    status: &Status,
-    engines: impl Iterator<Item = &'a mut salespulse_engine::Engine>,
-) {
-    let mut groups: HashMap<(String, String, String), (usize, Vec<salespulse_kpi::SalesAcc>)> =
-        HashMap::new();
-    let mut names = Vec::new();
-    for engine in engines {
-        names = engine.window_names().to_vec();
-        for (key, g) in engine.group_sums() {
-            let e = groups
-                .entry(key)
-                .or_insert_with(|| (0, vec![salespulse_kpi::SalesAcc::default(); g.sums.len()]));
-            e.0 += g.reps;
-            for (t, s) in e.1.iter_mut().zip(&g.sums) {
-                salespulse_window::Accumulator::merge(t, s);
-            }
-        }
-    }
-    status.kpi.reset();
-    status.active_reps.reset();
-    for ((team, role, region), (reps, sums)) in &groups {
-        status
-            .active_reps
-            .with_label_values(&[team.as_str(), role.as_str()])
-            .add(*reps as i64);
-        for kpi in ADDITIVE {
-            for (window, acc) in names.iter().zip(sums) {
-                if let Some(v) = salespulse_kpi::kpi_value(kpi, acc).as_f64() {
-                    status
-                        .kpi
-                        .with_label_values(&[
-                            kpi.as_str(),
-                            window,
-                            team.as_str(),
-                            role.as_str(),
-                            region.as_str(),
-                        ])
-                        .set(v);
-                }
-            }
-        }
-    }
+use salespulse_model::{EventType, Reason};
+
+/// Live status and metrics, shared with the HTTP layer.
+pub struct Status {
+    /// The registry `/metrics` renders.
+    pub registry: Registry,
+    /// Partitions currently owned.
+    pub partitions: IntGauge,
+    /// Set once the service has consumed from an assigned partition.
+    pub consuming: AtomicBool,
+    /// Set while the producer has a connection to at least one broker.
+    pub producer_up: AtomicBool,
+    /// Records received, by topic.
+    pub received: IntCounterVec,
+    /// Records applied, by event type.
+    pub applied: IntCounterVec,
+    /// `applied` per [`EventType::ALL`] index, resolved once for the hot path.
+    applied_by_type: Vec<IntCounter>,
+    /// Records rejected, by reason.
+    pub rejected: IntCounterVec,
+    /// Duplicates dropped (also counted as rejected with reason `duplicate`).
+    pub duplicates: IntCounter,
+    /// Assist credits, by outcome (sent, applied, duplicate, too_late).
+    pub credits: IntCounterVec,
+    /// Input records whose key the default partitioner would place elsewhere.
+    pub misrouted: IntCounterVec,
+    /// Score records and summaries acknowledged by the broker.
+    pub scores_emitted: IntCounter,
+    /// Seconds to apply one record (decode, validate, apply).
+    pub apply_seconds: Histogram,
+    /// Seconds from the oldest record a flush covers to its records being acknowledged.
+    pub event_to_emit_seconds: Histogram,
+    /// Reps held in state.
+    pub state_reps: IntGauge,
+    /// Changes of the owned partition set.
+    pub rebalances: IntCounter,
+    /// Records behind the partition's high watermark, from librdkafka statistics.
+    pub consumer_lag: IntGaugeVec,
+    /// Additive KPIs summed over the reps this instance owns, by group.
+    pub kpi: GaugeVec,
+    /// Reps this instance owns, by team and role.
+    pub active_reps: IntGaugeVec,
+    /// Owned reps with a score at or below `le`, by team and role (cumulative).
+    pub score_bucket: GaugeVec,
+    /// Owned reps with a score, by team and role.
+    pub score_count: GaugeVec,
+    /// Sum of owned reps' scores, by team and role.
+    pub score_sum: GaugeVec,
+    /// Per-rep score (only with `metrics.per_rep`).
+    pub rep_score: GaugeVec,
+    /// Per-rep attainment of each score component (only with `metrics.per_rep`).
+    pub rep_attainment: GaugeVec,
+    /// Reps left without per-rep series by `metrics.per_rep_limit`.
+    pub rep_series_left_out: Gauge,
 }
-
-/// Client context that copies librdkafka's per-partition consumer lag into
-/// `salespulse_consumer_lag` (statistics arrive every `statistics.interval.ms`).
-pub(crate) struct LagContext(pub(crate) Arc<Status>);
-
-impl rdkafka::ClientContext for LagContext {
-    fn stats(&self, stats: rdkafka::Statistics) {
-        for (topic, t) in &stats.topics {
-            for (partition, p) in &t.partitions {
-                // librdkafka reports -1 for partitions it does not consume, and uses partition -1 internally.
-                if *partition >= 0 && p.consumer_lag >= 0 {
-                    self.0
-                        .consumer_lag
-                        .with_label_values(&[topic.as_str(), &partition.to_string()])
-                        .set(p.consumer_lag);
-                }
-            }
-        }
-    }
-}
-
-impl rdkafka::consumer::ConsumerContext for LagContext {}
 
 impl Default for Status {
     fn default() -> Self {
@@ -136,138 +73,223 @@ impl Default for Status {
     }
 }
 
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
+}
+
+fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+    GaugeVec::new(Opts::new(name, help), labels).expect("valid metric")
+}
+
+fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
+    Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets)).expect("valid metric")
+}
+
 impl Status {
     /// Fresh metrics in a fresh registry.
     pub fn new() -> Self {
-        use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
-        let registry = prometheus::Registry::new();
+        let registry = Registry::new();
         let partitions = IntGauge::new(
             "salespulse_partitions_owned",
             "Input partitions this instance owns",
         )
         .expect("valid metric");
-        let received = IntCounterVec::new(
-            Opts::new(
-                "salespulse_events_received_total",
-                "Records received from input topics",
-            ),
-            &["topic"],
-        )
-        .expect("valid metric");
-        let applied = IntCounter::new(
+        let applied = counter_vec(
             "salespulse_events_applied_total",
-            "Records applied to the engine",
-        )
-        .expect("valid metric");
-        let rejected = IntCounterVec::new(
-            Opts::new(
-                "salespulse_events_rejected_total",
-                "Records rejected, by reason code",
-            ),
+            "Records applied to the engine, by event type",
+            &["type"],
+        );
+        let applied_by_type = EventType::ALL
+            .iter()
+            .map(|t| applied.with_label_values(&[t.as_str()]))
+            .collect();
+        let rejected = counter_vec(
+            "salespulse_events_rejected_total",
+            "Records rejected, by reason code",
             &["reason"],
-        )
-        .expect("valid metric");
-        let scores_emitted = IntCounter::new(
-            "salespulse_scores_emitted_total",
-            "Score records and period summaries acknowledged by the broker",
-        )
-        .expect("valid metric");
-        let apply_seconds = prometheus::Histogram::with_opts(
-            prometheus::HistogramOpts::new(
-                "salespulse_apply_seconds",
-                "Seconds to decode, validate and apply one record",
-            )
-            .buckets(vec![
-                1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 1e-4, 1e-3,
-            ]),
-        )
-        .expect("valid metric");
-        let event_to_emit_seconds = prometheus::Histogram::with_opts(
-            prometheus::HistogramOpts::new(
-                "salespulse_event_to_emit_seconds",
-                "Seconds from the oldest record a flush covers (Kafka record timestamp) to its score records being acknowledged",
-            )
-            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
-        )
-        .expect("valid metric");
-        let state_reps = IntGauge::new(
-            "salespulse_state_reps",
-            "Reps held in state by this instance",
-        )
-        .expect("valid metric");
-        let consumer_lag = prometheus::IntGaugeVec::new(
-            Opts::new(
-                "salespulse_consumer_lag",
-                "Records between the committed position and the high watermark",
-            ),
-            &["topic", "partition"],
-        )
-        .expect("valid metric");
-        let kpi = prometheus::GaugeVec::new(
-            Opts::new("salespulse_kpi", "Additive KPIs summed over the reps this instance owns (sum by (...) across instances)"),
-            &["kpi", "window", "team", "role", "region"],
-        )
-        .expect("valid metric");
-        let active_reps = prometheus::IntGaugeVec::new(
-            Opts::new("salespulse_active_reps", "Reps this instance owns"),
-            &["team", "role"],
-        )
-        .expect("valid metric");
-        let rebalances = IntCounter::new(
-            "salespulse_rebalances_total",
-            "Changes of the set of owned input partitions",
-        )
-        .expect("valid metric");
+        );
+        for r in Reason::ALL {
+            rejected.with_label_values(&[r.code()]);
+        }
+        let credits = counter_vec(
+            "salespulse_assist_credits_total",
+            "Assist credits routed through the by-rep topic, by outcome",
+            &["outcome"],
+        );
+        for o in ["sent", "applied", "duplicate", "too_late"] {
+            credits.with_label_values(&[o]);
+        }
         let build = IntGauge::with_opts(
             Opts::new("salespulse_build_info", "Build information")
                 .const_label("version", env!("CARGO_PKG_VERSION")),
         )
         .expect("valid metric");
         build.set(1);
-        for m in [
-            Box::new(partitions.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(received.clone()),
-            Box::new(applied.clone()),
-            Box::new(rejected.clone()),
-            Box::new(scores_emitted.clone()),
-            Box::new(build),
-            Box::new(apply_seconds.clone()),
-            Box::new(event_to_emit_seconds.clone()),
-            Box::new(state_reps.clone()),
-            Box::new(rebalances.clone()),
-            Box::new(consumer_lag.clone()),
-            Box::new(kpi.clone()),
-            Box::new(active_reps.clone()),
-        ] {
-            registry.register(m).expect("metric names are unique");
-        }
-        for r in salespulse_model::Reason::ALL {
-            rejected.with_label_values(&[r.code()]);
-        }
-        Status {
-            registry,
+        let status = Status {
             partitions,
             consuming: AtomicBool::new(false),
-            received,
+            producer_up: AtomicBool::new(false),
+            received: counter_vec(
+                "salespulse_events_received_total",
+                "Records received from input topics",
+                &["topic"],
+            ),
             applied,
+            applied_by_type,
             rejected,
-            scores_emitted,
-            apply_seconds,
-            event_to_emit_seconds,
-            state_reps,
-            rebalances,
-            consumer_lag,
-            kpi,
-            active_reps,
+            duplicates: IntCounter::new(
+                "salespulse_events_duplicate_total",
+                "Duplicate records dropped (also in rejected_total with reason duplicate)",
+            )
+            .expect("valid metric"),
+            credits,
+            misrouted: counter_vec(
+                "salespulse_input_misrouted_total",
+                "Input records on another partition than murmur2(key) picks (assist credits may then miss their rep)",
+                &["topic"],
+            ),
+            scores_emitted: IntCounter::new(
+                "salespulse_scores_emitted_total",
+                "Score records and period summaries acknowledged by the broker",
+            )
+            .expect("valid metric"),
+            apply_seconds: histogram(
+                "salespulse_apply_seconds",
+                "Seconds to decode, validate and apply one record",
+                vec![1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 1e-4, 1e-3],
+            ),
+            event_to_emit_seconds: histogram(
+                "salespulse_event_to_emit_seconds",
+                "Seconds from the oldest record a flush covers (Kafka record timestamp) to its score records being acknowledged",
+                vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+            ),
+            state_reps: IntGauge::new(
+                "salespulse_state_reps",
+                "Reps held in state by this instance",
+            )
+            .expect("valid metric"),
+            rebalances: IntCounter::new(
+                "salespulse_rebalances_total",
+                "Changes of the set of owned input partitions",
+            )
+            .expect("valid metric"),
+            consumer_lag: IntGaugeVec::new(
+                Opts::new(
+                    "salespulse_consumer_lag",
+                    "Records between the committed position and the high watermark",
+                ),
+                &["topic", "partition"],
+            )
+            .expect("valid metric"),
+            kpi: gauge_vec(
+                "salespulse_kpi",
+                "Additive KPIs summed over the reps this instance owns (sum by (...) across instances)",
+                &["kpi", "window", "team", "role", "region"],
+            ),
+            active_reps: IntGaugeVec::new(
+                Opts::new("salespulse_active_reps", "Reps this instance owns"),
+                &["team", "role"],
+            )
+            .expect("valid metric"),
+            score_bucket: gauge_vec(
+                "salespulse_score_bucket",
+                "Owned reps with a score at or below le (cumulative; histogram_quantile works on it)",
+                &["team", "role", "le"],
+            ),
+            score_count: gauge_vec(
+                "salespulse_score_count",
+                "Owned reps with a score",
+                &["team", "role"],
+            ),
+            score_sum: gauge_vec(
+                "salespulse_score_sum",
+                "Sum of the owned reps' scores",
+                &["team", "role"],
+            ),
+            rep_score: gauge_vec(
+                "salespulse_rep_score",
+                "A rep's latest score (metrics.per_rep)",
+                &["rep", "team", "role"],
+            ),
+            rep_attainment: gauge_vec(
+                "salespulse_rep_attainment",
+                "A rep's attainment per score component (metrics.per_rep)",
+                &["rep", "kpi", "window"],
+            ),
+            rep_series_left_out: Gauge::new(
+                "salespulse_rep_series_left_out",
+                "Reps without per-rep series because of metrics.per_rep_limit",
+            )
+            .expect("valid metric"),
+            registry,
+        };
+        status.register(build);
+        status
+    }
+
+    fn register(&self, build: IntGauge) {
+        let all: Vec<Box<dyn Collector>> = vec![
+            Box::new(self.partitions.clone()),
+            Box::new(self.received.clone()),
+            Box::new(self.applied.clone()),
+            Box::new(self.rejected.clone()),
+            Box::new(self.duplicates.clone()),
+            Box::new(self.credits.clone()),
+            Box::new(self.misrouted.clone()),
+            Box::new(self.scores_emitted.clone()),
+            Box::new(build),
+            Box::new(self.apply_seconds.clone()),
+            Box::new(self.event_to_emit_seconds.clone()),
+            Box::new(self.state_reps.clone()),
+            Box::new(self.rebalances.clone()),
+            Box::new(self.consumer_lag.clone()),
+            Box::new(self.kpi.clone()),
+            Box::new(self.active_reps.clone()),
+            Box::new(self.score_bucket.clone()),
+            Box::new(self.score_count.clone()),
+            Box::new(self.score_sum.clone()),
+            Box::new(self.rep_score.clone()),
+            Box::new(self.rep_attainment.clone()),
+            Box::new(self.rep_series_left_out.clone()),
+        ];
+        for m in all {
+            self.registry.register(m).expect("metric names are unique");
+        }
+    }
+
+    /// Counts an applied record of type `t`.
+    pub fn count_applied(&self, t: EventType) {
+        if let Some(c) = EventType::ALL
+            .iter()
+            .position(|&x| x == t)
+            .and_then(|i| self.applied_by_type.get(i))
+        {
+            c.inc();
+        }
+    }
+
+    /// Counts a rejected record.
+    pub fn count_rejected(&self, reason: Reason) {
+        self.rejected.with_label_values(&[reason.code()]).inc();
+        if reason == Reason::Duplicate {
+            self.duplicates.inc();
         }
     }
 
     /// Records applied plus rejected so far.
     pub fn processed(&self) -> u64 {
-        let rejected: u64 = salespulse_model::Reason::ALL
+        let rejected: u64 = Reason::ALL
             .iter()
             .map(|r| self.rejected.with_label_values(&[r.code()]).get())
             .sum();
-        self.applied.get() + rejected
+        let applied: u64 = self.applied_by_type.iter().map(IntCounter::get).sum();
+        applied + rejected
+    }
+
+    /// Assist credits sent and not yet applied, dropped or found duplicate
+    /// by this instance (0 once a single instance has caught up).
+    pub fn credits_in_flight(&self) -> i64 {
+        let get = |o: &str| self.credits.with_label_values(&[o]).get() as i64;
+        get("sent") - get("applied") - get("duplicate") - get("too_late")
     }
 }

@@ -1,6 +1,9 @@
 //! Rebuilding a partition's engine when the service takes the partition
-//! over: the partition's records before the committed offset are applied
-//! again, silently, so the state equals what the previous owner had.
+//! over: every processed topic's records at that partition before the
+//! committed offset are applied again, silently, so the state equals what
+//! the previous owner had. Assist credits the re-applied deals produce were
+//! published before those offsets were committed, so they are dropped here;
+//! credits on the by-rep topic are applied again like events.
 //!
 //! This needs the input's retention to cover the partition; the
 //! fault-tolerance work replaces it with a compacted changelog.
@@ -8,30 +11,54 @@
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use salespulse_engine::{Engine, EngineConfig};
 
+use crate::routing::{decode_credit, KIND_CREDIT, KIND_HEADER};
 use crate::{KafkaError, KafkaSettings};
 
 /// Longest a restore may wait for a record before giving up.
 const STALL: Duration = Duration::from_secs(30);
 
-/// An engine holding the effect of `topic`/`partition` records below `until`.
-/// Returns the engine and how many records were re-applied.
+/// Whether a by-rep record is an assist credit (by its header).
+pub(crate) fn is_credit(m: &BorrowedMessage<'_>) -> bool {
+    m.headers().is_some_and(|h| {
+        h.iter()
+            .any(|h| h.key == KIND_HEADER && h.value == Some(KIND_CREDIT.as_bytes()))
+    })
+}
+
+/// An engine holding the effect of the records of `partition` below each
+/// topic's offset in `until`. Returns the engine and how many records were
+/// re-applied.
 pub fn restore(
     s: &KafkaSettings,
     cfg: &EngineConfig,
+    partition: i32,
+    until: &[(String, i64)],
+) -> Result<(Engine, u64), KafkaError> {
+    let mut engine = Engine::new(cfg.clone());
+    engine.set_route_credits(true);
+    let mut applied = 0;
+    for (topic, end) in until.iter().filter(|(_, end)| *end > 0) {
+        applied += restore_topic(s, &mut engine, topic, partition, *end)?;
+    }
+    // What the previous owner emitted is already on the score topic.
+    drop(engine.flush());
+    Ok((engine, applied))
+}
+
+fn restore_topic(
+    s: &KafkaSettings,
+    engine: &mut Engine,
     topic: &str,
     partition: i32,
     until: i64,
-) -> Result<(Engine, u64), KafkaError> {
-    let mut engine = Engine::new(cfg.clone());
-    if until <= 0 {
-        return Ok((engine, 0));
-    }
+) -> Result<u64, KafkaError> {
     let consumer: BaseConsumer = s
-        .client_config()
+        .consumer_config()
         .set("group.id", format!("{}-restore", s.kafka.group_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
@@ -52,8 +79,16 @@ pub fn restore(
                     break;
                 }
                 engine.set_position(m.offset() as u64 + 1);
-                // The wall-clock future check is not repeated: the record was judged when it arrived.
-                let _ = engine.ingest(m.payload().unwrap_or_default(), None);
+                let payload = m.payload().unwrap_or_default();
+                if topic == s.output.by_rep && is_credit(&m) {
+                    if let Ok(c) = decode_credit(payload) {
+                        engine.apply_credit(&c);
+                    }
+                } else {
+                    // The wall-clock future check is not repeated: the record was judged when it arrived.
+                    let _ = engine.ingest(payload, None);
+                }
+                drop(engine.take_credits());
                 applied += 1;
                 last_progress = Instant::now();
                 if m.offset() + 1 >= until {
@@ -78,7 +113,5 @@ pub fn restore(
             None => {}
         }
     }
-    // What the previous owner emitted is already on the score topic.
-    drop(engine.flush());
-    Ok((engine, applied))
+    Ok(applied)
 }

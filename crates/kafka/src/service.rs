@@ -1,28 +1,35 @@
-//! `salespulse run`: consume the input topics in a consumer group, apply
-//! each record through the partition's engine, publish rejected records to
-//! the DLQ at once and coalesced score records every `emit_interval`, and
-//! commit input offsets only after the broker acknowledged every output
-//! they cover (at-least-once: a crash loses nothing; records after the last
-//! commit are applied again by the next owner, which first restores the
-//! partition's state, see `restore`).
+//! `salespulse run`: consume the topics in a consumer group, apply each
+//! record through its partition's engine (or, for an input keyed by
+//! something else, validate it and re-key it to the by-rep topic), route
+//! assist credits to the helper's partition through the by-rep topic,
+//! publish rejected records to the DLQ at once and coalesced score records
+//! every `emit_interval`, and commit offsets only after the broker
+//! acknowledged every output they cover (at-least-once: a crash loses
+//! nothing; records after the last commit are applied again by the next
+//! owner, which first restores the partition's state, see `restore`).
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use prometheus::IntCounter;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::BorrowedMessage;
+use rdkafka::producer::{DeliveryFuture, FutureProducer, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tracing::{info, warn};
 
-use salespulse_engine::{Engine, EngineConfig};
-use salespulse_model::Rejection;
+use salespulse_engine::{validate, CreditOutcome, Engine, EngineConfig};
 
-use crate::metrics::{refresh_business_gauges, LagContext, Status};
-use crate::{restore::restore, KafkaError, KafkaSettings};
+use crate::business::{refresh_business_gauges, PerRep};
+use crate::contexts::{LagContext, ProducerHealth};
+use crate::layout::Layout;
+use crate::restore::{is_credit, restore};
+use crate::routing::{decode_credit, partition_for};
+use crate::{KafkaError, KafkaSettings, Status};
+
+mod emit;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,18 +44,47 @@ pub struct RunSummary {
     pub emitted: u64,
     /// Records re-applied while restoring partitions.
     pub restored: u64,
+    /// Valid input records re-keyed to the by-rep topic.
+    pub rekeyed: u64,
+    /// Assist credits sent to the by-rep topic.
+    pub credits_sent: u64,
 }
 
-struct Partition {
-    engine: Engine,
-    /// Offset of the next record to apply.
-    next_offset: i64,
-    /// `next_offset` at the last commit.
+/// Offsets of one topic partition.
+#[derive(Debug, Clone, Copy)]
+struct Offsets {
+    /// Offset of the next record to handle.
+    next: i64,
+    /// `next` at the last commit.
     committed: i64,
+}
+
+/// Partition i of every processed topic, and its engine.
+struct Group {
+    engine: Engine,
+    offsets: HashMap<String, Offsets>,
     /// Emit every rep (shutdown), not only the changed ones.
     final_records: bool,
     /// Kafka timestamp (ms) of the first record applied since the last flush.
     oldest_unflushed_ms: Option<i64>,
+}
+
+/// Everything the loop mutates (the consumer stays outside, since its
+/// messages borrow it).
+struct State<'a> {
+    s: &'a KafkaSettings,
+    cfg: &'a EngineConfig,
+    layout: Layout,
+    status: Arc<Status>,
+    producer: FutureProducer<ProducerHealth>,
+    groups: HashMap<i32, Group>,
+    /// Offsets of ingest-only topic partitions, by topic then partition.
+    ingest: HashMap<String, HashMap<i32, Offsets>>,
+    inflight: Vec<DeliveryFuture>,
+    summary: RunSummary,
+    per_rep: PerRep,
+    received: HashMap<String, IntCounter>,
+    warned_misrouted: bool,
 }
 
 fn now_ms() -> i64 {
@@ -57,15 +93,11 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Runs until `shutdown` resolves, then flushes, commits and returns.
-pub async fn run(
+fn consumer(
     s: &KafkaSettings,
-    cfg: &EngineConfig,
-    status: Arc<Status>,
-    shutdown: impl Future<Output = ()>,
-) -> Result<RunSummary, KafkaError> {
-    s.validate()?;
-    let mut client = s.client_config();
+    status: &Arc<Status>,
+) -> Result<StreamConsumer<LagContext>, KafkaError> {
+    let mut client = s.consumer_config();
     // Defaults the user may override in [kafka.client]: lag statistics every
     // second, and a short fetch wait so a quiet topic does not add up to
     // librdkafka's default 500 ms to the event-to-emit latency.
@@ -77,246 +109,326 @@ pub async fn run(
             client.set(key, value);
         }
     }
-    let consumer: StreamConsumer<LagContext> = client
+    client
         .set("group.id", &s.kafka.group_id)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
-        // Eager assignors rebalance correctly on the test broker; cooperative-sticky was seen losing partitions.
-        .set("partition.assignment.strategy", "range,roundrobin")
+        // Range hands partition i of every subscribed topic to one member,
+        // which keeps the input and by-rep topics co-partitioned (layout.rs).
+        .set("partition.assignment.strategy", "range")
         .create_with_context(LagContext(status.clone()))
-        .map_err(KafkaError::client("creating the consumer"))?;
-    let topics: Vec<&str> = s.input.topics.iter().map(String::as_str).collect();
+        .map_err(KafkaError::client("creating the consumer"))
+}
+
+fn producer(
+    s: &KafkaSettings,
+    status: &Arc<Status>,
+) -> Result<FutureProducer<ProducerHealth>, KafkaError> {
+    let mut c = s.producer_config();
+    if !s.kafka.client.contains_key("statistics.interval.ms") {
+        c.set("statistics.interval.ms", "1000");
+    }
+    c.create_with_context(ProducerHealth(status.clone()))
+        .map_err(KafkaError::client("creating the producer"))
+}
+
+/// Runs until `shutdown` resolves, then flushes, commits and returns.
+pub async fn run(
+    s: &KafkaSettings,
+    cfg: &EngineConfig,
+    status: Arc<Status>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunSummary, KafkaError> {
+    s.validate()?;
+    let consumer = consumer(s, &status)?;
+    let layout = Layout::discover(s, &consumer)?;
     consumer
-        .subscribe(&topics)
+        .subscribe(&layout.topics())
         .map_err(KafkaError::client("subscribing"))?;
-    let producer: FutureProducer = s
-        .producer_config()
-        .create()
-        .map_err(KafkaError::client("creating the producer"))?;
-    let interval = Duration::from_millis(s.emit_interval_ms()?);
-    let mut parts: HashMap<(String, i32), Partition> = HashMap::new();
-    let mut inflight: Vec<DeliveryFuture> = Vec::new();
-    let mut summary = RunSummary::default();
-    let mut tick = tokio::time::interval(interval);
+    let mut st = State {
+        s,
+        cfg,
+        producer: producer(s, &status)?,
+        layout,
+        status,
+        groups: HashMap::new(),
+        ingest: HashMap::new(),
+        inflight: Vec::new(),
+        summary: RunSummary::default(),
+        per_rep: PerRep::new(&s.metrics),
+        received: HashMap::new(),
+        warned_misrouted: false,
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(s.emit_interval_ms()?));
     // Business gauges walk every rep: refreshed on a slower cadence than emission.
     let mut gauges = tokio::time::interval(Duration::from_secs(5));
     tokio::pin!(shutdown);
-    info!(topics = ?s.input.topics, group = %s.kafka.group_id, "consuming");
+    info!(topics = ?st.layout.topics(), group = %s.kafka.group_id, keyed_by = %s.input.keyed_by, "consuming");
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            _ = tick.tick() => {
-                emit_and_commit(s, &consumer, &producer, &mut parts, &mut inflight, &mut summary, &status).await?;
-            }
-            _ = gauges.tick() => refresh_business_gauges(&status, parts.values_mut().map(|p| &mut p.engine)),
+            _ = tick.tick() => st.emit_and_commit(&consumer).await?,
+            _ = gauges.tick() => st.refresh_gauges(),
             msg = consumer.recv() => match msg {
-                Ok(m) => {
-                    let key = (m.topic().to_string(), m.partition());
-                    if !parts.contains_key(&key) {
-                        let (engine, n) = restore(s, cfg, &key.0, key.1, m.offset())?;
-                        summary.restored += n;
-                        info!(topic = %key.0, partition = key.1, restored = n, from = m.offset(), "partition taken over");
-                        status.rebalances.inc();
-                        parts.insert(key.clone(), Partition { engine, next_offset: m.offset(), committed: m.offset(), final_records: false, oldest_unflushed_ms: None });
-                        status.partitions.set(parts.len() as i64);
-                        status.consuming.store(true, Ordering::Relaxed);
-                    }
-                    let Some(p) = parts.get_mut(&key) else { continue };
-                    if m.offset() < p.next_offset {
-                        continue; // already applied (a re-delivery after a seek)
-                    }
-                    summary.read += 1;
-                    status.received.with_label_values(&[key.0.as_str()]).inc();
-                    p.engine.set_position(m.offset() as u64 + 1);
-                    let payload = m.payload().unwrap_or_default();
-                    if p.oldest_unflushed_ms.is_none() {
-                        p.oldest_unflushed_ms = m.timestamp().to_millis().or_else(|| Some(now_ms()));
-                    }
-                    let timer = status.apply_seconds.start_timer();
-                    let applied = p.engine.ingest(payload, Some(now_ms()));
-                    timer.observe_duration();
-                    match applied {
-                        Ok(()) => {
-                            summary.applied += 1;
-                            status.applied.inc();
-                        }
-                        Err(rej) => {
-                            summary.rejected += 1;
-                            status.rejected.with_label_values(&[rej.reason.code()]).inc();
-                            inflight.push(send_dlq(s, &producer, &m, &rej)?);
-                        }
-                    }
-                    p.next_offset = m.offset() + 1;
-                }
+                Ok(m) => st.handle(&consumer, &m)?,
                 Err(e) => warn!(error = %e, "consume error"),
             },
         }
     }
     // On shutdown every owned rep gets a record at its partition's final
     // stream time, so the last record per rep equals a replay of the input.
-    for p in parts.values_mut() {
-        p.final_records = true;
+    for g in st.groups.values_mut() {
+        g.final_records = true;
     }
-    emit_and_commit(
-        s,
-        &consumer,
-        &producer,
-        &mut parts,
-        &mut inflight,
-        &mut summary,
-        &status,
-    )
-    .await?;
-    refresh_business_gauges(&status, parts.values_mut().map(|p| &mut p.engine));
-    producer
+    st.emit_and_commit(&consumer).await?;
+    st.refresh_gauges();
+    st.producer
         .flush(Duration::from_secs(5))
         .map_err(KafkaError::client("flushing the producer"))?;
     consumer.unsubscribe();
-    info!(?summary, "stopped");
-    Ok(summary)
+    info!(summary = ?st.summary, "stopped");
+    Ok(st.summary)
 }
 
-fn send_dlq<M: Message>(
-    s: &KafkaSettings,
-    producer: &FutureProducer,
-    m: &M,
-    rej: &Rejection,
-) -> Result<DeliveryFuture, KafkaError> {
-    let partition = m.partition().to_string();
-    let offset = m.offset().to_string();
-    let headers = OwnedHeaders::new()
-        .insert(Header {
-            key: "reason",
-            value: Some(rej.reason.code()),
-        })
-        .insert(Header {
-            key: "message",
-            value: Some(rej.message.as_str()),
-        })
-        .insert(Header {
-            key: "source_topic",
-            value: Some(m.topic()),
-        })
-        .insert(Header {
-            key: "source_partition",
-            value: Some(partition.as_str()),
-        })
-        .insert(Header {
-            key: "source_offset",
-            value: Some(offset.as_str()),
-        });
-    let mut record = FutureRecord::to(&s.output.dlq)
-        .payload(m.payload().unwrap_or_default())
-        .headers(headers);
-    if let Some(k) = m.key() {
-        record = record.key(k);
+impl State<'_> {
+    fn refresh_gauges(&mut self) {
+        refresh_business_gauges(
+            &self.status,
+            self.groups.values_mut().map(|g| &mut g.engine),
+        );
     }
-    producer
-        .send_result(record)
-        .map_err(|(e, _)| KafkaError::Client {
-            context: "queueing a DLQ record".into(),
-            source: e,
-        })
-}
 
-/// Emits every partition's coalesced records, waits for the broker to
-/// acknowledge them and everything sent before, then commits the offsets
-/// that those outputs cover. Partitions no longer assigned are dropped.
-async fn emit_and_commit(
-    s: &KafkaSettings,
-    consumer: &StreamConsumer<LagContext>,
-    producer: &FutureProducer,
-    parts: &mut HashMap<(String, i32), Partition>,
-    inflight: &mut Vec<DeliveryFuture>,
-    summary: &mut RunSummary,
-    status: &Status,
-) -> Result<(), KafkaError> {
-    let mut emitted = 0u64;
-    let mut covered_since: Vec<i64> = Vec::new();
-    for p in parts.values_mut() {
-        if let Some(t) = p.oldest_unflushed_ms.take() {
-            covered_since.push(t);
+    fn count_received(&mut self, topic: &str) {
+        if let Some(c) = self.received.get(topic) {
+            c.inc();
+            return;
         }
-        let records = if p.final_records {
-            let mut all = p.engine.drain_summaries();
-            all.extend(p.engine.score_all());
-            all
+        let c = self.status.received.with_label_values(&[topic]);
+        c.inc();
+        self.received.insert(topic.to_string(), c);
+    }
+
+    fn handle(
+        &mut self,
+        consumer: &StreamConsumer<LagContext>,
+        m: &BorrowedMessage<'_>,
+    ) -> Result<(), KafkaError> {
+        if self.layout.is_ingest_only(m.topic()) {
+            self.rekey(m)
         } else {
-            p.engine.flush()
+            self.process(consumer, m)
+        }
+    }
+
+    /// The ingest stage of `keyed_by = "other"`: stateless checks, then the
+    /// original bytes to the by-rep topic keyed by rep_id, or to the DLQ.
+    fn rekey(&mut self, m: &BorrowedMessage<'_>) -> Result<(), KafkaError> {
+        let offsets = self
+            .ingest
+            .entry(m.topic().to_string())
+            .or_default()
+            .entry(m.partition())
+            .or_insert(Offsets {
+                next: m.offset(),
+                committed: m.offset(),
+            });
+        if m.offset() < offsets.next {
+            return Ok(());
+        }
+        offsets.next = m.offset() + 1;
+        self.summary.read += 1;
+        self.count_received(m.topic());
+        let payload = m.payload().unwrap_or_default();
+        match validate(self.cfg, payload, Some(now_ms())) {
+            Ok(ev) => {
+                let f = emit::send(
+                    &self.producer,
+                    &self.layout.by_rep,
+                    &ev.rep_id,
+                    payload,
+                    None,
+                )?;
+                self.inflight.push(f);
+                self.summary.rekeyed += 1;
+            }
+            Err(rej) => {
+                self.summary.rejected += 1;
+                self.status.count_rejected(rej.reason);
+                let f = emit::send_dlq(self.s, &self.producer, m, &rej)?;
+                self.inflight.push(f);
+            }
+        }
+        Ok(())
+    }
+
+    /// A record of a processed topic: an event or an assist credit, applied
+    /// through the partition's engine.
+    fn process(
+        &mut self,
+        consumer: &StreamConsumer<LagContext>,
+        m: &BorrowedMessage<'_>,
+    ) -> Result<(), KafkaError> {
+        let partition = m.partition();
+        if !self.groups.contains_key(&partition) {
+            self.take_over(consumer, partition)?;
+        }
+        let Some(g) = self.groups.get_mut(&partition) else {
+            return Ok(());
         };
-        for rec in records {
-            let payload = serde_json::to_vec(&rec)
-                .map_err(|e| KafkaError::Config(format!("serializing a score record: {e}")))?;
-            let record = FutureRecord::to(&s.output.scores)
-                .key(rec.rep_id.as_str())
-                .payload(&payload);
-            let f = producer
-                .send_result(record)
-                .map_err(|(e, _)| KafkaError::Client {
-                    context: "queueing a score record".into(),
-                    source: e,
-                })?;
-            inflight.push(f);
-            emitted += 1;
+        let offsets = match g.offsets.get_mut(m.topic()) {
+            Some(o) => o,
+            None => g.offsets.entry(m.topic().to_string()).or_insert(Offsets {
+                next: m.offset(),
+                committed: m.offset(),
+            }),
+        };
+        if m.offset() < offsets.next {
+            return Ok(()); // already applied (a re-delivery after a seek)
         }
-    }
-    for f in inflight.drain(..) {
-        match f.await {
-            Ok(Ok(_)) => {}
-            Ok(Err((e, _))) => {
-                return Err(KafkaError::Client {
-                    context: "delivering an output record".into(),
-                    source: e,
-                })
+        offsets.next = m.offset() + 1;
+        let position: i64 = g.offsets.values().map(|o| o.next).sum();
+        g.engine.set_position(position as u64);
+        if g.oldest_unflushed_ms.is_none() {
+            g.oldest_unflushed_ms = m.timestamp().to_millis().or_else(|| Some(now_ms()));
+        }
+        self.summary.read += 1;
+        self.count_received(m.topic());
+        let payload = m.payload().unwrap_or_default();
+        let by_rep = m.topic() == self.layout.by_rep;
+        if by_rep && is_credit(m) {
+            return self.apply_credit(m, payload);
+        }
+        if !by_rep {
+            self.check_partitioner(m);
+        }
+        let Some(g) = self.groups.get_mut(&partition) else {
+            return Ok(());
+        };
+        // By-rep events were judged against the wall clock at ingest.
+        let now = (!by_rep).then(now_ms);
+        let timer = self.status.apply_seconds.start_timer();
+        let applied = g.engine.ingest(payload, now);
+        timer.observe_duration();
+        match applied {
+            Ok(t) => {
+                self.summary.applied += 1;
+                self.status.count_applied(t);
             }
-            Err(_) => {
-                return Err(KafkaError::Config(
-                    "the producer dropped an output record".into(),
-                ))
+            Err(rej) => {
+                self.summary.rejected += 1;
+                self.status.count_rejected(rej.reason);
+                self.inflight
+                    .push(emit::send_dlq(self.s, &self.producer, m, &rej)?);
             }
         }
+        for c in g.engine.take_credits() {
+            let bytes = crate::routing::encode_credit(&c);
+            let f = emit::send(
+                &self.producer,
+                &self.layout.by_rep,
+                &c.rep_id,
+                &bytes,
+                Some(crate::routing::KIND_CREDIT),
+            )?;
+            self.inflight.push(f);
+            self.summary.credits_sent += 1;
+            self.status.credits.with_label_values(&["sent"]).inc();
+        }
+        Ok(())
     }
-    summary.emitted += emitted;
-    status.scores_emitted.inc_by(emitted);
-    if emitted > 0 {
-        let now = now_ms();
-        for t in covered_since {
-            status
-                .event_to_emit_seconds
-                .observe((now - t).max(0) as f64 / 1000.0);
+
+    fn apply_credit(&mut self, m: &BorrowedMessage<'_>, payload: &[u8]) -> Result<(), KafkaError> {
+        let Some(g) = self.groups.get_mut(&m.partition()) else {
+            return Ok(());
+        };
+        match decode_credit(payload) {
+            Ok(c) => {
+                let outcome = match g.engine.apply_credit(&c) {
+                    CreditOutcome::Applied => "applied",
+                    CreditOutcome::Duplicate => "duplicate",
+                    CreditOutcome::TooLate => "too_late",
+                };
+                self.status.credits.with_label_values(&[outcome]).inc();
+            }
+            Err(rej) => {
+                self.summary.rejected += 1;
+                self.status.count_rejected(rej.reason);
+                self.inflight
+                    .push(emit::send_dlq(self.s, &self.producer, m, &rej)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts (and warns once about) input records that Kafka's default
+    /// partitioner would put on another partition: their reps' assist
+    /// credits, routed by murmur2, would then reach another engine.
+    fn check_partitioner(&mut self, m: &BorrowedMessage<'_>) {
+        let Some(key) = m.key() else { return };
+        if partition_for(key, self.layout.partitions) == m.partition() {
+            return;
+        }
+        self.status.misrouted.with_label_values(&[m.topic()]).inc();
+        if !self.warned_misrouted {
+            self.warned_misrouted = true;
+            warn!(
+                topic = m.topic(),
+                partition = m.partition(),
+                key = %String::from_utf8_lossy(key),
+                "input record not on the partition murmur2(key) picks: producers must key by rep_id with Kafka's default partitioner (librdkafka: partitioner=murmur2_random), or set input.keyed_by = \"other\""
+            );
         }
     }
-    status
-        .state_reps
-        .set(parts.values().map(|p| p.engine.rep_count() as i64).sum());
-    let mut tpl = TopicPartitionList::new();
-    for ((topic, partition), p) in parts.iter_mut() {
-        if p.next_offset > p.committed {
-            tpl.add_partition_offset(topic, *partition, Offset::Offset(p.next_offset))
-                .map_err(KafkaError::client("building the commit"))?;
-            p.committed = p.next_offset;
+
+    /// Restores partition `partition` of every processed topic up to the
+    /// group's committed offsets.
+    fn take_over(
+        &mut self,
+        consumer: &StreamConsumer<LagContext>,
+        partition: i32,
+    ) -> Result<(), KafkaError> {
+        let mut tpl = TopicPartitionList::new();
+        for t in &self.layout.processed {
+            tpl.add_partition(t, partition);
         }
-    }
-    if tpl.count() > 0 {
-        consumer
-            .commit(&tpl, CommitMode::Sync)
-            .map_err(KafkaError::client("committing offsets"))?;
-    }
-    // Drop partitions this member no longer owns: their outputs went out and
-    // their offsets were committed above; the new owner restores them.
-    if let Ok(assigned) = consumer.assignment() {
-        let owned: std::collections::HashSet<(String, i32)> = assigned
+        let committed = consumer
+            .committed_offsets(tpl, Duration::from_secs(15))
+            .map_err(KafkaError::client("reading committed offsets"))?;
+        let until: Vec<(String, i64)> = committed
             .elements()
             .iter()
-            .map(|e| (e.topic().to_string(), e.partition()))
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => (e.topic().to_string(), o),
+                _ => (e.topic().to_string(), 0),
+            })
             .collect();
-        let before = parts.len();
-        parts.retain(|k, _| owned.contains(k));
-        if parts.len() != before {
-            status.rebalances.inc();
-        }
-        status.partitions.set(parts.len() as i64);
+        let (mut engine, n) = restore(self.s, self.cfg, partition, &until)?;
+        engine.set_route_credits(true);
+        self.summary.restored += n;
+        info!(partition, restored = n, from = ?until, "partition taken over");
+        self.status.rebalances.inc();
+        let offsets = until
+            .into_iter()
+            .map(|(t, o)| {
+                (
+                    t,
+                    Offsets {
+                        next: o,
+                        committed: o,
+                    },
+                )
+            })
+            .collect();
+        self.groups.insert(
+            partition,
+            Group {
+                engine,
+                offsets,
+                final_records: false,
+                oldest_unflushed_ms: None,
+            },
+        );
+        Ok(())
     }
-    Ok(())
 }

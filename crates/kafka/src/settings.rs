@@ -150,6 +150,25 @@ impl Default for ServiceSection {
     }
 }
 
+/// `[metrics]`: opt-in per-rep series.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// Export `salespulse_rep_score` and `salespulse_rep_attainment` per rep.
+    pub per_rep: bool,
+    /// At most this many reps get per-rep series (lowest rep ids first).
+    pub per_rep_limit: usize,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection {
+            per_rep: false,
+            per_rep_limit: 1000,
+        }
+    }
+}
+
 /// Everything the Kafka edge needs.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct KafkaSettings {
@@ -168,6 +187,9 @@ pub struct KafkaSettings {
     /// `[service]`.
     #[serde(default)]
     pub service: ServiceSection,
+    /// `[metrics]`.
+    #[serde(default)]
+    pub metrics: MetricsSection,
 }
 
 impl KafkaSettings {
@@ -183,11 +205,22 @@ impl KafkaSettings {
                 "input.topics is empty; expected at least one topic".into(),
             ));
         }
-        if self.input.keyed_by != "rep_id" {
+        if !matches!(self.input.keyed_by.as_str(), "rep_id" | "other") {
             return Err(KafkaError::Config(format!(
-                "input.keyed_by = {:?}: only \"rep_id\" is supported so far (re-keying through {} is not built yet)",
+                "input.keyed_by = {:?}: expected \"rep_id\" (records are keyed by rep) or \"other\" (re-key through {})",
                 self.input.keyed_by, self.output.by_rep
             )));
+        }
+        if self.input.topics.contains(&self.output.by_rep) {
+            return Err(KafkaError::Config(format!(
+                "input.topics contains output.by_rep ({}); it is internal and consumed anyway",
+                self.output.by_rep
+            )));
+        }
+        if self.metrics.per_rep_limit == 0 && self.metrics.per_rep {
+            return Err(KafkaError::Config(
+                "metrics.per_rep_limit = 0 with metrics.per_rep = true: expected a cap of at least 1".into(),
+            ));
         }
         if self.topics.partitions < 1 || self.topics.replication_factor < 1 {
             return Err(KafkaError::Config(
@@ -210,13 +243,32 @@ impl KafkaSettings {
             })
     }
 
+    /// Whether the input goes through the re-keying ingest stage.
+    pub fn rekeys(&self) -> bool {
+        self.input.keyed_by == "other"
+    }
+
     /// The producer configuration every SalesPulse producer uses: idempotent,
-    /// acknowledged by all in-sync replicas, lightly batched.
+    /// acknowledged by all in-sync replicas, lightly batched, and keyed
+    /// records partitioned like Java clients (murmur2) unless `[kafka.client]`
+    /// names another `partitioner`, so the by-rep topic stays co-partitioned
+    /// with an input that Java producers keyed by rep_id.
     pub fn producer_config(&self) -> ClientConfig {
         let mut c = self.client_config();
         c.set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5");
+        if !self.kafka.client.contains_key("partitioner") {
+            c.set("partitioner", "murmur2_random");
+        }
+        c
+    }
+
+    /// The client configuration for consumers: the pass-through properties
+    /// without producer-only ones (librdkafka warns about those).
+    pub fn consumer_config(&self) -> ClientConfig {
+        let mut c = self.client_config();
+        c.remove("partitioner");
         c
     }
 
@@ -257,7 +309,7 @@ mod tests {
             .to_string()
             .contains("service.emit_interval"));
         let mut s = KafkaSettings::default();
-        s.input.keyed_by = "other".into();
+        s.input.keyed_by = "customer".into();
         assert!(s
             .validate()
             .unwrap_err()

@@ -1,9 +1,9 @@
 //! The HTTP side of SalesPulse: liveness, readiness, Prometheus metrics,
 //! and the `/v1` query API over the company-wide view (see docs/http.md).
 //!
-//! `/healthz` answers 200 while the process runs; `/readyz` answers 200 once
-//! the service consumes from assigned partitions, else 503 with a JSON
-//! reason; `/metrics` renders the one registry in Prometheus text format.
+//! `/healthz` answers 200 while the process runs; `/readyz` answers 200 while
+//! partitions are assigned and the producer is connected, else 503 with a
+//! JSON reason; `/metrics` renders the one registry in Prometheus text format.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -76,15 +76,25 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let status = &state.status;
-    if status.consuming.load(Ordering::Relaxed) && status.partitions.get() > 0 {
-        (
-            StatusCode::OK,
-            Json(serde_json::json!({"ready": true, "partitions": status.partitions.get()})),
-        )
-            .into_response()
+    let partitions = status.partitions.get();
+    let reason = if !status.consuming.load(Ordering::Relaxed) || partitions == 0 {
+        Some("no partition assigned to this instance yet")
+    } else if !status.producer_up.load(Ordering::Relaxed) {
+        Some("the producer has no connection to a broker")
     } else {
-        let body = serde_json::json!({"ready": false, "reason": "no input partition assigned and consumed yet"});
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        None
+    };
+    match reason {
+        None => (
+            StatusCode::OK,
+            Json(serde_json::json!({"ready": true, "partitions": partitions})),
+        )
+            .into_response(),
+        Some(reason) => {
+            let body =
+                serde_json::json!({"ready": false, "reason": reason, "partitions": partitions});
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
     }
 }
 

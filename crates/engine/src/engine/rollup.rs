@@ -23,7 +23,16 @@ pub struct GroupSums {
     pub score_sum: f64,
     /// Reps with a score.
     pub scored: usize,
+    /// Reps with a score by [`SCORE_BUCKETS`]: entry i counts scores at or
+    /// below bound i and above bound i - 1; the last entry counts the rest.
+    pub score_hist: Vec<u64>,
 }
+
+/// Upper bounds of the score histogram buckets (scores are 0-100 at full
+/// attainment, higher with caps above 1).
+pub const SCORE_BUCKETS: [f64; 13] = [
+    10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0, 110.0, 125.0, 150.0,
+];
 
 impl Engine {
     /// Team rollups at stream time: every KPI summed over the team's reps
@@ -79,6 +88,7 @@ impl Engine {
                 sums: vec![SalesAcc::default(); sums.len()],
                 score_sum: 0.0,
                 scored: 0,
+                score_hist: vec![0; SCORE_BUCKETS.len() + 1],
             });
             g.reps += 1;
             for (total, s) in g.sums.iter_mut().zip(&sums) {
@@ -87,6 +97,7 @@ impl Engine {
             if let Some(s) = score {
                 g.score_sum += s;
                 g.scored += 1;
+                g.score_hist[SCORE_BUCKETS.partition_point(|&b| b < s)] += 1;
             }
         }
         groups

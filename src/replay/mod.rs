@@ -10,7 +10,10 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use salespulse_engine::{Engine, Stats};
+use salespulse_engine::Stats;
+
+mod partitioned;
+use partitioned::Partitioned;
 use salespulse_model::{Reason, Timestamp};
 
 /// When records are written.
@@ -43,9 +46,14 @@ pub struct Args {
     /// Wall clock for the future_timestamp check (RFC 3339); without it the check is off.
     #[arg(long)]
     now: Option<String>,
-    /// Also write team rollups at the end.
+    /// Also write team rollups at the end (with --partitions 1).
     #[arg(long)]
     teams: bool,
+    /// Replay as a service over this many partitions runs it: per-partition
+    /// stream time, assist credits routed to the helper's partition. The
+    /// final records then equal the live service's over the same input.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    partitions: u16,
 }
 
 #[derive(Serialize)]
@@ -109,7 +117,10 @@ pub fn run(a: &Args) -> Result<()> {
         ),
         None => None,
     };
-    let mut engine = Engine::new(cfg);
+    if a.teams && a.partitions > 1 {
+        anyhow::bail!("--teams needs --partitions 1: a team's reps may be in different partitions");
+    }
+    let mut engine = Partitioned::new(cfg, usize::from(a.partitions));
     let (input, len) = open_input(&a.events)?;
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut out = open_output(&a.out)?;
@@ -170,8 +181,8 @@ pub fn run(a: &Args) -> Result<()> {
     for r in &tail {
         write_json(&mut *out, r)?;
     }
-    if a.teams {
-        for t in engine.team_rollups() {
+    if let Some(single) = engine.single().filter(|_| a.teams) {
+        for t in single.team_rollups() {
             write_json(&mut *out, &t)?;
         }
     }
@@ -180,7 +191,7 @@ pub fn run(a: &Args) -> Result<()> {
         d.flush()?;
     }
     print_summary(
-        engine.stats(),
+        &engine.stats(),
         engine.rep_count(),
         started.elapsed().as_secs_f64(),
         a.dlq.as_deref(),
@@ -206,12 +217,13 @@ fn print_summary(s: &Stats, reps: usize, secs: f64, dlq: Option<&Path>) {
         by_reason.push("none".into());
     }
     eprintln!(
-        "replay: read {} applied {} rejected {} ({}) duplicates {} reps {} scores {} summaries {} in {:.2} s ({:.0} events/s){}",
+        "replay: read {} applied {} rejected {} ({}) duplicates {} credits {} reps {} scores {} summaries {} in {:.2} s ({:.0} events/s){}",
         s.read,
         s.applied,
         s.rejected_total(),
         by_reason.join(" "),
         s.rejected_for(Reason::Duplicate),
+        s.credits,
         reps,
         s.scores_emitted,
         s.summaries_emitted,

@@ -1,0 +1,48 @@
+//! librdkafka client contexts that feed the status: the consumer's
+//! per-partition lag and the producer's broker connectivity, both from the
+//! statistics librdkafka emits every `statistics.interval.ms`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use rdkafka::{ClientContext, Statistics};
+
+use crate::Status;
+
+/// Copies per-partition consumer lag into `salespulse_consumer_lag`.
+pub(crate) struct LagContext(pub(crate) Arc<Status>);
+
+impl ClientContext for LagContext {
+    fn stats(&self, stats: Statistics) {
+        for (topic, t) in &stats.topics {
+            for (partition, p) in &t.partitions {
+                // librdkafka reports -1 for partitions it does not consume, and uses partition -1 internally.
+                if *partition >= 0 && p.consumer_lag >= 0 {
+                    self.0
+                        .consumer_lag
+                        .with_label_values(&[topic.as_str(), &partition.to_string()])
+                        .set(p.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for LagContext {}
+
+/// Tracks whether the producer holds a connection to any broker, for /readyz.
+pub(crate) struct ProducerHealth(pub(crate) Arc<Status>);
+
+impl ClientContext for ProducerHealth {
+    fn stats(&self, stats: Statistics) {
+        let up = stats.brokers.values().any(|b| b.state == "UP");
+        self.0.producer_up.store(up, Ordering::Relaxed);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown) {
+            self.0.producer_up.store(false, Ordering::Relaxed);
+        }
+        tracing::warn!(%error, reason, "producer error");
+    }
+}
