@@ -33,6 +33,8 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
     s.kafka.group_id = "salespulse-test".into();
     s.topics.partitions = 1;
     s.service.emit_interval = "100ms".into();
+    s.metrics.per_rep = true;
+    s.metrics.per_rep_limit = 10;
     // The mock cluster does not serve CreateTopics; the admin path is tested on the real broker.
     for t in [
         &s.input.topics[0],
@@ -62,9 +64,11 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
     let cfg = engine_config();
     let mut replay = Engine::new(cfg.clone());
     let mut rejected_bytes = Vec::new();
+    let mut applied_by_type: HashMap<&str, f64> = HashMap::new();
     for l in &lines {
-        if replay.ingest(l.as_bytes(), None).is_err() {
-            rejected_bytes.push(l.clone().into_bytes());
+        match replay.ingest(l.as_bytes(), None) {
+            Ok(t) => *applied_by_type.entry(t.as_str()).or_default() += 1.0,
+            Err(_) => rejected_bytes.push(l.clone().into_bytes()),
         }
     }
     let want: HashMap<String, serde_json::Value> = replay
@@ -144,6 +148,54 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
         );
     }
     assert_eq!(gauge_sum("salespulse_active_reps", &[]), want.len() as f64);
+    let counter = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        families
+            .iter()
+            .filter(|f| f.name() == name)
+            .flat_map(|f| f.get_metric())
+            .filter(|m| {
+                labels.iter().all(|(k, v)| {
+                    m.get_label()
+                        .iter()
+                        .any(|l| l.name() == *k && l.value() == *v)
+                })
+            })
+            .map(|m| m.get_counter().get_value())
+            .sum()
+    };
+    for (t, n) in &applied_by_type {
+        assert_eq!(
+            counter("salespulse_events_applied_total", &[("type", t)]),
+            *n,
+            "{t}"
+        );
+    }
+    assert_eq!(
+        counter("salespulse_events_duplicate_total", &[]),
+        replay
+            .stats()
+            .rejected_for(salespulse_model::Reason::Duplicate) as f64
+    );
+    // The score distribution: every scored rep in the +Inf bucket, the
+    // buckets cumulative, the sum the replay's.
+    let scores: Vec<f64> = want.values().filter_map(|r| r["score"].as_f64()).collect();
+    assert_eq!(
+        gauge_sum("salespulse_score_bucket", &[("le", "+Inf")]),
+        scores.len() as f64
+    );
+    assert_eq!(
+        gauge_sum("salespulse_score_bucket", &[("le", "50")]),
+        scores.iter().filter(|&&x| x <= 50.0).count() as f64
+    );
+    let sum = gauge_sum("salespulse_score_sum", &[]);
+    assert!((sum - scores.iter().sum::<f64>()).abs() < 1e-6, "{sum}");
+    // Per-rep series for 10 of the 16 reps, the other 6 counted as left out.
+    let per_rep = families
+        .iter()
+        .find(|f| f.name() == "salespulse_rep_score")
+        .map_or(0, |f| f.get_metric().len());
+    assert_eq!(per_rep, 10);
+    assert_eq!(gauge_sum("salespulse_rep_series_left_out", &[]), 6.0);
 
     // Every rejected record is in the DLQ with its original bytes and reason headers.
     let dlq = read_topic(&s.kafka.brokers, &s.output.dlq, 1);

@@ -373,7 +373,7 @@ fn over_three_partitions_with_a_restart_live_equals_a_partitioned_replay() {
         "parts",
         &broker.addr,
         3,
-        &format!("[http]\nlisten = \"{http}\"\n"),
+        &format!("[http]\nlisten = \"{http}\"\n[metrics]\nper_rep = true\nper_rep_limit = 5\n"),
     );
     ok(salespulse(&[
         "topics",
@@ -443,6 +443,27 @@ fn over_three_partitions_with_a_restart_live_equals_a_partitioned_replay() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Every series docs/metrics.md documents is exported (the business
+    // gauges within their 5 s refresh); per-rep series for 5 of 30 reps.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = http_get(&http, "/metrics").expect("metrics").1;
+        let missing: Vec<String> = documented_series()
+            .into_iter()
+            .filter(|name| !now.lines().any(|l| l.starts_with(name.as_str())))
+            .collect();
+        if missing.is_empty() {
+            let per_rep = now
+                .lines()
+                .filter(|l| l.starts_with("salespulse_rep_score{"))
+                .count();
+            assert_eq!(per_rep, 5);
+            assert_eq!(metric(&now, "salespulse_rep_series_left_out"), 25.0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "not exported: {missing:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
     stop(child);
 
     let want = replay_partitioned(&file, 3);
@@ -451,4 +472,27 @@ fn over_three_partitions_with_a_restart_live_equals_a_partitioned_replay() {
     for (rep, v) in &want {
         assert_eq!(got.get(rep), Some(v), "rep {rep}");
     }
+}
+
+/// Every series name in the tables of docs/metrics.md.
+fn documented_series() -> Vec<String> {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md"))
+            .unwrap();
+    let mut names: Vec<String> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `salespulse_"))
+        .flat_map(|l| {
+            let first_cell = l.split('|').nth(1).unwrap_or_default();
+            first_cell
+                .split('`')
+                .filter(|x| x.starts_with("salespulse_"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 20, "{names:?}");
+    names
 }

@@ -151,7 +151,8 @@ pub(crate) struct PerRep {
     enabled: bool,
     limit: usize,
     admitted: HashMap<String, Series>,
-    left_out: std::collections::HashSet<String>,
+    /// Reps without series, with their partition.
+    left_out: HashMap<String, i32>,
 }
 
 impl PerRep {
@@ -171,10 +172,13 @@ impl PerRep {
         }
         if !self.admitted.contains_key(&r.rep_id) {
             if self.admitted.len() >= self.limit {
-                if self.left_out.insert(r.rep_id.clone()) {
+                if self.left_out.insert(r.rep_id.clone(), partition).is_none() {
                     status.rep_series_left_out.set(self.left_out.len() as f64);
                 }
                 return;
+            }
+            if self.left_out.remove(&r.rep_id).is_some() {
+                status.rep_series_left_out.set(self.left_out.len() as f64);
             }
         } else if let Some(old) = self.admitted.get(&r.rep_id) {
             old.remove(status, &r.rep_id);
@@ -216,7 +220,7 @@ impl PerRep {
             }
             keep
         });
-        self.left_out.clear();
-        status.rep_series_left_out.set(0.0);
+        self.left_out.retain(|_, p| owned(*p));
+        status.rep_series_left_out.set(self.left_out.len() as f64);
     }
 }

@@ -143,6 +143,9 @@ pub async fn run(
     s.validate()?;
     let consumer = consumer(s, &status)?;
     let layout = Layout::discover(s, &consumer)?;
+    for t in layout.processed.iter().filter(|t| **t != layout.by_rep) {
+        status.misrouted.with_label_values(&[t.as_str()]); // exported as 0 from the start
+    }
     consumer
         .subscribe(&layout.topics())
         .map_err(KafkaError::client("subscribing"))?;

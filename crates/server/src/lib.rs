@@ -123,3 +123,47 @@ pub async fn serve(
         .await
         .map_err(ServerError::Serve)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn ready(state: &Arc<AppState>) -> (StatusCode, serde_json::Value) {
+        let resp = readyz(State(state.clone())).await;
+        let code = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        (code, serde_json::from_slice(&body).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn readyz_needs_partitions_and_a_connected_producer() {
+        let state = Arc::new(AppState {
+            status: Arc::new(Status::new()),
+            view: Arc::new(CompanyView::default()),
+        });
+        let (code, body) = ready(&state).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body["reason"].as_str().unwrap().contains("partition"),
+            "{body}"
+        );
+
+        state.status.partitions.set(2);
+        state.status.consuming.store(true, Ordering::Relaxed);
+        let (code, body) = ready(&state).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body["reason"].as_str().unwrap().contains("producer"),
+            "{body}"
+        );
+
+        state.status.producer_up.store(true, Ordering::Relaxed);
+        let (code, body) = ready(&state).await;
+        assert_eq!(
+            (code, &body["partitions"]),
+            (StatusCode::OK, &serde_json::json!(2))
+        );
+    }
+}
