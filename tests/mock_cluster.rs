@@ -117,20 +117,8 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
 
     // Business gauges: summed over every (team, role, region) they equal the replay's totals.
     let families = status.registry.gather();
-    let gauge_sum = |name: &str, labels: &[(&str, &str)]| -> f64 {
-        families
-            .iter()
-            .filter(|f| f.name() == name)
-            .flat_map(|f| f.get_metric())
-            .filter(|m| {
-                labels.iter().all(|(k, v)| {
-                    m.get_label()
-                        .iter()
-                        .any(|l| l.name() == *k && l.value() == *v)
-                })
-            })
-            .map(|m| m.get_gauge().get_value())
-            .sum()
+    let gauge_sum = |name: &str, labels: &[(&str, &str)]| {
+        sum_samples(&families, name, labels, |m| m.get_gauge().get_value())
     };
     for (kpi, window) in [
         ("calls", "30d"),
@@ -148,20 +136,8 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
         );
     }
     assert_eq!(gauge_sum("salespulse_active_reps", &[]), want.len() as f64);
-    let counter = |name: &str, labels: &[(&str, &str)]| -> f64 {
-        families
-            .iter()
-            .filter(|f| f.name() == name)
-            .flat_map(|f| f.get_metric())
-            .filter(|m| {
-                labels.iter().all(|(k, v)| {
-                    m.get_label()
-                        .iter()
-                        .any(|l| l.name() == *k && l.value() == *v)
-                })
-            })
-            .map(|m| m.get_counter().get_value())
-            .sum()
+    let counter = |name: &str, labels: &[(&str, &str)]| {
+        sum_samples(&families, name, labels, |m| m.get_counter().get_value())
     };
     for (t, n) in &applied_by_type {
         assert_eq!(
@@ -212,6 +188,28 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
             assert!(headers.contains_key(h), "missing header {h}: {headers:?}");
         }
     }
+}
+
+/// The sum of `value` over the samples of `name` that carry all of `labels`.
+fn sum_samples(
+    families: &[prometheus::proto::MetricFamily],
+    name: &str,
+    labels: &[(&str, &str)],
+    value: impl Fn(&prometheus::proto::Metric) -> f64,
+) -> f64 {
+    families
+        .iter()
+        .filter(|f| f.name() == name)
+        .flat_map(|f| f.get_metric())
+        .filter(|m| {
+            labels.iter().all(|(k, v)| {
+                m.get_label()
+                    .iter()
+                    .any(|l| l.name() == *k && l.value() == *v)
+            })
+        })
+        .map(value)
+        .sum()
 }
 
 /// The service running in the test's runtime.
