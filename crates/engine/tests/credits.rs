@@ -103,6 +103,9 @@ fn credits_routed_late_and_twice_equal_credits_applied_at_once() {
     assert_same(comparable(e.score_all()), comparable(want.score_all()));
 }
 
+/// Every KPI's quarter value, by KPI name.
+type QuarterRow = Vec<(String, Option<f64>)>;
+
 #[test]
 fn credits_cross_partitions_to_the_helpers_owner() {
     // Two engines own the reps by a hash of rep_id, as two partitions do;
@@ -129,7 +132,7 @@ fn credits_cross_partitions_to_the_helpers_owner() {
         }
     }
     let quarter = |records: Vec<ScoreRecord>| {
-        let mut out: Vec<(String, Vec<(String, Option<f64>)>)> = records
+        let mut out: Vec<(String, QuarterRow)> = records
             .into_iter()
             .map(|r| {
                 let row = r
