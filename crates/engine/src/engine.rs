@@ -23,10 +23,12 @@ use salespulse_window::{Period, PeriodKind};
 mod credit;
 mod memory;
 mod rollup;
+mod snapshot;
 
 pub use credit::{Credit, CreditOutcome};
 pub use memory::MemoryReport;
 pub use rollup::{GroupSums, SCORE_BUCKETS};
+pub use snapshot::{Applied, SnapshotError, SNAPSHOT_FORMAT};
 
 use crate::output::{score_record, summary_record};
 use crate::state::RepState;
@@ -53,6 +55,8 @@ pub struct Stats {
     pub credits: u64,
     /// Routed assist credits dropped as older than everything kept.
     pub credits_too_late: u64,
+    /// Records skipped because the rep's restored state already held them.
+    pub already_applied: u64,
 }
 
 impl Stats {
@@ -79,6 +83,7 @@ impl Stats {
         self.summaries_emitted += o.summaries_emitted;
         self.credits += o.credits;
         self.credits_too_late += o.credits_too_late;
+        self.already_applied += o.already_applied;
     }
 }
 
@@ -100,6 +105,10 @@ pub struct Engine {
     route_credits: bool,
     /// Credits handed out and not yet taken.
     credits: Vec<credit::Credit>,
+    /// Reps changed since the last `take_unsaved`.
+    unsaved: Vec<Box<str>>,
+    /// (input slot, offset) of the record being applied, when the caller gives one.
+    source: Option<(usize, i64)>,
 }
 
 impl Engine {
@@ -133,6 +142,8 @@ impl Engine {
             position: None,
             route_credits: false,
             credits: Vec::new(),
+            unsaved: Vec::new(),
+            source: None,
         }
     }
 
@@ -276,8 +287,10 @@ impl Engine {
             _ => {}
         }
         let acc = SalesAcc::from_body(&ev.body, cycle_secs);
+        Self::note_source(self.source, rs);
         let mut sink = Sink {
             dirty: &mut self.dirty,
+            unsaved: &mut self.unsaved,
             summaries_due: &mut self.summaries_due,
         };
         add(cfg, &self.current, t, &ev.rep_id, rs, e, &acc, &mut sink);
@@ -438,6 +451,7 @@ fn period_of(cfg: &EngineConfig, current: &[Period; 4], kind: PeriodKind, e: i64
 /// Where `add` reports what it changed.
 struct Sink<'a> {
     dirty: &'a mut Vec<Box<str>>,
+    unsaved: &'a mut Vec<Box<str>>,
     summaries_due: &'a mut FxHashSet<(Box<str>, PeriodKind, i64)>,
 }
 
@@ -457,6 +471,10 @@ fn add(
     if !rs.dirty {
         rs.dirty = true;
         sink.dirty.push(rep_id.into());
+    }
+    if !rs.unsaved {
+        rs.unsaved = true;
+        sink.unsaved.push(rep_id.into());
     }
     if acc.is_zero() {
         return;

@@ -13,7 +13,8 @@ mod settings;
 mod state;
 
 pub use engine::{
-    validate, Credit, CreditOutcome, Engine, GroupSums, MemoryReport, Stats, SCORE_BUCKETS,
+    validate, Applied, Credit, CreditOutcome, Engine, GroupSums, MemoryReport, SnapshotError,
+    Stats, SCORE_BUCKETS, SNAPSHOT_FORMAT,
 };
 pub use hash::stable_hash;
 pub use settings::{EngineConfig, Settings, SettingsError, WindowSetting};

@@ -8,7 +8,7 @@ use salespulse_window::{PeriodStore, Rolling, RollingSpecs};
 /// Recently applied event ids of one rep, as (hash, occurred_at), sorted by
 /// hash. An event is a duplicate when an id with the same hash was applied
 /// with `occurred_at > stream_time - horizon`. Memory: 16 bytes per id.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct DedupeSet {
     entries: Vec<(u64, i64)>,
     oldest: i64,
@@ -89,7 +89,7 @@ impl DedupeSet {
 /// Creation times of a rep's open deals (hash of deal_id -> created_at),
 /// for the sales cycle. Bounded: when full, the oldest-created deal is
 /// forgotten (its win then uses the `created_at` field, if any).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct DealTracker {
     open: Vec<(u64, i64)>,
 }
@@ -139,7 +139,7 @@ impl DealTracker {
 }
 
 /// Everything the engine keeps about one rep.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RepState {
     /// Windows of every contribution except pure activity counts.
     pub rolling: Rolling<SalesAcc>,
@@ -155,7 +155,15 @@ pub(crate) struct RepState {
     pub seen_region: Option<Box<str>>,
     /// Grows with every record emitted.
     pub version: u64,
+    /// Input offset of the last record applied to this rep, per input slot
+    /// (the caller's numbering of its topics; see `Engine::set_source`).
+    pub applied: Vec<i64>,
+    /// Changed since the last flush (a score record is due).
+    #[serde(skip)]
     pub dirty: bool,
+    /// Changed since the last `take_unsaved` (a changelog record is due).
+    #[serde(skip)]
+    pub unsaved: bool,
 }
 
 impl RepState {
@@ -199,7 +207,9 @@ impl RepState {
             seen_team: None,
             seen_region: None,
             version: 0,
+            applied: Vec::new(),
             dirty: false,
+            unsaved: false,
         }
     }
 

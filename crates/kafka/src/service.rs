@@ -351,6 +351,7 @@ impl State<'_> {
                     CreditOutcome::Applied => "applied",
                     CreditOutcome::Duplicate => "duplicate",
                     CreditOutcome::TooLate => "too_late",
+                    CreditOutcome::AlreadyApplied => "already_applied",
                 };
                 self.status.credits.with_label_values(&[outcome]).inc();
             }

@@ -7,7 +7,7 @@ use salespulse_window::Accumulator;
 /// Sums of one bucket (or window, or period) for one rep. Money is in
 /// reporting micro-units; counts wrap rather than panic (they cannot
 /// realistically reach 2^32 within one rep's window).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SalesAcc {
     /// Won amount.
     pub revenue: Micros,
@@ -175,7 +175,7 @@ impl SalesAcc {
 /// Activity counts alone: most of a rep's buckets hold nothing else, so the
 /// engine stores them in their own windows with 12-byte sums instead of a
 /// full [`SalesAcc`] per bucket (see docs/BENCHMARKS.md, memory).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ActivityCounts {
     /// Calls.
     pub calls: u32,

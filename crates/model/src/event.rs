@@ -100,7 +100,7 @@ pub enum ActivityKind {
 }
 
 /// A per-rep target override from `rep.updated`: `targets.<kpi>.<window> = value`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TargetOverride {
     /// The KPI.
     pub kpi: KpiName,
@@ -111,7 +111,7 @@ pub struct TargetOverride {
 }
 
 /// The HR directory record of a rep, carried by `rep.updated`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Directory {
     /// Role, selects the scoring profile (`direct`, `channel`, `inside`, ...).
     pub role: String,

@@ -2,7 +2,9 @@
 //! `rep.updated`, profile components). Their computation lives in the `kpi` crate.
 
 /// A KPI of the catalog. The string forms are a public contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum KpiName {
     /// Won amount in the reporting currency.
     Revenue,

@@ -11,7 +11,9 @@ use chrono_tz::Tz;
 use crate::Accumulator;
 
 /// A kind of calendar period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum PeriodKind {
     /// Local calendar day.
     Day,
@@ -49,7 +51,7 @@ impl PeriodKind {
 }
 
 /// One concrete period: `[start, end)` in UTC milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Period {
     /// Which kind.
     pub kind: PeriodKind,
@@ -151,7 +153,7 @@ fn add_months(d: NaiveDate, n: u32) -> NaiveDate {
 /// A rep's period accumulators: for each kind, the current period and the
 /// closed ones still within grace. One small vector for all kinds (a rep
 /// holds about six), ordered by kind then start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PeriodStore<A> {
     sums: Vec<(Period, A)>,
 }

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 
 use crate::{Accumulator, RollingSpecs};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Tier<A> {
     /// Non-empty buckets, ascending by index.
     buckets: VecDeque<(i64, A)>,
@@ -21,7 +21,7 @@ struct Tier<A> {
 }
 
 /// A rep's rolling windows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rolling<A> {
     tiers: Vec<Tier<A>>,
     /// Stream time the tiers were last advanced to.

@@ -33,6 +33,8 @@ pub enum CreditOutcome {
     Duplicate,
     /// Older than every kept window and period at the helper's stream time.
     TooLate,
+    /// Skipped: the helper's restored state already holds this credit record.
+    AlreadyApplied,
 }
 
 impl Engine {
@@ -106,8 +108,10 @@ impl Engine {
             &mut self.stats.dedupe_evicted,
         );
         if fresh {
+            Self::note_source(self.source, rs);
             let mut sink = Sink {
                 dirty: &mut self.dirty,
+                unsaved: &mut self.unsaved,
                 summaries_due: &mut self.summaries_due,
             };
             add(

@@ -1,0 +1,191 @@
+//! Rep state in and out of the changelog, and input positions per rep.
+//!
+//! The live service writes each changed rep's state to the compacted
+//! changelog topic, keyed by rep_id, and rebuilds a partition's engine from
+//! it on assignment. Each rep records the input offset of the last record
+//! applied to it, per input slot (the caller numbers its topics), so records
+//! re-delivered after a restore are recognised and skipped: together with
+//! committing input offsets only after the changelog is acknowledged, every
+//! record affects the state exactly once.
+//!
+//! Record value: one format byte ([`SNAPSHOT_FORMAT`]), then the postcard
+//! encoding of (partition stream time, rep state). docs/topics.md describes
+//! the upgrade path when the format changes.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Engine, EventType, Rejection};
+use crate::engine::credit::{Credit, CreditOutcome};
+use crate::state::RepState;
+
+/// Version of the changelog record format this build writes and reads.
+pub const SNAPSHOT_FORMAT: u8 = 1;
+
+/// A changelog record this build cannot read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Written by another format version.
+    #[error("changelog record for rep {rep:?}: format version {got}, this build reads version {SNAPSHOT_FORMAT} (see docs/topics.md, salespulse.state)")]
+    Version {
+        /// The rep.
+        rep: String,
+        /// The version byte found.
+        got: u8,
+    },
+    /// Not a valid encoding.
+    #[error("changelog record for rep {rep:?}: {reason}")]
+    Corrupt {
+        /// The rep.
+        rep: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+#[derive(Serialize)]
+struct SnapshotOut<'a> {
+    stream_time: i64,
+    state: &'a RepState,
+}
+
+#[derive(Deserialize)]
+struct SnapshotIn {
+    stream_time: i64,
+    state: RepState,
+}
+
+/// What `ingest_from` did with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied: an event of this type.
+    Event(EventType),
+    /// Skipped: the rep's state already holds this record (it was applied
+    /// before the state was restored from the changelog).
+    AlreadyApplied,
+}
+
+impl Engine {
+    /// Decodes, validates and applies a record at `offset` of input slot
+    /// `slot`, skipping it when its rep's state already holds that offset.
+    pub fn ingest_from(
+        &mut self,
+        bytes: &[u8],
+        now_ms: Option<i64>,
+        slot: usize,
+        offset: i64,
+    ) -> Result<Applied, Rejection> {
+        self.source = Some((slot, offset));
+        self.stats.read += 1;
+        let result = match salespulse_model::decode(bytes, &self.cfg.decode) {
+            Ok(ev) if self.holds(&ev.rep_id, slot, offset) => Ok(None),
+            Ok(ev) => self.apply_inner(&ev, now_ms).map(Some),
+            Err(e) => Err(e),
+        };
+        self.source = None;
+        match result {
+            Ok(None) => {
+                self.stats.already_applied += 1;
+                Ok(Applied::AlreadyApplied)
+            }
+            Ok(Some(t)) => {
+                self.stats.applied += 1;
+                Ok(Applied::Event(t))
+            }
+            Err(e) => {
+                self.stats.rejected[e.reason.index()] += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies a routed credit read at `offset` of input slot `slot`,
+    /// skipping it when the helper's state already holds that offset.
+    pub fn apply_credit_from(
+        &mut self,
+        credit: &Credit,
+        slot: usize,
+        offset: i64,
+    ) -> CreditOutcome {
+        if self.holds(&credit.rep_id, slot, offset) {
+            self.stats.already_applied += 1;
+            return CreditOutcome::AlreadyApplied;
+        }
+        self.source = Some((slot, offset));
+        let outcome = self.apply_credit(credit);
+        self.source = None;
+        outcome
+    }
+
+    /// Whether `rep_id`'s state already holds the record at `offset` of `slot`.
+    fn holds(&self, rep_id: &str, slot: usize, offset: i64) -> bool {
+        self.reps
+            .get(rep_id)
+            .and_then(|rs| rs.applied.get(slot))
+            .is_some_and(|&last| last >= offset)
+    }
+
+    /// Records the current source offset in a rep's state (called when a
+    /// record changes the rep).
+    pub(super) fn note_source(source: Option<(usize, i64)>, rs: &mut RepState) {
+        if let Some((slot, offset)) = source {
+            if rs.applied.len() <= slot {
+                rs.applied.resize(slot + 1, -1);
+            }
+            rs.applied[slot] = offset;
+        }
+    }
+
+    /// The reps changed since the last call, sorted (their changelog records are due).
+    pub fn take_unsaved(&mut self) -> Vec<Box<str>> {
+        let mut ids = std::mem::take(&mut self.unsaved);
+        for id in &ids {
+            if let Some(rs) = self.reps.get_mut(id) {
+                rs.unsaved = false;
+            }
+        }
+        ids.sort_unstable();
+        ids
+    }
+
+    /// A rep's changelog record value, or None for an unknown rep.
+    pub fn snapshot(&self, rep_id: &str) -> Option<Vec<u8>> {
+        let rs = self.reps.get(rep_id)?;
+        let out = SnapshotOut {
+            stream_time: self.stream_time,
+            state: rs,
+        };
+        postcard::to_extend(&out, vec![SNAPSHOT_FORMAT]).ok()
+    }
+
+    /// Loads a rep's changelog record (a later record for the same rep
+    /// replaces an earlier one). Call [`Engine::finish_restore`] after the last.
+    pub fn restore_rep(&mut self, rep_id: &str, bytes: &[u8]) -> Result<(), SnapshotError> {
+        let rep = || rep_id.to_string();
+        let (&format, body) = bytes.split_first().ok_or_else(|| SnapshotError::Corrupt {
+            rep: rep(),
+            reason: "empty value".into(),
+        })?;
+        if format != SNAPSHOT_FORMAT {
+            return Err(SnapshotError::Version {
+                rep: rep(),
+                got: format,
+            });
+        }
+        let snap: SnapshotIn = postcard::from_bytes(body).map_err(|e| SnapshotError::Corrupt {
+            rep: rep(),
+            reason: e.to_string(),
+        })?;
+        self.stream_time = self.stream_time.max(snap.stream_time);
+        self.reps.insert(rep_id.into(), snap.state);
+        Ok(())
+    }
+
+    /// Sets the current calendar periods from the restored stream time.
+    pub fn finish_restore(&mut self) {
+        if self.stream_time != i64::MIN {
+            let t = self.stream_time;
+            self.current =
+                salespulse_window::PeriodKind::ALL.map(|k| self.cfg.calendar.period(k, t));
+        }
+    }
+}
