@@ -40,12 +40,12 @@ pub fn run_demo(a: &Args) -> Result<()> {
     let mut ks = loaded.kafka.clone();
     ks.kafka.brokers = cluster.bootstrap_servers();
     ks.kafka.client.clear();
-    for t in ks
-        .input
-        .topics
-        .iter()
-        .chain([&ks.output.scores, &ks.output.dlq, &ks.output.by_rep])
-    {
+    for t in ks.input.topics.iter().chain([
+        &ks.output.scores,
+        &ks.output.dlq,
+        &ks.output.by_rep,
+        &ks.output.changelog,
+    ]) {
         cluster
             .create_topic(t, a.partitions, 1)
             .with_context(|| format!("creating topic {t}"))?;

@@ -81,11 +81,13 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
         summary
     })?;
     eprintln!(
-        "run: read {} applied {} rejected {} emitted {} restored {} rekeyed {} credits sent {}",
+        "run: read {} applied {} already-applied {} rejected {} emitted {} changelog-written {} restored {} rekeyed {} credits-sent {}",
         summary.read,
         summary.applied,
+        summary.already_applied,
         summary.rejected,
         summary.emitted,
+        summary.changelog_written,
         summary.restored,
         summary.rekeyed,
         summary.credits_sent

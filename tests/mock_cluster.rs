@@ -41,6 +41,7 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
         &s.output.scores,
         &s.output.dlq,
         &s.output.by_rep,
+        &s.output.changelog,
     ] {
         cluster.create_topic(t, 1, 1).unwrap();
     }
@@ -324,6 +325,7 @@ async fn input_keyed_by_something_else_is_rekeyed_by_rep_through_the_by_rep_topi
     // stream time by days; see docs/topics.md.)
     cluster.create_topic(&s.input.topics[0], 1, 1).unwrap();
     cluster.create_topic(&s.output.by_rep, 3, 1).unwrap();
+    cluster.create_topic(&s.output.changelog, 3, 1).unwrap();
     cluster.create_topic(&s.output.scores, 3, 1).unwrap();
     cluster.create_topic(&s.output.dlq, 1, 1).unwrap();
     let lines: Vec<String> = Generator::new(Options {

@@ -196,9 +196,9 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
 
     // Topics, twice: the second run finds them all and changes nothing.
     let first = ok(salespulse(&["topics", "create", "--config", cfg_s]));
-    assert_eq!(first.matches("created").count(), 4, "{first}");
+    assert_eq!(first.matches("created").count(), 5, "{first}");
     let second = ok(salespulse(&["topics", "create", "--config", cfg_s]));
-    assert_eq!(second.matches("exists").count(), 4, "{second}");
+    assert_eq!(second.matches("exists").count(), 5, "{second}");
 
     // A generated stream with duplicates and malformed lines, kept in a file for replay.
     let gen = [
@@ -301,8 +301,9 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
             "{reason}"
         );
     }
-    // The restarted process rebuilt its state from exactly the first half.
-    assert!(log.contains(&format!("restored {half}")), "{log}");
+    // The restarted process rebuilt its state from the changelog, not the input.
+    let restored = number_after(&log, "restored");
+    assert!(restored > 0.0 && restored < half as f64, "{log}");
 
     let want = replay_final(&file);
     let got = last_scores(&read_topic(&broker.addr, "salespulse.scores", 1));

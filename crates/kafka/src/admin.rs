@@ -17,9 +17,9 @@ pub enum TopicOutcome {
     Existed(String),
 }
 
-/// Creates the input, score, DLQ and by-rep topics. The score topic is
-/// compacted (a consumer needs only the latest record per rep); the others
-/// use the broker's delete policy. Existing topics are left alone.
+/// Creates the input, score, DLQ, by-rep and changelog topics. The score
+/// and changelog topics are compacted (only the latest record per rep
+/// matters); the others use the broker's delete policy. Existing topics are left alone.
 pub async fn create_topics(
     s: &KafkaSettings,
     partitions: Option<i32>,
@@ -39,6 +39,7 @@ pub async fn create_topics(
     wanted.push(NewTopic::new(&s.output.scores, p, rf()).set("cleanup.policy", "compact"));
     wanted.push(NewTopic::new(&s.output.dlq, p, rf()));
     wanted.push(NewTopic::new(&s.output.by_rep, p, rf()));
+    wanted.push(NewTopic::new(&s.output.changelog, p, rf()).set("cleanup.policy", "compact"));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin
         .create_topics(wanted.iter(), &opts)

@@ -1,6 +1,6 @@
-//! librdkafka client contexts that feed the status: the consumer's
-//! per-partition lag and the producer's broker connectivity, both from the
-//! statistics librdkafka emits every `statistics.interval.ms`.
+//! What librdkafka's statistics (every `statistics.interval.ms`) tell the
+//! status: the consumer's per-partition lag and whether the producer is
+//! connected to a broker.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,26 +9,20 @@ use rdkafka::{ClientContext, Statistics};
 
 use crate::Status;
 
-/// Copies per-partition consumer lag into `salespulse_consumer_lag`.
-pub(crate) struct LagContext(pub(crate) Arc<Status>);
-
-impl ClientContext for LagContext {
-    fn stats(&self, stats: Statistics) {
-        for (topic, t) in &stats.topics {
-            for (partition, p) in &t.partitions {
-                // librdkafka reports -1 for partitions it does not consume, and uses partition -1 internally.
-                if *partition >= 0 && p.consumer_lag >= 0 {
-                    self.0
-                        .consumer_lag
-                        .with_label_values(&[topic.as_str(), &partition.to_string()])
-                        .set(p.consumer_lag);
-                }
+/// Copies per-partition consumer lag from librdkafka statistics.
+pub(crate) fn record_lag(status: &Status, stats: &Statistics) {
+    for (topic, t) in &stats.topics {
+        for (partition, p) in &t.partitions {
+            // librdkafka reports -1 for partitions it does not consume, and uses partition -1 internally.
+            if *partition >= 0 && p.consumer_lag >= 0 {
+                status
+                    .consumer_lag
+                    .with_label_values(&[topic.as_str(), &partition.to_string()])
+                    .set(p.consumer_lag);
             }
         }
     }
 }
-
-impl rdkafka::consumer::ConsumerContext for LagContext {}
 
 /// Tracks whether the producer holds a connection to any broker, for /readyz.
 pub(crate) struct ProducerHealth(pub(crate) Arc<Status>);

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use rdkafka::consumer::Consumer;
+use rdkafka::client::{Client, ClientContext};
 
 use crate::{KafkaError, KafkaSettings};
 
@@ -26,15 +26,17 @@ pub(crate) struct Layout {
     pub ingest_only: Vec<String>,
     /// The by-rep topic.
     pub by_rep: String,
+    /// The changelog topic (same partition count as the processed topics).
+    pub changelog: String,
     /// Partitions of every processed topic.
     pub partitions: i32,
 }
 
 impl Layout {
     /// Reads the topics' metadata and checks that processed topics are co-partitioned.
-    pub fn discover<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
+    pub fn discover<C: ClientContext>(
         s: &KafkaSettings,
-        consumer: &C,
+        client: &Client<C>,
     ) -> Result<Layout, KafkaError> {
         let by_rep = s.output.by_rep.clone();
         let (processed, ingest_only) = if s.rekeys() {
@@ -46,7 +48,7 @@ impl Layout {
         };
         let mut counts = Vec::new();
         for topic in processed.iter().chain(&ingest_only) {
-            counts.push((topic.clone(), partitions_of(consumer, topic)?));
+            counts.push((topic.clone(), partitions_of(client, topic)?));
         }
         let partitions = counts[0].1;
         if let Some((t, n)) = counts
@@ -59,8 +61,17 @@ impl Layout {
                 counts[0].0
             )));
         }
+        let changelog = s.output.changelog.clone();
+        let n = partitions_of(client, &changelog)?;
+        if n != partitions {
+            return Err(KafkaError::Config(format!(
+                "the changelog topic {changelog} has {n} partitions but {} has {partitions}: they must be equal (co-partitioned)",
+                counts[0].0
+            )));
+        }
         Ok(Layout {
             processed,
+            changelog,
             ingest_only,
             by_rep,
             partitions,
@@ -76,17 +87,21 @@ impl Layout {
             .collect()
     }
 
+    /// The input slot of a processed topic: its index in `processed`, which
+    /// rep state records offsets by (so the order of `input.topics` must not
+    /// change without resetting state).
+    pub fn slot(&self, topic: &str) -> Option<usize> {
+        self.processed.iter().position(|t| t == topic)
+    }
+
     /// Whether records of `topic` only pass the ingest stage.
     pub fn is_ingest_only(&self, topic: &str) -> bool {
         self.ingest_only.iter().any(|t| t == topic)
     }
 }
 
-fn partitions_of<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
-    consumer: &C,
-    topic: &str,
-) -> Result<i32, KafkaError> {
-    let md = consumer
+fn partitions_of<C: ClientContext>(client: &Client<C>, topic: &str) -> Result<i32, KafkaError> {
+    let md = client
         .fetch_metadata(Some(topic), METADATA_TIMEOUT)
         .map_err(KafkaError::client(format!("reading metadata of {topic}")))?;
     let t = md.topics().iter().find(|t| t.name() == topic);

@@ -3,7 +3,7 @@
 //! consumer lag and broker connectivity (`contexts`) are refreshed on their
 //! own cadence. docs/metrics.md lists every series.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 
 use prometheus::core::Collector;
 use prometheus::{
@@ -23,6 +23,16 @@ pub struct Status {
     pub consuming: AtomicBool,
     /// Set while the producer has a connection to at least one broker.
     pub producer_up: AtomicBool,
+    /// Set while assigned partitions are being restored from the changelog.
+    pub restoring: AtomicBool,
+    /// Changelog records read by the restore in progress.
+    pub restore_done: AtomicU64,
+    /// Changelog records the restore in progress has to read (an upper bound).
+    pub restore_total: AtomicU64,
+    /// Wall-clock ms since which outputs wait for the broker's acknowledgement (0: none waiting).
+    pub acks_waiting_since_ms: AtomicI64,
+    /// Set when the last offset commit failed (cleared by the next success).
+    pub commit_failing: AtomicBool,
     /// Records received, by topic.
     pub received: IntCounterVec,
     /// Records applied, by event type.
@@ -65,6 +75,18 @@ pub struct Status {
     pub rep_attainment: GaugeVec,
     /// Reps left without per-rep series by `metrics.per_rep_limit`.
     pub rep_series_left_out: Gauge,
+    /// Seconds to restore one partition from the changelog.
+    pub restore_seconds: Histogram,
+    /// Changelog records read while restoring.
+    pub restore_records: IntCounter,
+    /// Changelog records written.
+    pub changelog_records: IntCounter,
+    /// Size of changelog record values.
+    pub changelog_record_bytes: Histogram,
+    /// Offset commits that failed (retried at the next cycle).
+    pub commit_failures: IntCounter,
+    /// Records skipped because the rep's restored state already held them.
+    pub already_applied: IntCounter,
 }
 
 impl Default for Status {
@@ -116,7 +138,13 @@ impl Status {
             "Assist credits routed through the by-rep topic, by outcome",
             &["outcome"],
         );
-        for o in ["sent", "applied", "duplicate", "too_late"] {
+        for o in [
+            "sent",
+            "applied",
+            "duplicate",
+            "too_late",
+            "already_applied",
+        ] {
             credits.with_label_values(&[o]);
         }
         let build = IntGauge::with_opts(
@@ -129,6 +157,11 @@ impl Status {
             partitions,
             consuming: AtomicBool::new(false),
             producer_up: AtomicBool::new(false),
+            restoring: AtomicBool::new(false),
+            restore_done: AtomicU64::new(0),
+            restore_total: AtomicU64::new(0),
+            acks_waiting_since_ms: AtomicI64::new(0),
+            commit_failing: AtomicBool::new(false),
             received: counter_vec(
                 "salespulse_events_received_total",
                 "Records received from input topics",
@@ -221,6 +254,36 @@ impl Status {
                 "Reps without per-rep series because of metrics.per_rep_limit",
             )
             .expect("valid metric"),
+            restore_seconds: histogram(
+                "salespulse_restore_seconds",
+                "Seconds to restore one partition's reps from the changelog",
+                vec![0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
+            ),
+            restore_records: IntCounter::new(
+                "salespulse_restore_records_total",
+                "Changelog records read while restoring partitions",
+            )
+            .expect("valid metric"),
+            changelog_records: IntCounter::new(
+                "salespulse_changelog_records_total",
+                "Changelog records written (one per changed rep per commit cycle)",
+            )
+            .expect("valid metric"),
+            changelog_record_bytes: histogram(
+                "salespulse_changelog_record_bytes",
+                "Size of changelog record values (one rep's state)",
+                vec![256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0],
+            ),
+            commit_failures: IntCounter::new(
+                "salespulse_commit_failures_total",
+                "Offset commits that failed and were retried at the next cycle",
+            )
+            .expect("valid metric"),
+            already_applied: IntCounter::new(
+                "salespulse_events_already_applied_total",
+                "Records skipped after a restore because the rep's state already held them",
+            )
+            .expect("valid metric"),
             registry,
         };
         status.register(build);
@@ -251,6 +314,12 @@ impl Status {
             Box::new(self.rep_score.clone()),
             Box::new(self.rep_attainment.clone()),
             Box::new(self.rep_series_left_out.clone()),
+            Box::new(self.restore_seconds.clone()),
+            Box::new(self.restore_records.clone()),
+            Box::new(self.changelog_records.clone()),
+            Box::new(self.changelog_record_bytes.clone()),
+            Box::new(self.commit_failures.clone()),
+            Box::new(self.already_applied.clone()),
         ];
         for m in all {
             self.registry.register(m).expect("metric names are unique");
@@ -290,6 +359,6 @@ impl Status {
     /// by this instance (0 once a single instance has caught up).
     pub fn credits_in_flight(&self) -> i64 {
         let get = |o: &str| self.credits.with_label_values(&[o]).get() as i64;
-        get("sent") - get("applied") - get("duplicate") - get("too_late")
+        get("sent") - get("applied") - get("duplicate") - get("too_late") - get("already_applied")
     }
 }

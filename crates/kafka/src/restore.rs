@@ -1,103 +1,104 @@
-//! Rebuilding a partition's engine when the service takes the partition
-//! over: every processed topic's records at that partition before the
-//! committed offset are applied again, silently, so the state equals what
-//! the previous owner had. Assist credits the re-applied deals produce were
-//! published before those offsets were committed, so they are dropped here;
-//! credits on the by-rep topic are applied again like events.
-//!
-//! This needs the input's retention to cover the partition; the
-//! fault-tolerance work replaces it with a compacted changelog.
+//! Rebuilding a partition's engine from the changelog when the partition is
+//! assigned: every record of the changelog partition up to its end is
+//! loaded (a later record for a rep replaces an earlier one; compaction
+//! keeps only the latest). The end is where the broker's fetch reports
+//! partition EOF, not a ListOffsets watermark (the test broker answers those
+//! wrongly); the watermark only sizes the progress shown on /readyz. The
+//! engine then resumes from the committed input offsets and skips records
+//! its reps already hold.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError as ClientError;
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message, Offset, TopicPartitionList};
+use tracing::info;
 
 use salespulse_engine::{Engine, EngineConfig};
 
-use crate::routing::{decode_credit, KIND_CREDIT, KIND_HEADER};
-use crate::{KafkaError, KafkaSettings};
+use crate::routing::{KIND_CREDIT, KIND_HEADER};
+use crate::{KafkaError, KafkaSettings, Status};
 
-/// Longest a restore may wait for a record before giving up.
+/// Longest a restore may wait for a record or the partition's end.
 const STALL: Duration = Duration::from_secs(30);
+/// Bound on waiting for the changelog's watermarks (progress only).
+const WATERMARKS: Duration = Duration::from_secs(5);
 
 /// Whether a by-rep record is an assist credit (by its header).
-pub(crate) fn is_credit(m: &BorrowedMessage<'_>) -> bool {
+pub(crate) fn is_credit<M: Message>(m: &M) -> bool {
     m.headers().is_some_and(|h| {
         h.iter()
             .any(|h| h.key == KIND_HEADER && h.value == Some(KIND_CREDIT.as_bytes()))
     })
 }
 
-/// An engine holding the effect of the records of `partition` below each
-/// topic's offset in `until`. Returns the engine and how many records were
-/// re-applied.
-pub fn restore(
+/// An engine holding every rep of changelog partition `partition`, and how
+/// many changelog records were read.
+pub(crate) fn restore(
     s: &KafkaSettings,
     cfg: &EngineConfig,
+    status: &Status,
     partition: i32,
-    until: &[(String, i64)],
 ) -> Result<(Engine, u64), KafkaError> {
+    let started = Instant::now();
+    let topic = &s.output.changelog;
     let mut engine = Engine::new(cfg.clone());
     engine.set_route_credits(true);
-    let mut applied = 0;
-    for (topic, end) in until.iter().filter(|(_, end)| *end > 0) {
-        applied += restore_topic(s, &mut engine, topic, partition, *end)?;
-    }
-    // What the previous owner emitted is already on the score topic.
-    drop(engine.flush());
-    Ok((engine, applied))
-}
-
-fn restore_topic(
-    s: &KafkaSettings,
-    engine: &mut Engine,
-    topic: &str,
-    partition: i32,
-    until: i64,
-) -> Result<u64, KafkaError> {
     let consumer: BaseConsumer = s
         .consumer_config()
         .set("group.id", format!("{}-restore", s.kafka.group_id))
         .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
+        .set("enable.partition.eof", "true")
         .create()
         .map_err(KafkaError::client("creating the restore consumer"))?;
+    if let Ok((low, high)) = consumer.fetch_watermarks(topic, partition, WATERMARKS) {
+        status
+            .restore_total
+            .fetch_add((high - low).max(0) as u64, Ordering::Relaxed);
+    }
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, partition, Offset::Beginning)
         .map_err(KafkaError::client("restore assignment"))?;
     consumer
         .assign(&tpl)
         .map_err(KafkaError::client("restore assignment"))?;
-    let mut applied = 0;
+    let read = load(&consumer, &mut engine, status, topic, partition)?;
+    engine.finish_restore();
+    status.restore_records.inc_by(read);
+    status
+        .restore_seconds
+        .observe(started.elapsed().as_secs_f64());
+    info!(
+        partition,
+        records = read,
+        reps = engine.rep_count(),
+        seconds = started.elapsed().as_secs_f64(),
+        "restored from the changelog"
+    );
+    Ok((engine, read))
+}
+
+/// Loads changelog records into `engine` until the partition's end.
+fn load(
+    consumer: &BaseConsumer,
+    engine: &mut Engine,
+    status: &Status,
+    topic: &str,
+    partition: i32,
+) -> Result<u64, KafkaError> {
+    let mut read = 0;
     let mut last_progress = Instant::now();
     loop {
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(m)) => {
-                if m.offset() >= until {
-                    break;
-                }
-                engine.set_position(m.offset() as u64 + 1);
-                let payload = m.payload().unwrap_or_default();
-                if topic == s.output.by_rep && is_credit(&m) {
-                    if let Ok(c) = decode_credit(payload) {
-                        engine.apply_credit(&c);
-                    }
-                } else {
-                    // The wall-clock future check is not repeated: the record was judged when it arrived.
-                    let _ = engine.ingest(payload, None);
-                }
-                drop(engine.take_credits());
-                applied += 1;
+                read += 1;
+                status.restore_done.fetch_add(1, Ordering::Relaxed);
                 last_progress = Instant::now();
-                if m.offset() + 1 >= until {
-                    break;
-                }
-                if applied % 4096 == 0 {
-                    drop(engine.flush());
-                }
+                apply(engine, &m)?;
             }
+            Some(Err(ClientError::PartitionEOF(_))) => return Ok(read),
             Some(Err(e)) => {
                 return Err(KafkaError::Client {
                     context: format!("restoring {topic}/{partition}"),
@@ -106,12 +107,21 @@ fn restore_topic(
             }
             None if last_progress.elapsed() > STALL => {
                 return Err(KafkaError::Config(format!(
-                    "restoring {topic}/{partition}: no record for {} s before offset {until} (input retention shorter than the committed position?)",
+                    "restoring {topic}/{partition}: no record and no end of partition for {} s",
                     STALL.as_secs()
                 )));
             }
             None => {}
         }
     }
-    Ok(applied)
+}
+
+fn apply(engine: &mut Engine, m: &BorrowedMessage<'_>) -> Result<(), KafkaError> {
+    let (Some(key), Some(value)) = (m.key(), m.payload()) else {
+        return Ok(()); // a tombstone or a keyless record: nothing to load
+    };
+    let rep = String::from_utf8_lossy(key);
+    engine
+        .restore_rep(&rep, value)
+        .map_err(|e| KafkaError::Config(e.to_string()))
 }

@@ -101,8 +101,10 @@ pub struct OutputSection {
     pub scores: String,
     /// Rejected records: original bytes plus reason headers.
     pub dlq: String,
-    /// Valid events re-keyed by rep (for `keyed_by = "other"`).
+    /// Valid events re-keyed by rep (for `keyed_by = "other"`) and assist credits.
     pub by_rep: String,
+    /// Each rep's state, keyed by rep_id (compacted), co-partitioned with the processed topics.
+    pub changelog: String,
 }
 
 impl Default for OutputSection {
@@ -111,6 +113,7 @@ impl Default for OutputSection {
             scores: "salespulse.scores".into(),
             dlq: "salespulse.dlq".into(),
             by_rep: "salespulse.by-rep".into(),
+            changelog: "salespulse.state".into(),
         }
     }
 }
@@ -140,12 +143,15 @@ impl Default for TopicsSection {
 pub struct ServiceSection {
     /// Score records are emitted per rep at most once per interval (wall clock).
     pub emit_interval: String,
+    /// Changelog written and offsets committed once per interval (wall clock).
+    pub commit_interval: String,
 }
 
 impl Default for ServiceSection {
     fn default() -> Self {
         ServiceSection {
             emit_interval: "250ms".into(),
+            commit_interval: "1s".into(),
         }
     }
 }
@@ -228,7 +234,21 @@ impl KafkaSettings {
             ));
         }
         self.emit_interval_ms()?;
+        self.commit_interval_ms()?;
         Ok(())
+    }
+
+    /// `service.commit_interval` in milliseconds.
+    pub fn commit_interval_ms(&self) -> Result<u64, KafkaError> {
+        salespulse_window::parse_duration(&self.service.commit_interval)
+            .filter(|&ms| ms > 0)
+            .map(|ms| ms as u64)
+            .ok_or_else(|| {
+                KafkaError::Config(format!(
+                    "service.commit_interval = {:?}: expected a positive duration like \"1s\"",
+                    self.service.commit_interval
+                ))
+            })
     }
 
     /// `service.emit_interval` in milliseconds.

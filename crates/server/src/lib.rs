@@ -74,25 +74,51 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Why the instance is not ready, if it is not.
+fn not_ready(status: &Status) -> Option<serde_json::Value> {
+    let waiting_since = status.acks_waiting_since_ms.load(Ordering::Relaxed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    if status.restoring.load(Ordering::Relaxed) {
+        return Some(serde_json::json!({
+            "reason": "restoring",
+            "restored_records": status.restore_done.load(Ordering::Relaxed),
+            "of_at_most": status.restore_total.load(Ordering::Relaxed),
+        }));
+    }
+    let reason = if !status.consuming.load(Ordering::Relaxed) || status.partitions.get() == 0 {
+        "no partition assigned to this instance yet".to_string()
+    } else if !status.producer_up.load(Ordering::Relaxed) {
+        "the producer has no connection to a broker".to_string()
+    } else if waiting_since > 0 && now - waiting_since > ACK_PATIENCE_MS {
+        format!(
+            "outputs waiting {} s for the broker's acknowledgement",
+            (now - waiting_since) / 1000
+        )
+    } else if status.commit_failing.load(Ordering::Relaxed) {
+        "the last offset commit failed (retrying)".to_string()
+    } else {
+        return None;
+    };
+    Some(serde_json::json!({ "reason": reason }))
+}
+
+/// How long outputs may wait for acknowledgement before the instance counts as not ready.
+const ACK_PATIENCE_MS: i64 = 3000;
+
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let status = &state.status;
     let partitions = status.partitions.get();
-    let reason = if !status.consuming.load(Ordering::Relaxed) || partitions == 0 {
-        Some("no partition assigned to this instance yet")
-    } else if !status.producer_up.load(Ordering::Relaxed) {
-        Some("the producer has no connection to a broker")
-    } else {
-        None
-    };
-    match reason {
+    match not_ready(status) {
         None => (
             StatusCode::OK,
             Json(serde_json::json!({"ready": true, "partitions": partitions})),
         )
             .into_response(),
-        Some(reason) => {
-            let body =
-                serde_json::json!({"ready": false, "reason": reason, "partitions": partitions});
+        Some(mut body) => {
+            body["ready"] = false.into();
+            body["partitions"] = partitions.into();
             (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
         }
     }
@@ -164,6 +190,25 @@ mod tests {
         assert_eq!(
             (code, &body["partitions"]),
             (StatusCode::OK, &serde_json::json!(2))
+        );
+
+        state.status.restoring.store(true, Ordering::Relaxed);
+        state.status.restore_done.store(5, Ordering::Relaxed);
+        let (code, body) = ready(&state).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["reason"], "restoring");
+        assert_eq!(body["restored_records"], 5);
+        state.status.restoring.store(false, Ordering::Relaxed);
+
+        state
+            .status
+            .acks_waiting_since_ms
+            .store(1, Ordering::Relaxed);
+        let (code, body) = ready(&state).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body["reason"].as_str().unwrap().contains("acknowledgement"),
+            "{body}"
         );
     }
 }
