@@ -1,4 +1,6 @@
-//! Memory per active rep after 30 days of realistic activity.
+//! Memory per active rep after 30 days of realistic activity, and the
+//! changelog: bytes per rep, and the time to snapshot every rep and to
+//! restore them into a fresh engine.
 //!
 //! Run: `cargo bench --bench memory` (defaults: 100,000 reps, 30 days;
 //! override with SALESPULSE_MEM_REPS and SALESPULSE_MEM_DAYS). Streams the
@@ -111,4 +113,41 @@ fn main() {
         (after.saturating_sub(before) * 1024) as f64 / n as f64,
         after.saturating_sub(before) as f64 / 1024.0
     );
+    changelog(&mut engine);
+}
+
+/// Snapshots every rep as the commit cycle does, then restores them.
+fn changelog(engine: &mut Engine) {
+    let started = Instant::now();
+    let records: Vec<(Box<str>, Vec<u8>)> = engine
+        .take_unsaved()
+        .into_iter()
+        .filter_map(|rep| {
+            let bytes = engine.snapshot(&rep)?;
+            Some((rep, bytes))
+        })
+        .collect();
+    let snap_secs = started.elapsed().as_secs_f64();
+    let total: usize = records.iter().map(|(_, b)| b.len()).sum();
+    let max = records.iter().map(|(_, b)| b.len()).max().unwrap_or(0);
+    let started = Instant::now();
+    let mut restored = Engine::new(engine.config().clone());
+    for (rep, bytes) in &records {
+        restored.restore_rep(rep, bytes).expect("own snapshot");
+    }
+    restored.finish_restore();
+    let restore_secs = started.elapsed().as_secs_f64();
+    let n = records.len().max(1);
+    println!(
+        "changelog: {} records, {:.0} bytes/rep on average, {} at most ({:.1} MiB in all)",
+        records.len(),
+        total as f64 / n as f64,
+        max,
+        total as f64 / 1048576.0
+    );
+    println!(
+        "changelog: snapshot of every rep {snap_secs:.2} s; restore into a fresh engine {restore_secs:.2} s ({:.0} reps/s; the service adds the broker fetch)",
+        n as f64 / restore_secs.max(1e-9)
+    );
+    assert_eq!(restored.rep_count(), engine.rep_count());
 }

@@ -109,6 +109,8 @@ pub struct Engine {
     unsaved: Vec<Box<str>>,
     /// (input slot, offset) of the record being applied, when the caller gives one.
     source: Option<(usize, i64)>,
+    /// Deferred credits by time (see `credit`), rebuilt from rep state on restore.
+    credits_due: std::collections::BinaryHeap<std::cmp::Reverse<(i64, Box<str>)>>,
 }
 
 impl Engine {
@@ -144,6 +146,7 @@ impl Engine {
             credits: Vec::new(),
             unsaved: Vec::new(),
             source: None,
+            credits_due: std::collections::BinaryHeap::new(),
         }
     }
 
@@ -228,6 +231,9 @@ impl Engine {
             ));
         }
         self.advance(t);
+        if self.credits_due.peek().is_some_and(|d| d.0 .0 <= t) {
+            self.apply_due_credits();
+        }
         let cfg = &self.cfg;
         let rs = rep_entry(&mut self.reps, &ev.rep_id, cfg);
         let fresh = rs.dedupe.check_insert(

@@ -158,6 +158,12 @@ pub(crate) struct RepState {
     /// Input offset of the last record applied to this rep, per input slot
     /// (the caller's numbering of its topics; see `Engine::set_source`).
     pub applied: Vec<i64>,
+    /// Assist credits ahead of stream time, as (time, credit id), applied
+    /// when the partition's events reach them.
+    pub pending_credits: Vec<(i64, u64)>,
+    /// Ids of the assist credits applied, as (time, id), while a credit of
+    /// that time could still be accepted (exact dedupe of credits).
+    pub credit_ids: Vec<(i64, u64)>,
     /// Changed since the last flush (a score record is due).
     #[serde(skip)]
     pub dirty: bool,
@@ -208,6 +214,8 @@ impl RepState {
             seen_region: None,
             version: 0,
             applied: Vec::new(),
+            pending_credits: Vec::new(),
+            credit_ids: Vec::new(),
             dirty: false,
             unsaved: false,
         }

@@ -19,6 +19,9 @@ const HOUR: i64 = 60 * MIN;
 const DAY: i64 = 24 * HOUR;
 const GRACE: i64 = 2 * DAY;
 const HORIZON: i64 = DAY;
+/// How long an assist credit's id is remembered: a quarter (longer than the
+/// widest window) plus the grace.
+const CREDIT_KEEP: i64 = 93 * DAY + GRACE;
 /// 2026-03-20T00:00:00Z: streams cross the end of March (month and quarter).
 const BASE: i64 = 1_773_964_800_000;
 const WINDOWS: [(&str, i64, i64); 4] = [
@@ -227,6 +230,8 @@ struct Naive {
     t: i64,
     accepted: Vec<Accepted>,
     seen_ids: Vec<(String, String, i64)>,
+    /// (helper, deal event id, time) of every credit counted.
+    credited: Vec<(String, String, i64)>,
     open: BTreeMap<(String, String), i64>,
 }
 
@@ -276,18 +281,28 @@ impl Naive {
                     .remove(&(rep.clone(), deal))
                     .or(s.flag.then(|| s.at - i64::from(s.small) * DAY - 7));
                 f.cycle = created.filter(|c| *c <= s.at).map(|c| (s.at - c) / 1000);
+                // A credit counts once per (helper, deal event) while its
+                // time could still be accepted, even when the deal itself is
+                // re-sent after the event dedupe horizon.
                 let helper = format!("r{}", (s.rep + 1) % 3);
-                let credit = Facts {
-                    assists: 1,
-                    ..Facts::default()
-                };
-                self.accepted.push(Accepted {
-                    counts: true,
-                    rep: helper,
-                    at: s.at,
-                    arrived_at_stream_time: t,
-                    facts: credit,
-                });
+                let again = self
+                    .credited
+                    .iter()
+                    .any(|(h, i, at)| *h == helper && i == id && *at > t - CREDIT_KEEP);
+                if !again {
+                    self.credited.push((helper.clone(), id.to_string(), s.at));
+                    let credit = Facts {
+                        assists: 1,
+                        ..Facts::default()
+                    };
+                    self.accepted.push(Accepted {
+                        counts: true,
+                        rep: helper,
+                        at: s.at,
+                        arrived_at_stream_time: t,
+                        facts: credit,
+                    });
+                }
             }
             2 => {
                 f.lost = 1;
@@ -423,6 +438,7 @@ fn check(specs: Vec<Spec>) -> Result<salespulse_engine::Stats, TestCaseError> {
         t: i64::MIN,
         accepted: Vec::new(),
         seen_ids: Vec::new(),
+        credited: Vec::new(),
         open: BTreeMap::new(),
     };
     let mut summaries: BTreeMap<(String, &'static str, String), ScoreRecord> = BTreeMap::new();

@@ -359,6 +359,11 @@ impl Status {
     /// by this instance (0 once a single instance has caught up).
     pub fn credits_in_flight(&self) -> i64 {
         let get = |o: &str| self.credits.with_label_values(&[o]).get() as i64;
-        get("sent") - get("applied") - get("duplicate") - get("too_late") - get("already_applied")
+        get("sent")
+            - get("applied")
+            - get("duplicate")
+            - get("too_late")
+            - get("already_applied")
+            - get("deferred")
     }
 }

@@ -177,6 +177,7 @@ impl Engine {
         })?;
         self.stream_time = self.stream_time.max(snap.stream_time);
         self.reps.insert(rep_id.into(), snap.state);
+        self.index_pending_credits(rep_id);
         Ok(())
     }
 

@@ -9,8 +9,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaResult;
 use rdkafka::{ClientContext, Statistics, TopicPartitionList};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use super::lock;
 use super::processor::Processor;
@@ -34,6 +35,21 @@ impl ClientContext for ServiceContext {
     }
 }
 
+impl ServiceContext {
+    /// The outcome of an asynchronous commit (called inside `poll`).
+    fn committed(&self, result: KafkaResult<()>) {
+        match result {
+            Ok(()) => self.status.commit_failing.store(false, Ordering::Relaxed),
+            Err(e) => {
+                self.status.commit_failing.store(true, Ordering::Relaxed);
+                self.status.commit_failures.inc();
+                warn!(error = %e, "committing offsets failed; retrying at the next cycle");
+                lock(&self.proc).recommit_all();
+            }
+        }
+    }
+}
+
 fn partitions_of(tpl: &TopicPartitionList, topics: &[String]) -> HashSet<i32> {
     tpl.elements()
         .iter()
@@ -43,6 +59,10 @@ fn partitions_of(tpl: &TopicPartitionList, topics: &[String]) -> HashSet<i32> {
 }
 
 impl ConsumerContext for ServiceContext {
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        self.committed(result);
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(tpl) = rebalance else {
             return;

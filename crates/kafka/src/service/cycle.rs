@@ -15,12 +15,19 @@ use tracing::warn;
 
 use salespulse_model::Rejection;
 
+use std::time::Duration;
+
+use rdkafka::producer::Producer;
+
 use super::context::ServiceContext;
 use super::now_ms;
 use super::processor::Processor;
 use crate::contexts::ProducerHealth;
 use crate::routing::KIND_HEADER;
 use crate::{KafkaError, KafkaSettings};
+
+/// How often a wait for acknowledgements says it is still waiting.
+const ACK_LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// Queues one keyed record (to `partition`, or where the partitioner puts
 /// the key), with a `salespulse.kind` header when `kind` is given.
@@ -141,19 +148,37 @@ impl Processor {
         self.status
             .acks_waiting_since_ms
             .store(now_ms(), Ordering::Relaxed);
-        let result =
-            self.inflight
-                .drain(..)
-                .try_for_each(|f| match futures::executor::block_on(f) {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err((e, _))) => Err(KafkaError::Client {
-                        context: "delivering an output record".into(),
-                        source: e,
-                    }),
-                    Err(_) => Err(KafkaError::Config(
-                        "the producer dropped an output record".into(),
-                    )),
-                });
+        let pending: Vec<DeliveryFuture> = self.inflight.drain(..).collect();
+        let total = pending.len();
+        let mut result = Ok(());
+        for (i, mut f) in pending.into_iter().enumerate() {
+            let outcome = loop {
+                match self
+                    .rt
+                    .block_on(async { tokio::time::timeout(ACK_LOG_EVERY, &mut f).await })
+                {
+                    Ok(outcome) => break outcome,
+                    Err(_) => warn!(
+                        waiting = total - i,
+                        in_flight = self.producer.in_flight_count(),
+                        "still waiting for the broker to acknowledge outputs"
+                    ),
+                }
+            };
+            let r = match outcome {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err((e, _))) => Err(KafkaError::Client {
+                    context: "delivering an output record".into(),
+                    source: e,
+                }),
+                Err(_) => Err(KafkaError::Config(
+                    "the producer dropped an output record".into(),
+                )),
+            };
+            if result.is_ok() {
+                result = r;
+            }
+        }
         self.status
             .acks_waiting_since_ms
             .store(0, Ordering::Relaxed);
@@ -239,9 +264,12 @@ impl Processor {
         if moved.is_empty() {
             return;
         }
-        match consumer.commit(&tpl, CommitMode::Sync) {
+        // Asynchronous: a synchronous commit can wait forever when the
+        // member lost its session (its coordinator is mid-rebalance). The
+        // outcome arrives in the context's commit callback; a failed commit
+        // marks every offset for the next cycle to send again.
+        match consumer.commit(&tpl, CommitMode::Async) {
             Ok(()) => {
-                self.status.commit_failing.store(false, Ordering::Relaxed);
                 for (topic, partition, next) in moved {
                     if let Some(o) = self.offsets_mut(&topic, partition) {
                         o.committed = next;
@@ -253,6 +281,18 @@ impl Processor {
                 self.status.commit_failures.inc();
                 warn!(error = %e, "committing offsets failed; retrying at the next cycle");
             }
+        }
+    }
+
+    /// After a failed commit: every offset is sent again at the next cycle.
+    pub(super) fn recommit_all(&mut self) {
+        let groups = self
+            .groups
+            .values_mut()
+            .flat_map(|g| g.offsets.values_mut());
+        let ingest = self.ingest.values_mut().flat_map(|ps| ps.values_mut());
+        for o in groups.chain(ingest) {
+            o.committed = -1;
         }
     }
 

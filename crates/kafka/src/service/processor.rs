@@ -62,6 +62,8 @@ pub(crate) struct Processor {
     pub(super) fatal: Option<KafkaError>,
     /// Shutting down: the last cycle ran; leaving the group changes nothing visible.
     pub(super) stopped: bool,
+    /// The runtime, for waiting on delivery futures with a timeout from this thread.
+    pub(super) rt: tokio::runtime::Handle,
 }
 
 impl Processor {
@@ -87,6 +89,7 @@ impl Processor {
             warned_misrouted: false,
             fatal: None,
             stopped: false,
+            rt: tokio::runtime::Handle::current(),
         }
     }
 
@@ -273,6 +276,7 @@ impl Processor {
                     CreditOutcome::Duplicate => "duplicate",
                     CreditOutcome::TooLate => "too_late",
                     CreditOutcome::AlreadyApplied => "already_applied",
+                    CreditOutcome::Deferred => "deferred",
                 };
                 self.status.credits.with_label_values(&[outcome]).inc();
             }

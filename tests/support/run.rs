@@ -1,0 +1,243 @@
+//! Running the `salespulse` binary from tests: subcommands, the live
+//! service as a child process, producing to the test broker, and reading
+//! back what it published.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{http_get, metric, Record};
+
+pub fn salespulse(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_salespulse"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run salespulse")
+}
+
+pub fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Produces lines to `sales.events`, keyed by their rep_id and partitioned
+/// like Java clients do (murmur2), and waits for the acks.
+pub fn produce(broker: &str, lines: &[&str]) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let p: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker)
+        .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
+        .create()
+        .unwrap();
+    for l in lines {
+        let key = serde_json::from_str::<serde_json::Value>(l)
+            .ok()
+            .and_then(|v| v["rep_id"].as_str().map(str::to_string));
+        let mut r = BaseRecord::to("sales.events").payload(*l);
+        if let Some(k) = key.as_deref() {
+            r = r.key(k);
+        }
+        while let Err((e, rec)) = p.send(r) {
+            assert!(
+                matches!(
+                    e.rdkafka_error_code(),
+                    Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
+                ),
+                "{e}"
+            );
+            p.poll(Duration::from_millis(50));
+            r = rec;
+        }
+        p.poll(Duration::ZERO);
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// A `salespulse run` child process whose log goes to a file (a pipe
+/// nobody reads would fill up and stall the service).
+pub struct Run {
+    pub child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Run {
+    /// Everything the process logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Run {
+    /// A failed test must not leave its service running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl std::ops::Deref for Run {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.child
+    }
+}
+
+impl std::ops::DerefMut for Run {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+}
+
+pub fn start_run(config: &Path) -> Run {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log = config.join(format!("run-{n}.log"));
+    let file = std::fs::File::create(&log).expect("log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_salespulse"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        // Partition moves and restores are logged at info: a failure can be
+        // diagnosed from the log.
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(file))
+        .spawn()
+        .expect("start run");
+    Run { child, log }
+}
+
+/// SIGTERM, then the exit within 10 s and its status; returns the log.
+pub fn stop(run: Run) -> String {
+    let mut run = run;
+    Command::new("kill")
+        .args(["-TERM", &run.child.id().to_string()])
+        .status()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = run.child.try_wait().unwrap() {
+            let log = run.log();
+            assert!(status.success(), "run exited with {status}: {log}");
+            return log;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "run did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the service at `http` has processed `n` records (by /metrics).
+pub fn wait_processed(http: &str, n: f64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some((200, text)) = http_get(http, "/metrics") {
+            if metric(&text, "salespulse_events_applied_total")
+                + metric(&text, "salespulse_events_rejected_total")
+                >= n
+            {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service did not process {n} records in time"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The last score record per rep (highest version), as published.
+pub fn last_records(records: &[Record]) -> HashMap<String, serde_json::Value> {
+    let mut best: HashMap<String, serde_json::Value> = HashMap::new();
+    for (_, payload, _) in records {
+        let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
+        if v["kind"] != "score" {
+            continue;
+        }
+        let rep = v["rep_id"].as_str().unwrap().to_string();
+        if best
+            .get(&rep)
+            .is_none_or(|old| v["version"].as_u64() > old["version"].as_u64())
+        {
+            best.insert(rep, v);
+        }
+    }
+    best
+}
+
+/// The last score record per rep (highest version), version removed; checks the keys.
+pub fn last_scores(records: &[Record]) -> HashMap<String, serde_json::Value> {
+    for (key, payload, _) in records {
+        let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
+        assert_eq!(
+            key.as_deref(),
+            v["rep_id"].as_str().map(str::as_bytes),
+            "records are keyed by rep_id"
+        );
+    }
+    last_records(records)
+        .into_iter()
+        .map(|(rep, mut v)| {
+            v.as_object_mut().unwrap().remove("version");
+            (rep, v)
+        })
+        .collect()
+}
+
+pub fn replay_final(events: &Path) -> HashMap<String, serde_json::Value> {
+    replay_partitioned(events, 1)
+}
+
+pub fn replay_partitioned(events: &Path, partitions: u16) -> HashMap<String, serde_json::Value> {
+    let out = salespulse(&[
+        "replay",
+        "--events",
+        events.to_str().unwrap(),
+        "--partitions",
+        &partitions.to_string(),
+    ]);
+    let text = ok(out);
+    text.lines()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["kind"] == "score")
+        .map(|mut v| {
+            v.as_object_mut().unwrap().remove("version");
+            (v["rep_id"].as_str().unwrap().to_string(), v)
+        })
+        .collect()
+}
+
+/// The number right after `label ` in a summary line such as replay's.
+pub fn number_after(text: &str, label: &str) -> f64 {
+    text.split(&format!("{label} "))
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {label:?} in {text}"))
+}
+
+/// Assist credits the service received back (applied, duplicate or too late).
+pub fn credits_received(metrics: &str) -> f64 {
+    ["applied", "duplicate", "too_late", "deferred"]
+        .iter()
+        .map(|o| {
+            metric(
+                metrics,
+                &format!("salespulse_assist_credits_total{{outcome=\"{o}\"}}"),
+            )
+        })
+        .sum()
+}
