@@ -39,13 +39,23 @@ fn generate(cfg: &std::path::Path, args: &[&str]) -> (std::path::PathBuf, Vec<St
     (file, lines)
 }
 
-#[test]
-fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
-    let _serial = serial();
+/// A broker, a config directory for `name` (HTTP on a free port), the
+/// topics, and a generated input of `reps` reps over `days` days with
+/// out-of-order, duplicate and malformed records.
+struct Setup {
+    broker: Broker,
+    cfg: std::path::PathBuf,
+    http: String,
+    file: std::path::PathBuf,
+    lines: Vec<String>,
+    input_ends: Vec<i64>,
+}
+
+fn setup(name: &str, reps: &str, days: &str, seed: &str) -> Setup {
     let broker = Broker::start();
     let http = format!("127.0.0.1:{}", free_port());
     let cfg = config_dir(
-        "crash",
+        name,
         &broker.addr,
         PARTITIONS,
         &format!("[http]\nlisten = \"{http}\"\n"),
@@ -56,25 +66,43 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
         "--config",
         cfg.to_str().unwrap(),
     ]));
-    let (file, lines) = generate(
-        &cfg,
-        &[
-            "--reps",
-            "200",
-            "--days",
-            "48",
-            "--seed",
-            "21",
-            "--out-of-order",
-            "0.02",
-            "--duplicates",
-            "0.02",
-            "--malformed",
-            "0.01",
-        ],
-    );
-    assert!(lines.len() >= 200_000, "{} lines", lines.len());
+    let noise = [
+        "--out-of-order",
+        "0.02",
+        "--duplicates",
+        "0.02",
+        "--malformed",
+        "0.01",
+    ];
+    let args = [
+        &["--reps", reps, "--days", days, "--seed", seed][..],
+        &noise,
+    ]
+    .concat();
+    let (file, lines) = generate(&cfg, &args);
     let input_ends = expected_ends(&lines, PARTITIONS);
+    Setup {
+        broker,
+        cfg,
+        http,
+        file,
+        lines,
+        input_ends,
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
+    let _serial = serial();
+    let Setup {
+        broker,
+        cfg,
+        http: _,
+        file,
+        lines,
+        input_ends,
+    } = setup("crash", "200", "48", "21");
+    assert!(lines.len() >= 200_000, "{} lines", lines.len());
 
     let mut rng = Rng::from_env();
     // Kill k falls at a random moment in the last 1.5 s of slot k (8 s each),
@@ -173,32 +201,14 @@ fn start_instance(cfg: &std::path::Path, name: &str) -> (Run, String) {
 #[test]
 fn instances_added_and_killed_mid_stream_still_equal_replay() {
     let _serial = serial();
-    let broker = Broker::start();
-    let cfg = config_dir("scale", &broker.addr, PARTITIONS, "");
-    ok(salespulse(&[
-        "topics",
-        "create",
-        "--config",
-        cfg.to_str().unwrap(),
-    ]));
-    let (file, lines) = generate(
-        &cfg,
-        &[
-            "--reps",
-            "90",
-            "--days",
-            "40",
-            "--seed",
-            "5",
-            "--out-of-order",
-            "0.02",
-            "--duplicates",
-            "0.02",
-            "--malformed",
-            "0.01",
-        ],
-    );
-    let input_ends = expected_ends(&lines, PARTITIONS);
+    let Setup {
+        broker,
+        cfg,
+        http: _,
+        file,
+        lines,
+        input_ends,
+    } = setup("scale", "90", "40", "5");
     let producer = produce_paced(&broker.addr, lines.clone(), 3_000.0);
     let started = Instant::now();
     let (a, http_a) = start_instance(&cfg, "a");
@@ -251,20 +261,14 @@ fn instances_added_and_killed_mid_stream_still_equal_replay() {
 #[test]
 fn a_frozen_broker_makes_the_service_wait_not_fail() {
     let _serial = serial();
-    let broker = Broker::start();
-    let http = format!("127.0.0.1:{}", free_port());
-    let cfg = config_dir(
-        "outage",
-        &broker.addr,
-        PARTITIONS,
-        &format!("[http]\nlisten = \"{http}\"\n"),
-    );
-    ok(salespulse(&[
-        "topics",
-        "create",
-        "--config",
-        cfg.to_str().unwrap(),
-    ]));
+    let Setup {
+        broker,
+        cfg,
+        http,
+        file,
+        lines,
+        input_ends,
+    } = setup("outage", "90", "40", "6");
     // The default session timeout (45 s) outlasts the 20 s freeze. With the
     // suite's 6 s the member's session would expire during the freeze, and
     // Tansu keeps the expired member as group leader, so the group never
@@ -274,24 +278,6 @@ fn a_frozen_broker_makes_the_service_wait_not_fail() {
         "[kafka.client]\n\"session.timeout.ms\" = \"45000\"\n",
     )
     .unwrap();
-    let (file, lines) = generate(
-        &cfg,
-        &[
-            "--reps",
-            "90",
-            "--days",
-            "40",
-            "--seed",
-            "6",
-            "--out-of-order",
-            "0.02",
-            "--duplicates",
-            "0.02",
-            "--malformed",
-            "0.01",
-        ],
-    );
-    let input_ends = expected_ends(&lines, PARTITIONS);
     let producer = produce_paced(&broker.addr, lines.clone(), 4_000.0);
     let mut child = start_run(&cfg);
     wait_owned(&child, &http, "the service", 3.0);
