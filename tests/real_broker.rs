@@ -132,7 +132,11 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
         );
     }
     // The restarted process rebuilt its state from the changelog, not the input.
-    let restored = number_after(&log, "restored");
+    let summary = log
+        .lines()
+        .find(|l| l.starts_with("run:"))
+        .unwrap_or_default();
+    let restored = number_after(summary, "restored");
     assert!(restored > 0.0 && restored < half as f64, "{log}");
 
     let want = replay_final(&file);
