@@ -9,8 +9,10 @@
 
 use std::time::Instant;
 
-use salespulse_engine::{Engine, EngineConfig, Settings};
-use salespulse_loadgen::{Generator, Options};
+mod common;
+
+use common::{build_state, env_or, snapshots};
+use salespulse_engine::Engine;
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -23,59 +25,15 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn config() -> EngineConfig {
-    let cfg = config::Config::builder()
-        .add_source(config::File::from_str(
-            include_str!("../config/salespulse.toml"),
-            config::FileFormat::Toml,
-        ))
-        .add_source(config::File::from_str(
-            include_str!("../config/profiles.toml"),
-            config::FileFormat::Toml,
-        ))
-        .build()
-        .expect("embedded config");
-    let s = Settings {
-        engine: cfg.get("engine").expect("engine"),
-        currency: cfg.get("currency").expect("currency"),
-        scoring: cfg.get("scoring").expect("scoring"),
-        profiles: cfg.get("profiles").expect("profiles"),
-    };
-    EngineConfig::new(&s).expect("valid config")
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return; // `cargo test --benches` / `cargo bench -- --list` probe the binary.
     }
     let reps = env_or("SALESPULSE_MEM_REPS", 100_000) as usize;
     let days = env_or("SALESPULSE_MEM_DAYS", 30) as u32;
-    let mut engine = Engine::new(config());
     let before = rss_kib();
     let started = Instant::now();
-    let mut events = 0u64;
-    for line in Generator::new(Options {
-        reps,
-        days,
-        seed: 5,
-        ..Options::default()
-    }) {
-        let _ = engine.ingest(line.as_bytes(), None);
-        events += 1;
-        // Emitted records leave the engine, as replay and the service write them out.
-        if events.is_multiple_of(4096) {
-            drop(engine.drain_summaries());
-        }
-    }
-    drop(engine.drain_summaries());
-    engine.shrink();
+    let (mut engine, events) = build_state(reps, days);
     let secs = started.elapsed().as_secs_f64();
     let after = rss_kib();
     let heap = engine.heap_bytes();
@@ -119,14 +77,7 @@ fn main() {
 /// Snapshots every rep as the commit cycle does, then restores them.
 fn changelog(engine: &mut Engine) {
     let started = Instant::now();
-    let records: Vec<(Box<str>, Vec<u8>)> = engine
-        .take_unsaved()
-        .into_iter()
-        .filter_map(|rep| {
-            let bytes = engine.snapshot(&rep)?;
-            Some((rep, bytes))
-        })
-        .collect();
+    let records = snapshots(engine);
     let snap_secs = started.elapsed().as_secs_f64();
     let total: usize = records.iter().map(|(_, b)| b.len()).sum();
     let max = records.iter().map(|(_, b)| b.len()).max().unwrap_or(0);

@@ -30,6 +30,8 @@ struct AppConfig {
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
+    detect: salespulse_engine::DetectSection,
+    #[serde(default)]
     kafka: salespulse_kafka::KafkaSection,
     #[serde(default)]
     input: salespulse_kafka::InputSection,
@@ -90,6 +92,7 @@ pub fn load_all(dir: Option<&Path>) -> Result<Loaded> {
         currency: app.currency,
         scoring: app.scoring,
         profiles: app.profiles,
+        detect: app.detect,
     };
     let engine = EngineConfig::new(&settings).context("invalid configuration")?;
     let kafka = salespulse_kafka::KafkaSettings {

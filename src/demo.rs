@@ -40,12 +40,8 @@ pub fn run_demo(a: &Args) -> Result<()> {
     let mut ks = loaded.kafka.clone();
     ks.kafka.brokers = cluster.bootstrap_servers();
     ks.kafka.client.clear();
-    for t in ks.input.topics.iter().chain([
-        &ks.output.scores,
-        &ks.output.dlq,
-        &ks.output.by_rep,
-        &ks.output.changelog,
-    ]) {
+    let outputs = ks.output.topics();
+    for t in ks.input.topics.iter().map(String::as_str).chain(outputs) {
         cluster
             .create_topic(t, a.partitions, 1)
             .with_context(|| format!("creating topic {t}"))?;
@@ -55,9 +51,8 @@ pub fn run_demo(a: &Args) -> Result<()> {
         .build()?;
     rt.block_on(async {
         let status = Arc::new(Status::new());
-        let view = Arc::new(salespulse_server::CompanyView::default());
-        let follower = tokio::spawn(salespulse_server::follow(ks.client_config(), ks.output.scores.clone(), view.clone()));
-        let app = Arc::new(salespulse_server::AppState { status: status.clone(), view });
+        let (app, followers) =
+            salespulse_server::AppState::following(status.clone(), ks.client_config(), &ks.output);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -111,7 +106,9 @@ pub fn run_demo(a: &Args) -> Result<()> {
         let summary = run(&ks, &loaded.engine, status, shutdown).await?;
         let _ = producer.await;
         let _ = http.await;
-        follower.abort();
+        for f in followers {
+            f.abort();
+        }
         eprintln!(
             "demo: applied {} rejected {} emitted {}",
             summary.applied, summary.rejected, summary.emitted

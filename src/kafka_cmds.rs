@@ -47,16 +47,11 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
     tracing::info!(kafka = ?loaded.kafka.kafka, "starting");
     let status = Arc::new(Status::default());
     let summary = runtime()?.block_on(async {
-        let view = Arc::new(salespulse_server::CompanyView::default());
-        let follower = tokio::spawn(salespulse_server::follow(
+        let (app, followers) = salespulse_server::AppState::following(
+            status.clone(),
             loaded.kafka.client_config(),
-            loaded.kafka.output.scores.clone(),
-            view.clone(),
-        ));
-        let app = Arc::new(salespulse_server::AppState {
-            status: status.clone(),
-            view,
-        });
+            &loaded.kafka.output,
+        );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut http_stop = stop_rx.clone();
         let http = tokio::spawn(salespulse_server::serve(
@@ -72,7 +67,9 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
             let _ = stop_tx.send(true);
         };
         let summary = run(&loaded.kafka, &loaded.engine, status, shutdown).await;
-        follower.abort();
+        for f in followers {
+            f.abort();
+        }
         match http.await {
             Ok(Err(e)) => tracing::warn!(error = %e, "http server"),
             Err(e) => tracing::warn!(error = %e, "http task"),

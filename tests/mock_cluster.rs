@@ -36,13 +36,7 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
     s.metrics.per_rep = true;
     s.metrics.per_rep_limit = 10;
     // The mock cluster does not serve CreateTopics; the admin path is tested on the real broker.
-    for t in [
-        &s.input.topics[0],
-        &s.output.scores,
-        &s.output.dlq,
-        &s.output.by_rep,
-        &s.output.changelog,
-    ] {
+    for t in std::iter::once(s.input.topics[0].as_str()).chain(s.output.topics()) {
         cluster.create_topic(t, 1, 1).unwrap();
     }
 
@@ -64,13 +58,16 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
     // The same records through a replay engine, in the same (single-partition) order.
     let cfg = engine_config();
     let mut replay = Engine::new(cfg.clone());
+    replay.set_partition(0);
     let mut rejected_bytes = Vec::new();
     let mut applied_by_type: HashMap<&str, f64> = HashMap::new();
+    let mut want_alerts = Vec::new();
     for l in &lines {
         match replay.ingest(l.as_bytes(), None) {
             Ok(t) => *applied_by_type.entry(t.as_str()).or_default() += 1.0,
             Err(_) => rejected_bytes.push(l.clone().into_bytes()),
         }
+        want_alerts.extend(replay.drain_alerts());
     }
     let want: HashMap<String, serde_json::Value> = replay
         .score_all()
@@ -173,6 +170,28 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
         .map_or(0, |f| f.get_metric().len());
     assert_eq!(per_rep, 10);
     assert_eq!(gauge_sum("salespulse_rep_series_left_out", &[]), 6.0);
+
+    // The alerts topic holds exactly the replay's alerts, in order, keyed
+    // by rep; the counters and the open-alert gauge agree with them.
+    let alerts = read_topic(&s.kafka.brokers, &s.output.alerts, 1);
+    assert!(!want_alerts.is_empty(), "40 days of 16 reps raise alerts");
+    let got: Vec<salespulse_model::AlertRecord> = alerts
+        .iter()
+        .map(|(_, p, _)| serde_json::from_slice(p).unwrap())
+        .collect();
+    assert_eq!(got, want_alerts);
+    for ((key, _, _), a) in alerts.iter().zip(&got) {
+        let want_key = a.rep_id.as_deref().or(a.source.as_deref()).unwrap();
+        assert_eq!(key.as_deref(), Some(want_key.as_bytes()));
+    }
+    assert_eq!(
+        counter("salespulse_alerts_total", &[]),
+        want_alerts.len() as f64
+    );
+    assert_eq!(
+        gauge_sum("salespulse_alerts_firing", &[]),
+        replay.open_alerts().count() as f64
+    );
 
     // Every rejected record is in the DLQ with its original bytes and reason headers.
     let dlq = read_topic(&s.kafka.brokers, &s.output.dlq, 1);
@@ -328,6 +347,7 @@ async fn input_keyed_by_something_else_is_rekeyed_by_rep_through_the_by_rep_topi
     cluster.create_topic(&s.output.changelog, 3, 1).unwrap();
     cluster.create_topic(&s.output.scores, 3, 1).unwrap();
     cluster.create_topic(&s.output.dlq, 1, 1).unwrap();
+    cluster.create_topic(&s.output.alerts, 1, 1).unwrap();
     let lines: Vec<String> = Generator::new(Options {
         reps: 16,
         days: 40,

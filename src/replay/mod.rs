@@ -40,6 +40,9 @@ pub struct Args {
     /// Where rejected lines go (NDJSON: line, reason, message, raw).
     #[arg(long)]
     dlq: Option<PathBuf>,
+    /// Where alert records go (NDJSON, as on the salespulse.alerts topic).
+    #[arg(long)]
+    alerts: Option<PathBuf>,
     /// Which records to write.
     #[arg(long, value_enum, default_value_t = Emit::Final)]
     emit: Emit,
@@ -121,6 +124,15 @@ pub fn run(a: &Args) -> Result<()> {
         anyhow::bail!("--teams needs --partitions 1: a team's reps may be in different partitions");
     }
     let mut engine = Partitioned::new(cfg, usize::from(a.partitions));
+    let mut alerts = match &a.alerts {
+        Some(p) => {
+            Some(BufWriter::new(File::create(p).with_context(|| {
+                format!("creating --alerts {}", p.display())
+            })?))
+        }
+        None => None,
+    };
+    let mut alert_count = 0u64;
     let (input, len) = open_input(&a.events)?;
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut out = open_output(&a.out)?;
@@ -161,6 +173,12 @@ pub fn run(a: &Args) -> Result<()> {
                 write_json(d, &line)?;
             }
         }
+        for alert in engine.drain_alerts() {
+            alert_count += 1;
+            if let Some(w) = alerts.as_mut() {
+                write_json(w, &alert)?;
+            }
+        }
         let records = match a.emit {
             Emit::All => engine.flush(),
             Emit::Final => engine.drain_summaries(),
@@ -190,11 +208,15 @@ pub fn run(a: &Args) -> Result<()> {
     if let Some(d) = dlq.as_mut() {
         d.flush()?;
     }
+    if let Some(w) = alerts.as_mut() {
+        w.flush()?;
+    }
     print_summary(
         &engine.stats(),
         engine.rep_count(),
         started.elapsed().as_secs_f64(),
         a.dlq.as_deref(),
+        alert_count,
     );
     Ok(())
 }
@@ -207,7 +229,7 @@ fn trim_line(buf: &[u8]) -> &[u8] {
     &buf[..end]
 }
 
-fn print_summary(s: &Stats, reps: usize, secs: f64, dlq: Option<&Path>) {
+fn print_summary(s: &Stats, reps: usize, secs: f64, dlq: Option<&Path>, alerts: u64) {
     let mut by_reason: Vec<String> = Reason::ALL
         .iter()
         .filter(|r| s.rejected_for(**r) > 0)
@@ -217,7 +239,7 @@ fn print_summary(s: &Stats, reps: usize, secs: f64, dlq: Option<&Path>) {
         by_reason.push("none".into());
     }
     eprintln!(
-        "replay: read {} applied {} rejected {} ({}) duplicates {} credits {} reps {} scores {} summaries {} in {:.2} s ({:.0} events/s){}",
+        "replay: read {} applied {} rejected {} ({}) duplicates {} credits {} reps {} scores {} summaries {} alerts {} in {:.2} s ({:.0} events/s){}",
         s.read,
         s.applied,
         s.rejected_total(),
@@ -227,6 +249,7 @@ fn print_summary(s: &Stats, reps: usize, secs: f64, dlq: Option<&Path>) {
         reps,
         s.scores_emitted,
         s.summaries_emitted,
+        alerts,
         secs,
         s.read as f64 / secs.max(1e-9),
         dlq.map(|p| format!("; rejected lines in {}", p.display())).unwrap_or_default()

@@ -7,7 +7,7 @@
 use salespulse_engine::{Engine, EngineConfig, Stats};
 use salespulse_kafka::partition_for;
 use salespulse_model::record::ScoreRecord;
-use salespulse_model::Rejection;
+use salespulse_model::{AlertRecord, Rejection};
 
 /// The engines of a replay.
 pub struct Partitioned {
@@ -25,13 +25,22 @@ impl Partitioned {
     pub fn new(cfg: EngineConfig, partitions: usize) -> Self {
         let n = partitions.max(1);
         let engines = (0..n)
-            .map(|_| {
+            .map(|p| {
                 let mut e = Engine::new(cfg.clone());
                 e.set_route_credits(n > 1);
+                e.set_partition(p as i32);
                 e
             })
             .collect();
         Partitioned { engines }
+    }
+
+    /// The alerts every engine raised since the last call.
+    pub fn drain_alerts(&mut self) -> Vec<AlertRecord> {
+        self.engines
+            .iter_mut()
+            .flat_map(Engine::drain_alerts)
+            .collect()
     }
 
     fn partition_of(&self, rep_id: &str) -> usize {

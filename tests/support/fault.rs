@@ -11,6 +11,8 @@ use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
+use super::run::send_waiting;
+
 /// The key a test record is produced with: its rep_id, or a fixed key for
 /// lines without one (so every record's partition is known in advance).
 pub fn key_of(line: &str) -> String {
@@ -48,19 +50,7 @@ pub fn produce_paced(broker: &str, lines: Vec<String>, rate: f64) -> JoinHandle<
                 std::thread::sleep(wait);
             }
             let key = key_of(l);
-            let mut r = BaseRecord::to("sales.events").key(&key).payload(l);
-            while let Err((e, rec)) = p.send(r) {
-                assert!(
-                    matches!(
-                        e.rdkafka_error_code(),
-                        Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
-                    ),
-                    "{e}"
-                );
-                p.poll(Duration::from_millis(20));
-                r = rec;
-            }
-            p.poll(Duration::ZERO);
+            send_waiting(&p, BaseRecord::to("sales.events").key(&key).payload(l));
         }
         p.flush(Duration::from_secs(120)).expect("flush");
     })

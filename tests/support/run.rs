@@ -26,6 +26,28 @@ pub fn ok(out: std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
+/// Queues `r`, waiting while the producer's queue is full.
+pub fn send_waiting<K, P>(
+    p: &rdkafka::producer::BaseProducer,
+    mut r: rdkafka::producer::BaseRecord<'_, K, P>,
+) where
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+{
+    while let Err((e, rec)) = p.send(r) {
+        assert!(
+            matches!(
+                e.rdkafka_error_code(),
+                Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
+            ),
+            "{e}"
+        );
+        p.poll(Duration::from_millis(20));
+        r = rec;
+    }
+    p.poll(Duration::ZERO);
+}
+
 /// Produces lines to `sales.events`, keyed by their rep_id and partitioned
 /// like Java clients do (murmur2), and waits for the acks.
 pub fn produce(broker: &str, lines: &[&str]) {
@@ -44,18 +66,7 @@ pub fn produce(broker: &str, lines: &[&str]) {
         if let Some(k) = key.as_deref() {
             r = r.key(k);
         }
-        while let Err((e, rec)) = p.send(r) {
-            assert!(
-                matches!(
-                    e.rdkafka_error_code(),
-                    Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
-                ),
-                "{e}"
-            );
-            p.poll(Duration::from_millis(50));
-            r = rec;
-        }
-        p.poll(Duration::ZERO);
+        send_waiting(&p, r);
     }
     p.flush(Duration::from_secs(30)).unwrap();
 }

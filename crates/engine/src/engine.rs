@@ -21,6 +21,7 @@ use salespulse_model::{decode, Body, Event, EventType, Reason, Rejection};
 use salespulse_window::{Period, PeriodKind};
 
 mod credit;
+mod detect;
 mod memory;
 mod rollup;
 mod snapshot;
@@ -111,6 +112,8 @@ pub struct Engine {
     source: Option<(usize, i64)>,
     /// Deferred credits by time (see `credit`), rebuilt from rep state on restore.
     credits_due: std::collections::BinaryHeap<std::cmp::Reverse<(i64, Box<str>)>>,
+    /// Detector state that is not per rep, and alerts not yet drained.
+    detection: detect::Detection,
 }
 
 impl Engine {
@@ -147,6 +150,7 @@ impl Engine {
             unsaved: Vec::new(),
             source: None,
             credits_due: std::collections::BinaryHeap::new(),
+            detection: detect::Detection::default(),
         }
     }
 
@@ -176,8 +180,16 @@ impl Engine {
     pub fn ingest(&mut self, bytes: &[u8], now_ms: Option<i64>) -> Result<EventType, Rejection> {
         self.stats.read += 1;
         let result = match decode(bytes, &self.cfg.decode) {
-            Ok(ev) => self.apply_inner(&ev, now_ms),
-            Err(e) => Err(e),
+            Ok(ev) => {
+                let r = self.apply_inner(&ev, now_ms);
+                self.detect_record(bytes, Some(ev.source.as_deref()), &r);
+                r
+            }
+            Err(e) => {
+                let r = Err(e);
+                self.detect_record(bytes, None, &r);
+                r
+            }
         };
         self.count(&result);
         result
@@ -300,6 +312,14 @@ impl Engine {
             summaries_due: &mut self.summaries_due,
         };
         add(cfg, &self.current, t, &ev.rep_id, rs, e, &acc, &mut sink);
+        detect::on_event(
+            cfg,
+            &ev.rep_id,
+            rs,
+            ev,
+            acc.revenue,
+            &mut self.detection.out,
+        );
         if let Body::DealWon { assist_rep_ids, .. } = &ev.body {
             self.credit_assists(assist_rep_ids.iter().map(|h| h.as_ref()), &ev.event_id, e);
         }
@@ -312,6 +332,7 @@ impl Engine {
             return;
         }
         let old = self.stream_time;
+        self.detect_ticks(old, t);
         self.stream_time = t;
         for kind in PeriodKind::ALL {
             if self.current[kind as usize].end > t {

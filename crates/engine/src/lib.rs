@@ -17,6 +17,7 @@ pub use engine::{
     Stats, SCORE_BUCKETS, SNAPSHOT_FORMAT,
 };
 pub use hash::stable_hash;
+pub use salespulse_detect::{DetectConfig, DetectSection};
 pub use settings::{EngineConfig, Settings, SettingsError, WindowSetting};
 
 /// The config sections the engine reads, for loaders that compose a larger config.

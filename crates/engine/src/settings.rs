@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use salespulse_detect::{DetectConfig, DetectSection};
 use salespulse_kpi::{ProfileError, Profiles, RawProfile};
 use salespulse_model::money::CurrencyError;
 use salespulse_model::{CurrencyTable, DecodeContext};
@@ -129,6 +130,9 @@ pub struct Settings {
     /// `[profiles.<role>]`.
     #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
+    /// `[detect]`.
+    #[serde(default)]
+    pub detect: DetectSection,
 }
 
 /// Invalid engine settings.
@@ -157,6 +161,9 @@ pub enum SettingsError {
     /// Profiles.
     #[error("profiles: {0}")]
     Profile(#[from] ProfileError),
+    /// Detectors.
+    #[error("{0}")]
+    Detect(#[from] salespulse_detect::DetectError),
     /// A numeric limit.
     #[error("engine.{key} = {value}: {expected}")]
     Limit {
@@ -192,6 +199,8 @@ pub struct EngineConfig {
     pub decode: DecodeContext,
     /// Scoring profiles.
     pub profiles: Profiles,
+    /// Detectors and working time.
+    pub detect: DetectConfig,
 }
 
 fn duration(key: &'static str, value: &str) -> Result<i64, SettingsError> {
@@ -257,6 +266,7 @@ impl EngineConfig {
                 currencies,
             },
             profiles,
+            detect: DetectConfig::new(&s.detect, &e.time_zone)?,
         })
     }
 

@@ -164,6 +164,10 @@ pub(crate) struct RepState {
     /// Ids of the assist credits applied, as (time, id), while a credit of
     /// that time could still be accepted (exact dedupe of credits).
     pub credit_ids: Vec<(i64, u64)>,
+    /// Detector state and alert episodes (written to the changelog next to
+    /// the rest; see `engine::snapshot`).
+    #[serde(skip)]
+    pub detect: salespulse_detect::RepDetect,
     /// Changed since the last flush (a score record is due).
     #[serde(skip)]
     pub dirty: bool,
@@ -216,6 +220,7 @@ impl RepState {
             applied: Vec::new(),
             pending_credits: Vec::new(),
             credit_ids: Vec::new(),
+            detect: salespulse_detect::RepDetect::default(),
             dirty: false,
             unsaved: false,
         }
@@ -245,6 +250,7 @@ impl RepState {
             + self.periods.heap_bytes()
             + self.dedupe.heap_bytes()
             + self.deals.heap_bytes()
+            + self.detect.heap_bytes()
             + self.directory.as_ref().map_or(0, |d| {
                 std::mem::size_of::<Directory>() + d.1.targets.len() * 48 + 64
             })

@@ -85,6 +85,10 @@ pub struct Status {
     pub changelog_record_bytes: Histogram,
     /// Offset commits that failed (retried at the next cycle).
     pub commit_failures: IntCounter,
+    /// Alert records acknowledged, by kind and status.
+    pub alerts: IntCounterVec,
+    /// Open alerts of the owned partitions, by kind, severity and team.
+    pub alerts_firing: IntGaugeVec,
     /// Records skipped because the rep's restored state already held them.
     pub already_applied: IntCounter,
 }
@@ -146,6 +150,16 @@ impl Status {
             "already_applied",
         ] {
             credits.with_label_values(&[o]);
+        }
+        let alerts = counter_vec(
+            "salespulse_alerts_total",
+            "Alert records published, by kind and status (firing, resolved)",
+            &["kind", "status"],
+        );
+        for k in salespulse_model::AlertKind::ALL {
+            for st in ["firing", "resolved"] {
+                alerts.with_label_values(&[k.as_str(), st]);
+            }
         }
         let build = IntGauge::with_opts(
             Opts::new("salespulse_build_info", "Build information")
@@ -284,6 +298,15 @@ impl Status {
                 "Records skipped after a restore because the rep's state already held them",
             )
             .expect("valid metric"),
+            alerts,
+            alerts_firing: IntGaugeVec::new(
+                Opts::new(
+                    "salespulse_alerts_firing",
+                    "Open alerts of the reps and sources this instance owns (sum across instances)",
+                ),
+                &["kind", "severity", "team"],
+            )
+            .expect("valid metric"),
             registry,
         };
         status.register(build);
@@ -320,6 +343,8 @@ impl Status {
             Box::new(self.changelog_record_bytes.clone()),
             Box::new(self.commit_failures.clone()),
             Box::new(self.already_applied.clone()),
+            Box::new(self.alerts.clone()),
+            Box::new(self.alerts_firing.clone()),
         ];
         for m in all {
             self.registry.register(m).expect("metric names are unique");

@@ -7,6 +7,7 @@
 //! engine then resumes from the committed input offsets and skips records
 //! its reps already hold.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -34,18 +35,24 @@ pub(crate) fn is_credit<M: Message>(m: &M) -> bool {
     })
 }
 
-/// An engine holding every rep of changelog partition `partition`, and how
-/// many changelog records were read.
+/// A restored partition: its engine and how many changelog records were read.
+pub(crate) struct Restored {
+    pub engine: Engine,
+    pub records: u64,
+}
+
+/// Engines holding every rep of the given changelog partitions, read by one
+/// consumer assigned to all of them at once (a partition's restore costs a
+/// fetch round trip or two of set-up; paying it once per assignment, not
+/// once per partition, matters when a rebalance hands over many).
 pub(crate) fn restore(
     s: &KafkaSettings,
     cfg: &EngineConfig,
     status: &Status,
-    partition: i32,
-) -> Result<(Engine, u64), KafkaError> {
+    partitions: &[i32],
+) -> Result<HashMap<i32, Restored>, KafkaError> {
     let started = Instant::now();
     let topic = &s.output.changelog;
-    let mut engine = Engine::new(cfg.clone());
-    engine.set_route_credits(true);
     let consumer: BaseConsumer = s
         .consumer_config()
         .set("group.id", format!("{}-restore", s.kafka.group_id))
@@ -53,67 +60,85 @@ pub(crate) fn restore(
         .set("enable.partition.eof", "true")
         .create()
         .map_err(KafkaError::client("creating the restore consumer"))?;
-    if let Ok((low, high)) = consumer.fetch_watermarks(topic, partition, WATERMARKS) {
-        status
-            .restore_total
-            .fetch_add((high - low).max(0) as u64, Ordering::Relaxed);
-    }
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, partition, Offset::Beginning)
-        .map_err(KafkaError::client("restore assignment"))?;
+    let mut open = HashMap::new();
+    for &p in partitions {
+        if let Ok((low, high)) = consumer.fetch_watermarks(topic, p, WATERMARKS) {
+            status
+                .restore_total
+                .fetch_add((high - low).max(0) as u64, Ordering::Relaxed);
+        }
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .map_err(KafkaError::client("restore assignment"))?;
+        let mut engine = Engine::new(cfg.clone());
+        engine.set_route_credits(true);
+        open.insert(p, Restored { engine, records: 0 });
+    }
     consumer
         .assign(&tpl)
         .map_err(KafkaError::client("restore assignment"))?;
-    let read = load(&consumer, &mut engine, status, topic, partition)?;
-    engine.finish_restore();
-    status.restore_records.inc_by(read);
-    status
-        .restore_seconds
-        .observe(started.elapsed().as_secs_f64());
-    info!(
-        partition,
-        records = read,
-        reps = engine.rep_count(),
-        seconds = started.elapsed().as_secs_f64(),
-        "restored from the changelog"
-    );
-    Ok((engine, read))
+    let mut done = HashMap::new();
+    load(&consumer, status, topic, &mut open, |p, mut r| {
+        r.engine.finish_restore();
+        status.restore_records.inc_by(r.records);
+        status
+            .restore_seconds
+            .observe(started.elapsed().as_secs_f64());
+        info!(
+            partition = p,
+            records = r.records,
+            reps = r.engine.rep_count(),
+            seconds = started.elapsed().as_secs_f64(),
+            "restored from the changelog"
+        );
+        done.insert(p, r);
+    })?;
+    Ok(done)
 }
 
-/// Loads changelog records into `engine` until the partition's end.
+/// Loads changelog records into the engine of their partition until every
+/// partition reached its end; hands each finished partition to `finished`.
 fn load(
     consumer: &BaseConsumer,
-    engine: &mut Engine,
     status: &Status,
     topic: &str,
-    partition: i32,
-) -> Result<u64, KafkaError> {
-    let mut read = 0;
+    open: &mut HashMap<i32, Restored>,
+    mut finished: impl FnMut(i32, Restored),
+) -> Result<(), KafkaError> {
     let mut last_progress = Instant::now();
-    loop {
+    while !open.is_empty() {
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(m)) => {
-                read += 1;
                 status.restore_done.fetch_add(1, Ordering::Relaxed);
                 last_progress = Instant::now();
-                apply(engine, &m)?;
+                if let Some(r) = open.get_mut(&m.partition()) {
+                    r.records += 1;
+                    apply(&mut r.engine, &m)?;
+                }
             }
-            Some(Err(ClientError::PartitionEOF(_))) => return Ok(read),
+            Some(Err(ClientError::PartitionEOF(p))) => {
+                if let Some(r) = open.remove(&p) {
+                    finished(p, r);
+                }
+            }
             Some(Err(e)) => {
                 return Err(KafkaError::Client {
-                    context: format!("restoring {topic}/{partition}"),
+                    context: format!("restoring {topic}"),
                     source: e,
                 })
             }
             None if last_progress.elapsed() > STALL => {
+                let mut left: Vec<i32> = open.keys().copied().collect();
+                left.sort_unstable();
                 return Err(KafkaError::Config(format!(
-                    "restoring {topic}/{partition}: no record and no end of partition for {} s",
+                    "restoring {topic} partitions {left:?}: no record and no end of partition for {} s",
                     STALL.as_secs()
                 )));
             }
             None => {}
         }
     }
+    Ok(())
 }
 
 fn apply(engine: &mut Engine, m: &BorrowedMessage<'_>) -> Result<(), KafkaError> {

@@ -105,6 +105,8 @@ pub struct OutputSection {
     pub by_rep: String,
     /// Each rep's state, keyed by rep_id (compacted), co-partitioned with the processed topics.
     pub changelog: String,
+    /// Alert records (firing / resolved), keyed by rep_id (the source for data-quality alerts).
+    pub alerts: String,
 }
 
 impl Default for OutputSection {
@@ -114,7 +116,21 @@ impl Default for OutputSection {
             dlq: "salespulse.dlq".into(),
             by_rep: "salespulse.by-rep".into(),
             changelog: "salespulse.state".into(),
+            alerts: "salespulse.alerts".into(),
         }
+    }
+}
+
+impl OutputSection {
+    /// Every output topic, in creation order.
+    pub fn topics(&self) -> [&str; 5] {
+        [
+            &self.scores,
+            &self.dlq,
+            &self.by_rep,
+            &self.changelog,
+            &self.alerts,
+        ]
     }
 }
 

@@ -5,6 +5,7 @@
 //! Nothing here performs I/O or reads a clock: decoding is a pure function of
 //! the input bytes and the [`DecodeContext`] (size limit and currency table).
 
+pub mod alert;
 pub mod decode;
 pub mod error;
 pub mod event;
@@ -15,6 +16,7 @@ pub mod record;
 pub mod schema;
 pub mod time;
 
+pub use alert::{AlertKind, AlertRecord, AlertStatus, Severity};
 pub use decode::{decode, DecodeContext};
 pub use error::{Reason, Rejection};
 pub use event::{ActivityKind, Body, Channel, Directory, Event, EventType, TargetOverride};

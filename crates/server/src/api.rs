@@ -20,6 +20,88 @@ fn error(status: StatusCode, message: String, extra: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// A 400 answer naming the bad parameter.
+pub struct BadParam(Value);
+
+impl IntoResponse for BadParam {
+    fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, Json(self.0)).into_response()
+    }
+}
+
+/// 400 for a parameter not in `allowed`.
+fn known_params(q: &HashMap<String, String>, allowed: &[&str]) -> Result<(), BadParam> {
+    match q.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(BadParam(json!({
+            "error": format!("unknown parameter {k:?}"),
+            "parameter": k,
+            "expected": allowed.join(", "),
+        }))),
+        None => Ok(()),
+    }
+}
+
+/// `limit`, 1 to 1000, or `default`.
+fn limit(q: &HashMap<String, String>, default: usize) -> Result<usize, BadParam> {
+    match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => Ok(default),
+        Some(Ok(n)) if (1..=1000).contains(&n) => Ok(n),
+        Some(_) => Err(BadParam(json!({
+            "error": "limit must be an integer from 1 to 1000",
+            "parameter": "limit",
+            "value": q["limit"],
+        }))),
+    }
+}
+
+/// `GET /v1/alerts?status=&team=&kind=&rep=&limit=`: the latest record of
+/// each matching alert episode, most recently started first.
+pub async fn alerts(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = known_params(&q, &["status", "team", "kind", "rep", "limit"]) {
+        return r.into_response();
+    }
+    let limit = match limit(&q, 100) {
+        Ok(n) => n,
+        Err(r) => return r.into_response(),
+    };
+    if let Some(s) = q
+        .get("status")
+        .filter(|s| !["firing", "resolved"].contains(&s.as_str()))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("unknown status {s:?}"),
+            json!({"parameter": "status", "value": s, "expected": ["firing", "resolved"]}),
+        );
+    }
+    if let Some(k) = q
+        .get("kind")
+        .filter(|k| salespulse_model::AlertKind::parse(k).is_none())
+    {
+        let kinds: Vec<&str> = salespulse_model::AlertKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("unknown alert kind {k:?}"),
+            json!({"parameter": "kind", "value": k, "expected": kinds}),
+        );
+    }
+    let filter = crate::AlertFilter {
+        status: q.get("status").map(String::as_str),
+        team: q.get("team").map(String::as_str),
+        kind: q.get("kind").map(String::as_str),
+        rep: q.get("rep").map(String::as_str),
+    };
+    let (total, hits) = st.alerts.query(&filter, limit);
+    let hits: Vec<Value> = hits.iter().map(|a| (**a).clone()).collect();
+    Json(json!({"total": total, "alerts": hits})).into_response()
+}
+
 /// `GET /v1/reps/{rep_id}`: the rep's latest score record.
 pub async fn rep(State(st): State<Arc<AppState>>, Path(rep_id): Path<String>) -> Response {
     match st.view.rep(&rep_id) {
@@ -62,25 +144,12 @@ pub async fn leaderboard(
     State(st): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    for k in q.keys() {
-        if !["role", "team", "region", "kpi", "window", "limit"].contains(&k.as_str()) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("unknown parameter {k:?}"),
-                json!({"parameter": k, "expected": "role, team, region, kpi, window, limit"}),
-            );
-        }
+    if let Err(r) = known_params(&q, &["role", "team", "region", "kpi", "window", "limit"]) {
+        return r.into_response();
     }
-    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
-        None => 20,
-        Some(Ok(n)) if (1..=1000).contains(&n) => n,
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "limit must be an integer from 1 to 1000".into(),
-                json!({"parameter": "limit", "value": q["limit"]}),
-            )
-        }
+    let limit = match limit(&q, 20) {
+        Ok(n) => n,
+        Err(r) => return r.into_response(),
     };
     let kpi = q.get("kpi");
     if let Some(k) = kpi {

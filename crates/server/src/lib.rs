@@ -17,10 +17,12 @@ use axum::{Json, Router};
 
 use salespulse_kafka::Status;
 
+mod alerts;
 mod api;
 mod view;
 
-pub use view::{follow, CompanyView};
+pub use alerts::{AlertFilter, AlertView};
+pub use view::{follow, CompanyView, Offer};
 
 /// What the handlers share.
 pub struct AppState {
@@ -28,6 +30,33 @@ pub struct AppState {
     pub status: Arc<Status>,
     /// Latest record per rep.
     pub view: Arc<CompanyView>,
+    /// Latest record per alert episode.
+    pub alerts: Arc<AlertView>,
+}
+
+impl AppState {
+    /// The state with views that follow the score and alert topics; the
+    /// returned tasks feed them until aborted.
+    pub fn following(
+        status: Arc<Status>,
+        client: rdkafka::ClientConfig,
+        output: &salespulse_kafka::OutputSection,
+    ) -> (Arc<AppState>, Vec<tokio::task::JoinHandle<()>>) {
+        let view = Arc::new(CompanyView::default());
+        let alerts = Arc::new(AlertView::default());
+        let tasks = vec![
+            tokio::spawn(follow(client.clone(), output.scores.clone(), view.clone())),
+            tokio::spawn(follow(client, output.alerts.clone(), alerts.clone())),
+        ];
+        (
+            Arc::new(AppState {
+                status,
+                view,
+                alerts,
+            }),
+            tasks,
+        )
+    }
 }
 
 /// `[http]`.
@@ -71,6 +100,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/reps/{rep_id}", get(api::rep))
         .route("/v1/teams/{team_id}", get(api::team))
         .route("/v1/leaderboard", get(api::leaderboard))
+        .route("/v1/alerts", get(api::alerts))
         .with_state(state)
 }
 
@@ -168,6 +198,7 @@ mod tests {
         let state = Arc::new(AppState {
             status: Arc::new(Status::new()),
             view: Arc::new(CompanyView::default()),
+            alerts: Arc::new(AlertView::default()),
         });
         let (code, body) = ready(&state).await;
         assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);

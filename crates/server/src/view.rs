@@ -10,6 +10,18 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use tracing::warn;
 
+/// A view fed from a topic's records.
+pub trait Offer: Send + Sync + 'static {
+    /// Takes one record (JSON).
+    fn offer(&self, record: serde_json::Value);
+}
+
+impl Offer for CompanyView {
+    fn offer(&self, record: serde_json::Value) {
+        CompanyView::offer(self, record);
+    }
+}
+
 /// Latest score record per rep (highest `version`), as JSON.
 #[derive(Debug, Default)]
 pub struct CompanyView {
@@ -64,7 +76,7 @@ impl CompanyView {
 
 /// Follows `topic` from the beginning (all partitions, no consumer group)
 /// and feeds the view until the task is dropped.
-pub async fn follow(client: ClientConfig, topic: String, view: Arc<CompanyView>) {
+pub async fn follow<V: Offer>(client: ClientConfig, topic: String, view: Arc<V>) {
     let consumer: StreamConsumer = match client
         .clone()
         .set("group.id", "salespulse-view")
@@ -73,7 +85,7 @@ pub async fn follow(client: ClientConfig, topic: String, view: Arc<CompanyView>)
     {
         Ok(c) => c,
         Err(e) => {
-            warn!(error = %e, "company view: cannot create consumer");
+            warn!(error = %e, %topic, "view: cannot create consumer");
             return;
         }
     };
@@ -86,7 +98,7 @@ pub async fn follow(client: ClientConfig, topic: String, view: Arc<CompanyView>)
                     break n;
                 }
             }
-            Err(e) => warn!(error = %e, "company view: metadata"),
+            Err(e) => warn!(error = %e, %topic, "view: metadata"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
@@ -100,7 +112,7 @@ pub async fn follow(client: ClientConfig, topic: String, view: Arc<CompanyView>)
         }
     }
     if let Err(e) = consumer.assign(&tpl) {
-        warn!(error = %e, "company view: assign");
+        warn!(error = %e, %topic, "view: assign");
         return;
     }
     loop {
@@ -110,7 +122,7 @@ pub async fn follow(client: ClientConfig, topic: String, view: Arc<CompanyView>)
                     view.offer(v);
                 }
             }
-            Err(e) => warn!(error = %e, "company view: consume"),
+            Err(e) => warn!(error = %e, %topic, "view: consume"),
         }
     }
 }

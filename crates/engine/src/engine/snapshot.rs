@@ -9,8 +9,9 @@
 //! record affects the state exactly once.
 //!
 //! Record value: one format byte ([`SNAPSHOT_FORMAT`]), then the postcard
-//! encoding of (partition stream time, rep state). docs/topics.md describes
-//! the upgrade path when the format changes.
+//! encoding of (partition stream time, rep state, detector state). Format 1
+//! had no detector state; this build still reads it (the rep's detectors
+//! start empty). docs/topics.md describes the upgrade path.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,13 +20,16 @@ use crate::engine::credit::{Credit, CreditOutcome};
 use crate::state::RepState;
 
 /// Version of the changelog record format this build writes and reads.
-pub const SNAPSHOT_FORMAT: u8 = 1;
+pub const SNAPSHOT_FORMAT: u8 = 2;
+
+/// The oldest format this build still reads.
+pub const SNAPSHOT_FORMAT_MIN: u8 = 1;
 
 /// A changelog record this build cannot read.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     /// Written by another format version.
-    #[error("changelog record for rep {rep:?}: format version {got}, this build reads version {SNAPSHOT_FORMAT} (see docs/topics.md, salespulse.state)")]
+    #[error("changelog record for rep {rep:?}: format version {got}, this build reads versions {SNAPSHOT_FORMAT_MIN} to {SNAPSHOT_FORMAT} (see docs/topics.md, salespulse.state)")]
     Version {
         /// The rep.
         rep: String,
@@ -46,12 +50,22 @@ pub enum SnapshotError {
 struct SnapshotOut<'a> {
     stream_time: i64,
     state: &'a RepState,
+    detect: &'a salespulse_detect::RepDetect,
 }
 
+/// Format 1.
+#[derive(Deserialize)]
+struct SnapshotInV1 {
+    stream_time: i64,
+    state: RepState,
+}
+
+/// Format 2.
 #[derive(Deserialize)]
 struct SnapshotIn {
     stream_time: i64,
     state: RepState,
+    detect: salespulse_detect::RepDetect,
 }
 
 /// What `ingest_from` did with a record.
@@ -78,8 +92,16 @@ impl Engine {
         self.stats.read += 1;
         let result = match salespulse_model::decode(bytes, &self.cfg.decode) {
             Ok(ev) if self.holds(&ev.rep_id, slot, offset) => Ok(None),
-            Ok(ev) => self.apply_inner(&ev, now_ms).map(Some),
-            Err(e) => Err(e),
+            Ok(ev) => {
+                let r = self.apply_inner(&ev, now_ms);
+                self.detect_record(bytes, Some(ev.source.as_deref()), &r);
+                r.map(Some)
+            }
+            Err(e) => {
+                let r = Err(e);
+                self.detect_record(bytes, None, &r);
+                r.map(Some)
+            }
         };
         self.source = None;
         match result {
@@ -153,6 +175,7 @@ impl Engine {
         let out = SnapshotOut {
             stream_time: self.stream_time,
             state: rs,
+            detect: &rs.detect,
         };
         postcard::to_extend(&out, vec![SNAPSHOT_FORMAT]).ok()
     }
@@ -165,18 +188,26 @@ impl Engine {
             rep: rep(),
             reason: "empty value".into(),
         })?;
-        if format != SNAPSHOT_FORMAT {
-            return Err(SnapshotError::Version {
-                rep: rep(),
-                got: format,
-            });
-        }
-        let snap: SnapshotIn = postcard::from_bytes(body).map_err(|e| SnapshotError::Corrupt {
+        let corrupt = |e: postcard::Error| SnapshotError::Corrupt {
             rep: rep(),
             reason: e.to_string(),
-        })?;
+        };
+        let snap: SnapshotIn = match format {
+            1 => {
+                let v1: SnapshotInV1 = postcard::from_bytes(body).map_err(corrupt)?;
+                SnapshotIn {
+                    stream_time: v1.stream_time,
+                    state: v1.state,
+                    detect: salespulse_detect::RepDetect::default(),
+                }
+            }
+            SNAPSHOT_FORMAT => postcard::from_bytes(body).map_err(corrupt)?,
+            got => return Err(SnapshotError::Version { rep: rep(), got }),
+        };
         self.stream_time = self.stream_time.max(snap.stream_time);
-        self.reps.insert(rep_id.into(), snap.state);
+        let mut state = snap.state;
+        state.detect = snap.detect;
+        self.reps.insert(rep_id.into(), state);
         self.index_pending_credits(rep_id);
         Ok(())
     }

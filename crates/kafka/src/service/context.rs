@@ -77,6 +77,7 @@ impl ConsumerContext for ServiceContext {
             p.fatal = Some(e);
         }
         p.groups.retain(|k, _| !revoked.contains(k));
+        p.recount_open_alerts();
         for (topic, parts) in p.ingest.iter_mut() {
             parts.retain(|k, _| {
                 !tpl.elements()
@@ -106,17 +107,19 @@ impl ConsumerContext for ServiceContext {
         self.status.restoring.store(true, Ordering::Relaxed);
         let mut sorted: Vec<i32> = assigned.into_iter().collect();
         sorted.sort_unstable();
-        for partition in &sorted {
-            if p.groups.contains_key(partition) {
-                continue;
-            }
-            if let Err(e) = p.take_over(consumer, *partition) {
-                error!(partition, error = %e, "restoring a partition failed");
+        let new: Vec<i32> = sorted
+            .iter()
+            .copied()
+            .filter(|q| !p.groups.contains_key(q))
+            .collect();
+        if !new.is_empty() {
+            if let Err(e) = p.take_over(consumer, &new) {
+                error!(partitions = ?new, error = %e, "restoring partitions failed");
                 p.fatal = Some(e);
-                break;
             }
         }
         self.status.restoring.store(false, Ordering::Relaxed);
+        p.recount_open_alerts();
         self.status.partitions.set(p.groups.len() as i64);
         self.status
             .consuming

@@ -13,7 +13,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tracing::warn;
 
-use salespulse_model::Rejection;
+use salespulse_model::{AlertKind, AlertStatus, Rejection};
 
 use std::time::Duration;
 
@@ -106,12 +106,14 @@ impl Processor {
     /// Publishes every group's due records and waits for all outputs.
     pub(super) fn emit_cycle(&mut self) -> Result<(), KafkaError> {
         let emitted = self.emit_scores()?;
+        let alerts = self.emit_alerts()?;
         let covered_since: Vec<i64> = self
             .groups
             .values_mut()
             .filter_map(|g| g.oldest_unflushed_ms.take())
             .collect();
         self.wait_acks()?;
+        self.count_alerts(alerts);
         self.summary.emitted += emitted;
         self.status.scores_emitted.inc_by(emitted);
         if emitted > 0 {
@@ -212,6 +214,58 @@ impl Processor {
             }
         }
         Ok(emitted)
+    }
+
+    /// Queues every group's new alert records, keyed by rep (or source).
+    fn emit_alerts(&mut self) -> Result<Vec<(AlertKind, AlertStatus)>, KafkaError> {
+        let mut sent = Vec::new();
+        for g in self.groups.values_mut() {
+            for a in g.engine.drain_alerts() {
+                let payload = serde_json::to_vec(&a)
+                    .map_err(|e| KafkaError::Config(format!("serializing an alert: {e}")))?;
+                let key = a.rep_id.as_deref().or(a.source.as_deref()).unwrap_or("");
+                self.inflight.push(send(
+                    &self.producer,
+                    &self.s.output.alerts,
+                    None,
+                    key,
+                    &payload,
+                    None,
+                )?);
+                sent.push((a.kind, a.status));
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Counts acknowledged alerts and, when any changed, recounts the open ones.
+    fn count_alerts(&mut self, sent: Vec<(AlertKind, AlertStatus)>) {
+        for (kind, status) in &sent {
+            self.status
+                .alerts
+                .with_label_values(&[kind.as_str(), status.as_str()])
+                .inc();
+        }
+        if !sent.is_empty() {
+            self.recount_open_alerts();
+        }
+    }
+
+    /// Sets `salespulse_alerts_firing` from the owned partitions' open alerts.
+    pub(super) fn recount_open_alerts(&self) {
+        let gauge = &self.status.alerts_firing;
+        gauge.reset();
+        for g in self.groups.values() {
+            for a in g.engine.open_alerts() {
+                gauge
+                    .with_label_values(&[
+                        a.kind.as_str(),
+                        a.severity.as_str(),
+                        a.team_id.as_deref().unwrap_or(""),
+                    ])
+                    .inc();
+            }
+        }
     }
 
     /// Queues the changelog record of every rep changed since the last

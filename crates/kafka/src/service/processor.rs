@@ -20,7 +20,7 @@ use super::{now_ms, RunSummary};
 use crate::business::{refresh_business_gauges, PerRep};
 use crate::contexts::ProducerHealth;
 use crate::layout::Layout;
-use crate::restore::{is_credit, restore};
+use crate::restore::{is_credit, restore, Restored};
 use crate::routing::{decode_credit, encode_credit, partition_for, KIND_CREDIT};
 use crate::{KafkaError, KafkaSettings, Status};
 
@@ -187,7 +187,7 @@ impl Processor {
     ) -> Result<(), KafkaError> {
         let partition = m.partition();
         if !self.groups.contains_key(&partition) {
-            self.take_over(consumer, partition)?;
+            self.take_over(consumer, &[partition])?;
         }
         let slot = self.layout.slot(m.topic()).unwrap_or(0);
         let Some(g) = self.groups.get_mut(&partition) else {
@@ -310,39 +310,51 @@ impl Processor {
         }
     }
 
-    /// Restores partition `partition` from the changelog and positions it
-    /// at the group's committed offsets of every processed topic.
+    /// Restores `partitions` from the changelog and positions each at the
+    /// group's committed offsets of every processed topic.
     pub(super) fn take_over(
         &mut self,
         consumer: &BaseConsumer<ServiceContext>,
-        partition: i32,
+        partitions: &[i32],
     ) -> Result<(), KafkaError> {
         let mut tpl = TopicPartitionList::new();
         for t in &self.layout.processed {
-            tpl.add_partition(t, partition);
+            for &p in partitions {
+                tpl.add_partition(t, p);
+            }
         }
         let committed = consumer
             .committed_offsets(tpl, Duration::from_secs(15))
             .map_err(KafkaError::client("reading committed offsets"))?;
-        let (engine, n) = restore(&self.s, &self.cfg, &self.status, partition)?;
+        let restored = restore(&self.s, &self.cfg, &self.status, partitions)?;
+        for (partition, r) in restored {
+            let offsets: HashMap<String, Offsets> = committed
+                .elements()
+                .iter()
+                .filter(|e| e.partition() == partition)
+                .map(|e| {
+                    let o = match e.offset() {
+                        Offset::Offset(o) => o,
+                        _ => 0,
+                    };
+                    (
+                        e.topic().to_string(),
+                        Offsets {
+                            next: o,
+                            committed: o,
+                        },
+                    )
+                })
+                .collect();
+            self.adopt(partition, r, offsets);
+        }
+        Ok(())
+    }
+
+    fn adopt(&mut self, partition: i32, r: Restored, offsets: HashMap<String, Offsets>) {
+        let (mut engine, n) = (r.engine, r.records);
+        engine.set_partition(partition);
         self.summary.restored += n;
-        let offsets: HashMap<String, Offsets> = committed
-            .elements()
-            .iter()
-            .map(|e| {
-                let o = match e.offset() {
-                    Offset::Offset(o) => o,
-                    _ => 0,
-                };
-                (
-                    e.topic().to_string(),
-                    Offsets {
-                        next: o,
-                        committed: o,
-                    },
-                )
-            })
-            .collect();
         info!(partition, changelog_records = n, reps = engine.rep_count(), offsets = ?offsets, "partition taken over");
         self.groups.insert(
             partition,
@@ -353,6 +365,5 @@ impl Processor {
                 oldest_unflushed_ms: None,
             },
         );
-        Ok(())
     }
 }

@@ -1,0 +1,94 @@
+//! `outlier_deal`: a won deal whose amount is far outside the rep's own
+//! distribution, a likely data error (a misplaced decimal, a wrong currency)
+//! or worse. The measure is a robust z-score of the log amount against the
+//! rep's last deals: (ln x - median) / (1.4826 × MAD), with the scale floored
+//! at 0.1 (deal sizes that never vary would make every change an outlier).
+//! A configured `max_amount` flags any larger deal, history or not.
+
+use salespulse_model::AlertKind;
+
+use crate::emit::{rep_record, Facts, Raise};
+use crate::rep::{RepDetect, DEALS_KEPT};
+
+/// Checks a won deal of `amount` (reporting currency) at `at`; returns
+/// whether it is an outlier. Outliers do not enter the rep's distribution.
+pub fn deal_won(rs: &mut RepDetect, amount: f64, at: i64, r: &mut Raise<'_>) -> bool {
+    let (cfg, who, out) = (r.cfg, &r.who, &mut *r.out);
+    let s = &cfg.raw.outlier_deal;
+    if !(s.enabled && amount.is_finite() && amount > 0.0) {
+        return false;
+    }
+    let x = amount.ln();
+    let (median, z) = robust_z(&rs.deals, x, s.min_history as usize);
+    let over_max = s.max_amount > 0.0 && amount > s.max_amount;
+    let is_outlier = over_max || z.is_some_and(|z| z >= s.z);
+    if !is_outlier {
+        if rs.deals.len() >= DEALS_KEPT {
+            rs.deals.pop_front();
+        }
+        rs.deals.push_back(x as f32);
+        return false;
+    }
+    let Some(slot) =
+        rs.alerts
+            .fire_instant(AlertKind::OutlierDeal, at, at, cfg.outlier_hold_ms, true)
+    else {
+        return true;
+    };
+    let usual = median.map_or(0.0, f64::exp);
+    let zv = z.unwrap_or(0.0);
+    rs.alerts
+        .set_facts(AlertKind::OutlierDeal, at, [amount, s.z, usual]);
+    let message = match z {
+        Some(z) if z >= s.z => format!(
+            "{} won a deal of {amount:.2}, {z:.1} robust deviations above their usual deal size (median {usual:.2}).",
+            who.rep_id
+        ),
+        _ => format!(
+            "{} won a deal of {amount:.2}, above the role's limit of {:.2}.",
+            who.rep_id, s.max_amount
+        ),
+    };
+    out.push(rep_record(
+        who,
+        &slot,
+        s.severity,
+        false,
+        at,
+        Facts {
+            value: if over_max && zv < s.z { amount } else { zv },
+            threshold: if over_max && zv < s.z { s.max_amount } else { s.z },
+            baseline: usual,
+            message,
+            suggestion: "Verify the amount and currency in the CRM before it reaches commissions; a misplaced decimal or a wrong currency is the usual cause.".into(),
+        },
+    ));
+    true
+}
+
+/// The median of `xs` and the robust z-score of `x`, once `xs` holds `min` values.
+fn robust_z(
+    xs: &std::collections::VecDeque<f32>,
+    x: f64,
+    min: usize,
+) -> (Option<f64>, Option<f64>) {
+    if xs.is_empty() || xs.len() < min.max(1) {
+        return (None, None);
+    }
+    let mut v: Vec<f64> = xs.iter().map(|&a| f64::from(a)).collect();
+    let m = median(&mut v);
+    let mut dev: Vec<f64> = v.iter().map(|a| (a - m).abs()).collect();
+    let mad = median(&mut dev);
+    let scale = (1.4826 * mad).max(0.1);
+    (Some(m), Some((x - m) / scale))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_unstable_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}

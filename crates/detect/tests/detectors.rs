@@ -1,0 +1,282 @@
+//! The detectors on hand-made histories: when each fires, resolves, and stays quiet.
+
+use salespulse_detect::activity::{inactivity, on_activity, sudden_drop};
+use salespulse_detect::outlier::deal_won;
+use salespulse_detect::pace::{pace, week_closed};
+use salespulse_detect::{
+    DetectConfig, DetectSection, PaceInput, Raise, RepDetect, RoleConfig, Subject, Tick,
+};
+use salespulse_model::{AlertKind, AlertRecord, AlertStatus};
+
+const H: i64 = 3_600_000;
+const M: i64 = 60_000;
+/// Monday 2026-01-05 00:00 UTC.
+const MON: i64 = 1_767_571_200_000;
+
+fn cfg() -> DetectConfig {
+    DetectConfig::new(&DetectSection::default(), "UTC").expect("valid defaults")
+}
+
+fn raise<'a>(rc: &'a RoleConfig, out: &'a mut Vec<AlertRecord>) -> Raise<'a> {
+    Raise {
+        who: who(),
+        cfg: rc,
+        out,
+    }
+}
+
+fn who() -> Subject<'static> {
+    Subject {
+        rep_id: "rep-1",
+        team: Some("team-1"),
+        role: "direct",
+    }
+}
+
+/// Runs ticks every 15 minutes over [from, to), calling `each` at each tick.
+fn ticks(c: &DetectConfig, from: i64, to: i64, mut each: impl FnMut(&Tick)) {
+    let mut prev = i64::MIN;
+    let mut t = from;
+    while t < to {
+        let tick = Tick::new(&c.calendars[0], t, prev);
+        each(&tick);
+        prev = t;
+        t += 15 * M;
+    }
+}
+
+#[test]
+fn inactivity_fires_after_four_working_hours_and_resolves_on_activity() {
+    let c = cfg();
+    let rc = c.role("direct");
+    let mut rs = RepDetect::default();
+    let mut out: Vec<AlertRecord> = vec![];
+    on_activity(&mut rs, MON + 10 * H, &mut raise(rc, &mut out));
+    ticks(&c, MON + 10 * H, MON + 15 * H, |tick| {
+        inactivity(&mut rs, tick, &c.calendars[0], &mut raise(rc, &mut out))
+    });
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].kind, AlertKind::Inactivity);
+    assert_eq!(out[0].started_at, "2026-01-05T14:00:00Z");
+    assert_eq!(out[0].value, 4.0);
+    on_activity(&mut rs, MON + 15 * H + 10 * M, &mut raise(rc, &mut out));
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[1].status, AlertStatus::Resolved);
+    assert_eq!(out[1].alert_id, out[0].alert_id);
+    assert_eq!(out[1].resolved_at.as_deref(), Some("2026-01-05T15:10:00Z"));
+}
+
+#[test]
+fn inactivity_skips_nights_and_weekends() {
+    let c = cfg();
+    let rc = c.role("direct");
+    let mut rs = RepDetect::default();
+    let mut out = vec![];
+    let fri = MON + 4 * 24 * H;
+    on_activity(&mut rs, fri + 16 * H, &mut raise(rc, &mut out));
+    ticks(&c, fri + 16 * H, fri + 4 * 24 * H, |tick| {
+        inactivity(&mut rs, tick, &c.calendars[0], &mut raise(rc, &mut out))
+    });
+    assert_eq!(out.len(), 1, "{out:#?}");
+    // One hour on Friday, three on Monday morning.
+    assert_eq!(out[0].started_at, "2026-01-12T12:00:00Z");
+}
+
+/// `per_hour` activities in every working hour of `days` working days from `start`.
+fn work(rs: &mut RepDetect, start: i64, days: i64, per_hour: impl Fn(i64, i64) -> i64) {
+    let c = cfg();
+    let rc = c.role("direct");
+    let mut out = vec![];
+    for d in 0..days {
+        for h in 9..17 {
+            for k in 0..per_hour(d, h) {
+                on_activity(
+                    rs,
+                    start + d * 24 * H + h * H + k * M,
+                    &mut raise(rc, &mut out),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn sudden_drop_needs_history_then_fires_on_an_eighty_percent_drop() {
+    let c = cfg();
+    let rc = c.role("direct");
+    let mut rs = RepDetect::default();
+    let mut out = vec![];
+    // Three weeks of 6 activities per working hour (weekends have none), then
+    // a day at 1 per hour, then normal again.
+    let days = 7 * 4;
+    let mut t = MON;
+    let mut prev = i64::MIN;
+    while t < MON + days * 24 * H {
+        let day = (t - MON) / (24 * H);
+        let hour = (t - MON) % (24 * H) / H;
+        let weekday = day % 7 < 5;
+        // Activities of the hour that starts now.
+        if weekday && (9..17).contains(&hour) && (t - MON) % H == 0 {
+            let n = if day == 21 { 1 } else { 6 };
+            work(
+                &mut rs,
+                t - hour * H,
+                1,
+                |_, h| if h == hour { n } else { 0 },
+            );
+        }
+        let tick = Tick::new(&c.calendars[0], t, prev);
+        sudden_drop(&mut rs, &tick, &c.calendars[0], &mut raise(rc, &mut out));
+        prev = t;
+        t += 15 * M;
+    }
+    let drops: Vec<_> = out
+        .iter()
+        .filter(|a| a.kind == AlertKind::SuddenDrop)
+        .collect();
+    assert_eq!(drops.len(), 2, "{drops:#?}");
+    // Day 21 is Monday 2026-01-26: three hours at 1 instead of 6 give
+    // 9 against 24 in the 4-hour window at 12:00 (z = -3.06).
+    assert_eq!(drops[0].status, AlertStatus::Firing);
+    assert_eq!(drops[0].started_at, "2026-01-26T12:00:00Z");
+    assert!(drops[0].value <= -3.0, "{}", drops[0].value);
+    assert_eq!(drops[1].status, AlertStatus::Resolved);
+    assert!(drops[1].resolved_at.as_deref() > Some("2026-01-26T12:00:00Z"));
+}
+
+#[test]
+fn no_drop_alert_before_enough_history() {
+    let c = cfg();
+    let rc = c.role("direct");
+    let mut rs = RepDetect::default();
+    let mut out = vec![];
+    // Five days of 6 per hour then silence: the baseline has too little history.
+    work(&mut rs, MON, 5, |_, _| 6);
+    ticks(&c, MON, MON + 8 * 24 * H, |tick| {
+        sudden_drop(&mut rs, tick, &c.calendars[0], &mut raise(rc, &mut out))
+    });
+    assert!(out.is_empty(), "{out:#?}");
+}
+
+#[test]
+fn outlier_deals_are_flagged_and_kept_out_of_the_distribution() {
+    let c = cfg();
+    let rc = c.role("direct");
+    let mut rs = RepDetect::default();
+    let mut out = vec![];
+    let sizes = [
+        8_000.0, 9_500.0, 11_000.0, 7_200.0, 12_500.0, 10_100.0, 9_000.0, 8_800.0, 13_000.0,
+        6_900.0,
+    ];
+    for (i, a) in sizes.iter().enumerate() {
+        assert!(!deal_won(
+            &mut rs,
+            *a,
+            MON + i as i64 * H,
+            &mut raise(rc, &mut out)
+        ));
+    }
+    assert!(out.is_empty());
+    assert!(deal_won(
+        &mut rs,
+        950_000.0,
+        MON + 20 * H,
+        &mut raise(rc, &mut out)
+    ));
+    assert!(!deal_won(
+        &mut rs,
+        14_000.0,
+        MON + 21 * H,
+        &mut raise(rc, &mut out)
+    ));
+    assert!(
+        deal_won(&mut rs, 900_000.0, MON + 22 * H, &mut raise(rc, &mut out)),
+        "the first outlier did not widen the distribution"
+    );
+    assert_eq!(out.len(), 2);
+    assert!(out[0].message.contains("950000.00"), "{}", out[0].message);
+    assert_ne!(out[0].alert_id, out[1].alert_id);
+}
+
+#[test]
+fn pace_hovering_at_the_threshold_fires_once_per_period() {
+    let c = cfg();
+    let rc = c.role("direct");
+    let mut rs = RepDetect::default();
+    let mut out = vec![];
+    let month = MON;
+    // Expected attainment grows; attainment hovers so that pace swings 0.6..0.9.
+    for i in 0..100 {
+        let expected = 0.2 + 0.007 * i as f64;
+        let pace_now = if i % 2 == 0 { 0.6 } else { 0.9 };
+        let p = PaceInput {
+            scope: month,
+            attainment: expected * pace_now,
+            expected,
+        };
+        pace(&mut rs, p, MON + i * H, &mut raise(rc, &mut out));
+    }
+    let firing = out
+        .iter()
+        .filter(|a| a.kind == AlertKind::BehindPace && a.status == AlertStatus::Firing)
+        .count();
+    assert_eq!(firing, 1, "{out:#?}");
+    // The next period closes the episode and may fire again.
+    let next = MON + 31 * 24 * H;
+    let p = PaceInput {
+        scope: next,
+        attainment: 0.05,
+        expected: 0.3,
+    };
+    pace(&mut rs, p, next, &mut raise(rc, &mut out));
+    let last: Vec<_> = out.iter().rev().take(2).collect();
+    assert_eq!(last[1].status, AlertStatus::Resolved);
+    assert_eq!(last[0].status, AlertStatus::Firing);
+    assert_ne!(last[0].alert_id, last[1].alert_id);
+}
+
+#[test]
+fn pace_waits_for_the_minimum_elapsed_share_and_quota_is_celebrated() {
+    let c = cfg();
+    let rc = c.role("direct");
+    let mut rs = RepDetect::default();
+    let mut out = vec![];
+    let p = PaceInput {
+        scope: MON,
+        attainment: 0.0,
+        expected: 0.15,
+    };
+    pace(&mut rs, p, MON, &mut raise(rc, &mut out));
+    assert!(out.is_empty(), "too early in the period");
+    let p = PaceInput {
+        scope: MON,
+        attainment: 1.02,
+        expected: 0.8,
+    };
+    pace(&mut rs, p, MON + H, &mut raise(rc, &mut out));
+    pace(&mut rs, p, MON + 2 * H, &mut raise(rc, &mut out));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].kind, AlertKind::Achievement);
+    assert_eq!(out[0].severity, salespulse_model::Severity::Info);
+}
+
+#[test]
+fn personal_best_after_enough_weeks() {
+    let c = cfg();
+    let rc = c.role("direct");
+    let mut rs = RepDetect::default();
+    let mut out = vec![];
+    for (w, rev) in [10.0, 12.0, 9.0, 11.0, 15.0, 14.0, 16.0].iter().enumerate() {
+        let start = MON + w as i64 * 7 * 24 * H;
+        week_closed(
+            &mut rs,
+            start,
+            *rev,
+            start + 7 * 24 * H,
+            &mut raise(rc, &mut out),
+        );
+    }
+    // Week 5 (15 > 12) and week 7 (16 > 15); weeks 1-4 are history.
+    let values: Vec<f64> = out.iter().map(|a| a.value).collect();
+    assert_eq!(values, vec![15.0, 16.0]);
+}

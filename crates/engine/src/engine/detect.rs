@@ -1,0 +1,333 @@
+//! Running the detectors of `salespulse-detect` inside the engine: per
+//! event (activity, won deals), per record (data quality), and on ticks of
+//! stream time (inactivity, sudden drop, pace, achievements). Alerts collect
+//! until [`Engine::drain_alerts`]; replay writes them with `--alerts`, the
+//! live service publishes them on `salespulse.alerts`.
+//!
+//! Ticks fall on multiples of `detect.tick` of the partition's stream time;
+//! when stream time jumps over several, the latest is evaluated. Everything
+//! a detector remembers about a rep is in the rep's state (and changelog);
+//! the data-quality windows are per engine and start empty after a restart.
+
+use salespulse_detect::activity::{inactivity, on_activity, sudden_drop};
+use salespulse_detect::outlier::deal_won;
+use salespulse_detect::pace::{pace, week_closed};
+use salespulse_detect::{expire, source_of, PaceInput, Quality, Raise, Subject, Tick};
+use salespulse_kpi::{kpi_value, Direction, TargetContext, WindowRef};
+use salespulse_model::{AlertRecord, AlertStatus, Body, Event, EventType, Reason, Rejection};
+use salespulse_window::{Period, PeriodKind};
+
+use super::Engine;
+use crate::state::RepState;
+use crate::EngineConfig;
+
+/// The source of records that name none (or cannot be read).
+pub const UNKNOWN_SOURCE: &str = "unknown";
+
+/// The engine's detection state.
+#[derive(Debug, Default)]
+pub(crate) struct Detection {
+    /// Stream time of the last tick evaluated (`i64::MIN` before the first).
+    last_tick: Option<i64>,
+    /// Data-quality windows by source.
+    quality: Quality,
+    /// Alerts not yet drained.
+    pub(crate) out: Vec<AlertRecord>,
+    /// Open data-quality alerts (not restored after a restart).
+    quality_open: Vec<AlertRecord>,
+    /// The input partition this engine owns (see `set_partition`).
+    partition: Option<i32>,
+}
+
+/// The subject of a rep's alerts.
+fn subject<'a>(cfg: &'a EngineConfig, rep_id: &'a str, rs: &'a RepState) -> Subject<'a> {
+    Subject {
+        rep_id,
+        team: rs.team(),
+        role: &cfg.profiles.for_role(rs.role()).name,
+    }
+}
+
+/// Feeds an applied event to the per-event detectors.
+pub(crate) fn on_event(
+    cfg: &EngineConfig,
+    rep_id: &str,
+    rs: &mut RepState,
+    ev: &Event<'_>,
+    revenue_micros: i64,
+    out: &mut Vec<AlertRecord>,
+) {
+    if !cfg.detect.enabled {
+        return;
+    }
+    let e = ev.occurred_at.0;
+    let from = out.len();
+    let mut d = std::mem::take(&mut rs.detect);
+    let who = subject(cfg, rep_id, rs);
+    let mut r = Raise {
+        cfg: cfg.detect.role(who.role),
+        who,
+        out,
+    };
+    match ev.event_type {
+        EventType::ActivityCall | EventType::ActivityMeeting | EventType::ActivityEmail => {
+            on_activity(&mut d, e, &mut r);
+        }
+        EventType::DealWon if matches!(ev.body, Body::DealWon { .. }) => {
+            let amount = cfg
+                .decode
+                .currencies
+                .micros_to_output(i128::from(revenue_micros));
+            deal_won(&mut d, amount, e, &mut r);
+        }
+        _ => {}
+    }
+    d.track(&out[from..]);
+    rs.detect = d;
+}
+
+impl Engine {
+    /// Sets the input partition this engine owns: data-quality alert ids
+    /// include it, as each partition's engine judges its own share.
+    pub fn set_partition(&mut self, partition: i32) {
+        self.detection.partition = Some(partition);
+    }
+
+    /// The alerts raised since the last call, in the order raised.
+    pub fn drain_alerts(&mut self) -> Vec<AlertRecord> {
+        std::mem::take(&mut self.detection.out)
+    }
+
+    /// Counts a record for the data-quality detector: `decoded` is the
+    /// event's `source` when the record decoded. Duplicates are redelivery,
+    /// not bad data, and are not counted.
+    pub(crate) fn detect_record(
+        &mut self,
+        bytes: &[u8],
+        decoded: Option<Option<&str>>,
+        result: &Result<EventType, Rejection>,
+    ) {
+        if !(self.cfg.detect.enabled && self.cfg.detect.quality.enabled) {
+            return;
+        }
+        let rejected = match result {
+            Ok(_) => false,
+            Err(e) if e.reason == Reason::Duplicate => return,
+            Err(_) => true,
+        };
+        let t = self.stream_time.max(0);
+        let d = &mut self.detection;
+        let source: std::borrow::Cow<'_, str> = match decoded {
+            Some(Some(s)) => s.into(),
+            Some(None) => UNKNOWN_SOURCE.into(),
+            None => source_of(bytes, UNKNOWN_SOURCE).into(),
+        };
+        let from = d.out.len();
+        d.quality.observe(
+            &self.cfg.detect,
+            &source,
+            d.partition,
+            rejected,
+            t,
+            &mut d.out,
+        );
+        for a in &d.out[from..] {
+            d.quality_open.retain(|o| o.alert_id != a.alert_id);
+            if a.status == AlertStatus::Firing {
+                d.quality_open.push(a.clone());
+            }
+        }
+    }
+
+    /// The firing record of every open alert of this engine's reps and
+    /// sources, in no particular order.
+    pub fn open_alerts(&self) -> impl Iterator<Item = &AlertRecord> {
+        self.reps
+            .values()
+            .flat_map(|rs| rs.detect.open.iter())
+            .chain(self.detection.quality_open.iter())
+    }
+
+    /// Runs the time-driven detectors when stream time `t` passed a tick.
+    pub(crate) fn detect_ticks(&mut self, old: i64, t: i64) {
+        let dc = &self.cfg.detect;
+        if !dc.enabled {
+            return;
+        }
+        let tick_at = t - t.rem_euclid(dc.tick_ms);
+        let prev = match self.detection.last_tick {
+            Some(p) => p,
+            // The first tick after a start or a restore continues from the
+            // tick before the restored stream time, as if never stopped.
+            None if old != i64::MIN => old - old.rem_euclid(dc.tick_ms),
+            None => i64::MIN,
+        };
+        if tick_at <= prev {
+            self.detection.last_tick = Some(prev);
+            return;
+        }
+        self.detection.last_tick = Some(tick_at);
+        if prev == i64::MIN {
+            return; // the very first event: nothing has elapsed yet
+        }
+        self.run_tick(prev, tick_at);
+    }
+
+    fn run_tick(&mut self, prev: i64, t: i64) {
+        let cfg = &self.cfg;
+        let dc = &cfg.detect;
+        let ticks: Vec<Tick> = dc.calendars.iter().map(|c| Tick::new(c, t, prev)).collect();
+        let current = PeriodKind::ALL.map(|k| cfg.calendar.period(k, t));
+        let week_closed_at = (cfg.calendar.period(PeriodKind::Week, prev).start
+            != current[PeriodKind::Week as usize].start)
+            .then(|| cfg.calendar.period(PeriodKind::Week, prev));
+        // Shares of working time elapsed, for pace: only on working hour ticks.
+        let shares: Vec<Option<[f64; 4]>> = dc
+            .calendars
+            .iter()
+            .zip(&ticks)
+            .map(|(c, k)| {
+                (k.hour.is_some() && k.working)
+                    .then(|| current.map(|p| c.elapsed_share(p.start, p.end, t)))
+            })
+            .collect();
+        // Reps in map order (cheap); the tick's alerts are sorted by rep
+        // afterwards, so the output order does not depend on the map.
+        let mut raised = Vec::new();
+        let out = &mut raised;
+        let floor = current[PeriodKind::Month as usize]
+            .start
+            .min(current[PeriodKind::Week as usize].start);
+        let at = TickAt {
+            t,
+            ticks: &ticks,
+            shares: &shares,
+            current: &current,
+            week_closed: week_closed_at,
+            scope_floor: floor,
+        };
+        for (id, rs) in self.reps.iter_mut() {
+            let from = out.len();
+            // What a tick changes either follows from the saved state (the
+            // baseline's folding, the inactivity deadline, pruning) or is an
+            // alert or a week's best: those must reach the changelog.
+            let changed = tick_rep(cfg, id, rs, &at, out);
+            if (changed || out.len() > from) && !rs.unsaved {
+                rs.unsaved = true;
+                self.unsaved.push(id.clone());
+            }
+        }
+        raised.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
+        self.detection.out.append(&mut raised);
+    }
+}
+
+/// What one tick knows, shared by every rep.
+struct TickAt<'a> {
+    t: i64,
+    /// Per calendar.
+    ticks: &'a [Tick],
+    /// Per calendar, on working hour ticks: elapsed share of each current period.
+    shares: &'a [Option<[f64; 4]>],
+    current: &'a [Period; 4],
+    /// The week that closed since the last tick.
+    week_closed: Option<Period>,
+    /// Closed per-period alert slots before this are forgotten.
+    scope_floor: i64,
+}
+
+/// Runs the time-driven detectors for one rep; true when it changed state
+/// that must be saved without raising an alert (a week's best).
+fn tick_rep(
+    cfg: &EngineConfig,
+    id: &str,
+    rs: &mut RepState,
+    at: &TickAt<'_>,
+    out: &mut Vec<AlertRecord>,
+) -> bool {
+    let dc = &cfg.detect;
+    let t = at.t;
+    let cal = dc.calendar_of(rs.region());
+    let tick = &at.ticks[cal];
+    let from = out.len();
+    let mut d = std::mem::take(&mut rs.detect);
+    let who = subject(cfg, id, rs);
+    let mut r = Raise {
+        cfg: dc.role(who.role),
+        who,
+        out,
+    };
+    inactivity(&mut d, tick, &dc.calendars[cal], &mut r);
+    sudden_drop(&mut d, tick, &dc.calendars[cal], &mut r);
+    if let Some(shares) = &at.shares[cal] {
+        if let Some(p) = pace_input(cfg, rs, at.current, shares, &dc.calendars[cal], t) {
+            pace(&mut d, p, t, &mut r);
+        }
+    }
+    let mut changed = false;
+    if let Some(week) = at.week_closed {
+        let revenue = rs.periods.get(&week).map_or(0, |a| a.revenue);
+        let revenue = cfg.decode.currencies.micros_to_output(i128::from(revenue));
+        week_closed(&mut d, week.start, revenue, t, &mut r);
+        changed = true;
+    }
+    expire(&mut d, t, &mut r);
+    d.alerts.prune(t, at.scope_floor);
+    d.track(&out[from..]);
+    rs.detect = d;
+    changed
+}
+
+/// The rep's weighted attainment and expected attainment over the profile's
+/// higher-is-better components measured over a week, month or quarter.
+fn pace_input(
+    cfg: &EngineConfig,
+    rs: &RepState,
+    current: &[Period; 4],
+    shares: &[f64; 4],
+    cal: &salespulse_detect::WorkCalendar,
+    t: i64,
+) -> Option<PaceInput> {
+    let profile = cfg.profiles.for_role(rs.role());
+    let dir = rs.directory.as_ref().map(|d| &d.1);
+    let start_ms = dir
+        .and_then(|d| d.start_date)
+        .map(|days| cfg.calendar.day_start(days));
+    let targets = TargetContext {
+        overrides: dir.map_or(&[], |d| d.targets.as_slice()),
+        start_ms,
+    };
+    let (mut got, mut expected, mut weight) = (0.0, 0.0, 0.0);
+    let mut scope: Option<Period> = None;
+    for c in &profile.components {
+        let WindowRef::Period(kind) = c.window else {
+            continue;
+        };
+        if kind == PeriodKind::Day || c.direction != Direction::Higher {
+            continue;
+        }
+        let period = current[kind as usize];
+        let Some(target) = targets.target(c, Some(&period)) else {
+            continue;
+        };
+        let acc = rs.periods.get(&period).copied().unwrap_or_default();
+        let value = kpi_value(c.kpi, &acc).as_f64().unwrap_or(0.0);
+        let share = match start_ms {
+            // A rep who started inside the period is measured from its start.
+            Some(s) if s > period.start => cal.elapsed_share(s, period.end, t),
+            _ => shares[kind as usize],
+        };
+        got += c.weight * (value / target).min(c.cap);
+        expected += c.weight * share;
+        weight += c.weight;
+        if scope.is_none_or(|s| period.end - period.start < s.end - s.start) {
+            scope = Some(period);
+        }
+    }
+    let scope = scope?;
+    (weight > 0.0).then(|| PaceInput {
+        scope: scope.start,
+        attainment: got / weight,
+        expected: expected / weight,
+    })
+}

@@ -1,0 +1,136 @@
+//! Alert records, published on `salespulse.alerts` keyed by rep_id (the
+//! source name for data-quality alerts) and written by `replay --alerts`.
+//! Field and kind names are a public contract, documented in docs/alerts.md.
+
+use serde::{Deserialize, Serialize};
+
+/// What an alert is about. The names are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Period attainment well behind the share of working time elapsed.
+    BehindPace,
+    /// Activity far below the rep's own baseline for comparable working hours.
+    SuddenDrop,
+    /// No activity for several working hours inside working time.
+    Inactivity,
+    /// A deal amount far outside the rep's own distribution (data error or fraud?).
+    OutlierDeal,
+    /// Score percentile within the role below the floor for several working days.
+    PeerLaggard,
+    /// Rejected records from one source above the tolerated rate.
+    DataQuality,
+    /// Positive feedback: quota reached, personal best, top of the role.
+    Achievement,
+}
+
+impl AlertKind {
+    /// Every kind, in documentation order.
+    pub const ALL: [AlertKind; 7] = [
+        AlertKind::BehindPace,
+        AlertKind::SuddenDrop,
+        AlertKind::Inactivity,
+        AlertKind::OutlierDeal,
+        AlertKind::PeerLaggard,
+        AlertKind::DataQuality,
+        AlertKind::Achievement,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::BehindPace => "behind_pace",
+            AlertKind::SuddenDrop => "sudden_drop",
+            AlertKind::Inactivity => "inactivity",
+            AlertKind::OutlierDeal => "outlier_deal",
+            AlertKind::PeerLaggard => "peer_laggard",
+            AlertKind::DataQuality => "data_quality",
+            AlertKind::Achievement => "achievement",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<AlertKind> {
+        AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// How urgent an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Good news or context.
+    Info,
+    /// Needs a look soon.
+    Warning,
+    /// Needs action now.
+    Critical,
+}
+
+impl Severity {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Whether an alert is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    /// The condition holds.
+    Firing,
+    /// The condition cleared (or its period ended).
+    Resolved,
+}
+
+impl AlertStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Firing => "firing",
+            AlertStatus::Resolved => "resolved",
+        }
+    }
+}
+
+/// One alert state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// Stable per (rep, kind, period or episode): the firing and the
+    /// resolved record of one episode share it.
+    pub alert_id: String,
+    /// What it is about.
+    pub kind: AlertKind,
+    /// How urgent.
+    pub severity: Severity,
+    /// `firing` or `resolved`.
+    pub status: AlertStatus,
+    /// The rep, or null for a data-quality alert.
+    pub rep_id: Option<String>,
+    /// The rep's team, when known.
+    pub team_id: Option<String>,
+    /// The rep's role (its scoring profile).
+    pub role: Option<String>,
+    /// The source of a data-quality alert (the event's `source`, else the
+    /// input name); null for rep alerts.
+    pub source: Option<String>,
+    /// Stream time the episode started (RFC 3339).
+    pub started_at: String,
+    /// Stream time it resolved (RFC 3339), null while firing.
+    pub resolved_at: Option<String>,
+    /// The measured value that decided (pace ratio, z-score, hours, ...).
+    pub value: f64,
+    /// The threshold it crossed.
+    pub threshold: f64,
+    /// What the value was compared against (expected attainment, baseline, ...).
+    pub baseline: f64,
+    /// A plain sentence a manager understands.
+    pub message: String,
+    /// What to do about it.
+    pub suggestion: String,
+}
