@@ -109,6 +109,12 @@ fn demo_serves_metrics_and_scores_then_stops_on_sigterm() {
     let (code, body) = http_get(&http, "/v1/leaderboard?kpi=revenu").unwrap();
     assert_eq!(code, 400);
     assert!(body.contains("\"parameter\":\"kpi\""), "{body}");
+    let (code, body) = http_get(&http, "/v1/alerts?status=firing&limit=5").unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"total\":"), "{body}");
+    let (code, body) = http_get(&http, "/v1/alerts?kind=slacking").unwrap();
+    assert_eq!(code, 400);
+    assert!(body.contains("\"parameter\":\"kind\""), "{body}");
 
     let stop = Instant::now();
     Command::new("kill")

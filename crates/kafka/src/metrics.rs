@@ -270,7 +270,7 @@ impl Status {
             .expect("valid metric"),
             restore_seconds: histogram(
                 "salespulse_restore_seconds",
-                "Seconds to restore one partition's reps from the changelog",
+                "Seconds from the start of a restore until a partition was restored from the changelog",
                 vec![0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
             ),
             restore_records: IntCounter::new(
