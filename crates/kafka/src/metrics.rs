@@ -85,6 +85,10 @@ pub struct Status {
     pub changelog_record_bytes: Histogram,
     /// Offset commits that failed (retried at the next cycle).
     pub commit_failures: IntCounter,
+    /// 1 while /readyz would answer 200 (set when /metrics is scraped).
+    pub ready: IntGauge,
+    /// 1 while assigned partitions are restored from the changelog (set when scraped).
+    pub restoring_gauge: IntGauge,
     /// Alert records acknowledged, by kind and status.
     pub alerts: IntCounterVec,
     /// Open alerts of the owned partitions, by kind, severity and team.
@@ -298,6 +302,16 @@ impl Status {
                 "Records skipped after a restore because the rep's state already held them",
             )
             .expect("valid metric"),
+            ready: IntGauge::new(
+                "salespulse_ready",
+                "1 while the instance is ready (what /readyz answers), else 0",
+            )
+            .expect("valid metric"),
+            restoring_gauge: IntGauge::new(
+                "salespulse_restoring",
+                "1 while assigned partitions are being restored from the changelog",
+            )
+            .expect("valid metric"),
             alerts,
             alerts_firing: IntGaugeVec::new(
                 Opts::new(
@@ -343,6 +357,8 @@ impl Status {
             Box::new(self.changelog_record_bytes.clone()),
             Box::new(self.commit_failures.clone()),
             Box::new(self.already_applied.clone()),
+            Box::new(self.ready.clone()),
+            Box::new(self.restoring_gauge.clone()),
             Box::new(self.alerts.clone()),
             Box::new(self.alerts_firing.clone()),
         ];

@@ -155,7 +155,12 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let families = state.status.registry.gather();
+    let status = &state.status;
+    status.ready.set(i64::from(not_ready(status).is_none()));
+    status
+        .restoring_gauge
+        .set(i64::from(status.restoring.load(Ordering::Relaxed)));
+    let families = status.registry.gather();
     match prometheus::TextEncoder::new().encode_to_string(&families) {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
