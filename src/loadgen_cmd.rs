@@ -35,6 +35,13 @@ pub struct Args {
     /// Share of extra malformed lines (0-1).
     #[arg(long, default_value_t = 0.0)]
     malformed: f64,
+    /// Share of reps given a labelled anomaly (stop, drop, outlier deal,
+    /// falling behind), plus one burst of malformed records (0-1; needs --days >= 45).
+    #[arg(long, default_value_t = 0.0)]
+    anomalies: f64,
+    /// Where the anomalies' labels go (NDJSON), with --anomalies.
+    #[arg(long)]
+    labels: Option<PathBuf>,
     /// Produce to Kafka at these bootstrap servers instead of writing NDJSON.
     #[arg(long)]
     brokers: Option<String>,
@@ -58,6 +65,7 @@ pub fn run(a: &Args) -> Result<()> {
         ("--out-of-order", a.out_of_order),
         ("--duplicates", a.duplicates),
         ("--malformed", a.malformed),
+        ("--anomalies", a.anomalies),
     ] {
         anyhow::ensure!(
             (0.0..=1.0).contains(&v),
@@ -73,7 +81,12 @@ pub fn run(a: &Args) -> Result<()> {
         out_of_order: a.out_of_order,
         duplicates: a.duplicates,
         malformed: a.malformed,
+        anomalies: a.anomalies,
     };
+    anyhow::ensure!(
+        a.labels.is_none() || a.brokers.is_none(),
+        "--labels writes a file next to --out; it does not apply with --brokers"
+    );
     if let Some(brokers) = &a.brokers {
         let duration = match &a.duration {
             Some(d) => Some(std::time::Duration::from_millis(
@@ -92,23 +105,39 @@ pub fn run(a: &Args) -> Result<()> {
             a.config.as_ref(),
         );
     }
-    let gen = Generator::new(opts);
+    let mut gen = Generator::new(opts);
     let started = std::time::Instant::now();
-    let summary = if a.out == "-" {
-        let stdout = std::io::stdout();
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-        let s = gen.write_all(&mut w)?;
-        w.flush()?;
-        s
+    let out: Box<dyn Write> = if a.out == "-" {
+        Box::new(std::io::stdout().lock())
     } else {
         let path = PathBuf::from(&a.out);
-        let f =
-            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        let s = gen.write_all(&mut w)?;
-        w.flush()?;
-        s
+        Box::new(
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+        )
     };
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, out);
+    for line in gen.by_ref() {
+        w.write_all(line.as_bytes())?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    let summary = gen.summary().clone();
+    if let Some(path) = &a.labels {
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        );
+        let labels = gen.labels();
+        for l in &labels {
+            serde_json::to_writer(&mut f, l)?;
+            f.write_all(b"\n")?;
+        }
+        f.flush()?;
+        eprintln!(
+            "loadgen: {} labelled anomalies in {}",
+            labels.len(),
+            path.display()
+        );
+    }
     eprintln!(
         "loadgen: {} lines ({} events, {} duplicates, {} malformed) for {} reps over {} days in {:.1} s",
         summary.lines,

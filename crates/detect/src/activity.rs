@@ -78,6 +78,23 @@ pub fn on_activity(rs: &mut RepDetect, at: i64, r: &mut Raise<'_>) {
     }
 }
 
+/// How long a rep may be quiet: `inactivity.working_hours`, or longer for
+/// a rep who is seldom busy, so that a silence that long happens by chance
+/// on fewer than one working day in `1 / RARE_PER_DAY`. For activity at
+/// rate r per hour over a working day of D hours, gaps of at least L hours
+/// occur about D·r·e^(-rL) times a day, so L = ln(D·r / RARE_PER_DAY) / r.
+fn quiet_limit_ms(rs: &RepDetect, cfg: &RoleConfig, cal: &WorkCalendar) -> i64 {
+    const RARE_PER_DAY: f64 = 1e-4;
+    let base = cfg.inactivity_ms;
+    let rate = rs.usual_per_hour();
+    if rate <= 0.0 {
+        return base;
+    }
+    let day = cal.hours_per_day();
+    let hours = (day * rate / RARE_PER_DAY).ln() / rate;
+    base.max((hours * 3_600_000.0) as i64)
+}
+
 /// `inactivity` at a tick inside working time.
 pub fn inactivity(rs: &mut RepDetect, tick: &Tick, cal: &WorkCalendar, r: &mut Raise<'_>) {
     let (cfg, who, out) = (r.cfg, &r.who, &mut *r.out);
@@ -85,12 +102,14 @@ pub fn inactivity(rs: &mut RepDetect, tick: &Tick, cal: &WorkCalendar, r: &mut R
     if !s.enabled || !tick.working || rs.last_activity == i64::MIN {
         return;
     }
+    let quiet_ms = quiet_limit_ms(rs, cfg, cal);
     if rs.inactive_at == i64::MIN {
-        rs.inactive_at = cal.add_working(rs.last_activity, cfg.inactivity_ms);
+        rs.inactive_at = cal.add_working(rs.last_activity, quiet_ms);
     }
     if tick.t < rs.inactive_at || rs.alerts.is_firing(AlertKind::Inactivity) {
         return;
     }
+    let limit_h = quiet_ms as f64 / 3_600_000.0;
     let idle = cal.working_ms(rs.last_activity, tick.t);
     let Some(slot) = rs.alerts.fire_instant(
         AlertKind::Inactivity,
@@ -101,7 +120,7 @@ pub fn inactivity(rs: &mut RepDetect, tick: &Tick, cal: &WorkCalendar, r: &mut R
     ) else {
         return;
     };
-    let facts = [idle as f64 / 3_600_000.0, s.working_hours, s.working_hours];
+    let facts = [idle as f64 / 3_600_000.0, limit_h, rs.usual_per_hour()];
     rs.alerts
         .set_facts(AlertKind::Inactivity, rs.last_activity, facts);
     out.push(rep_record(

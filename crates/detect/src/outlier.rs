@@ -2,7 +2,7 @@
 //! distribution, a likely data error (a misplaced decimal, a wrong currency)
 //! or worse. The measure is a robust z-score of the log amount against the
 //! rep's last deals: (ln x - median) / (1.4826 × MAD), with the scale floored
-//! at 0.1 (deal sizes that never vary would make every change an outlier).
+//! at 0.5 (a few similar deals would otherwise make any bigger one an outlier).
 //! A configured `max_amount` flags any larger deal, history or not.
 
 use salespulse_model::AlertKind;
@@ -66,6 +66,11 @@ pub fn deal_won(rs: &mut RepDetect, amount: f64, at: i64, r: &mut Raise<'_>) -> 
     true
 }
 
+/// The smallest scale (in natural-log units) the z-score divides by: a few
+/// similar deals must not make an ordinary bigger one an outlier (deal sizes
+/// commonly vary by a factor of e^0.5 = 1.6 and more).
+const SCALE_FLOOR: f64 = 0.5;
+
 /// The median of `xs` and the robust z-score of `x`, once `xs` holds `min` values.
 fn robust_z(
     xs: &std::collections::VecDeque<f32>,
@@ -79,7 +84,7 @@ fn robust_z(
     let m = median(&mut v);
     let mut dev: Vec<f64> = v.iter().map(|a| (a - m).abs()).collect();
     let mad = median(&mut dev);
-    let scale = (1.4826 * mad).max(0.1);
+    let scale = (1.4826 * mad).max(SCALE_FLOOR);
     (Some(m), Some((x - m) / scale))
 }
 

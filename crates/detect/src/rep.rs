@@ -76,6 +76,22 @@ impl RepDetect {
         }
     }
 
+    /// The rep's usual activities per working hour (the mean of its learned
+    /// hourly baseline), 0 before any working hour was learned.
+    pub fn usual_per_hour(&self) -> f64 {
+        let (sum, n) = self
+            .profile
+            .iter()
+            .zip(&self.profile_n)
+            .filter(|(_, &n)| n > 0)
+            .fold((0.0, 0u32), |(s, c), (&p, _)| (s + f64::from(p), c + 1));
+        if n == 0 {
+            0.0
+        } else {
+            sum / f64::from(n)
+        }
+    }
+
     /// Activity events counted in epoch hour `hour`.
     pub(crate) fn count(&self, hour: i64) -> u32 {
         self.hours

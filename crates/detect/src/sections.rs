@@ -90,9 +90,9 @@ impl Default for DropSection {
     fn default() -> Self {
         DropSection {
             enabled: true,
-            window_hours: 4,
-            fire_z: -3.0,
-            resolve_z: -1.0,
+            window_hours: 16,
+            fire_z: -4.0,
+            resolve_z: -1.5,
             min_drop: 0.5,
             min_history_days: 10,
             half_life_days: 10.0,
@@ -146,7 +146,7 @@ impl Default for OutlierSection {
     fn default() -> Self {
         OutlierSection {
             enabled: true,
-            z: 4.0,
+            z: 4.5,
             min_history: 8,
             max_amount: 0.0,
             hold: "24h".into(),

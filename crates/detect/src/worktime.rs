@@ -180,6 +180,11 @@ impl WorkCalendar {
         self.working_ms(start, t.clamp(start, end)) as f64 / total as f64
     }
 
+    /// Working hours in a working day.
+    pub fn hours_per_day(&self) -> f64 {
+        f64::from(self.end_min - self.start_min) / 60.0
+    }
+
     /// The local hour of day (0-23) at `t`.
     pub fn local_hour(&self, t: i64) -> u8 {
         use chrono::Timelike;

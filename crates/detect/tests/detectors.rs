@@ -107,7 +107,7 @@ fn sudden_drop_needs_history_then_fires_on_an_eighty_percent_drop() {
     let mut rs = RepDetect::default();
     let mut out = vec![];
     // Three weeks of 6 activities per working hour (weekends have none), then
-    // a day at 1 per hour, then normal again.
+    // two days at 1 per hour, then normal again.
     let days = 7 * 4;
     let mut t = MON;
     let mut prev = i64::MIN;
@@ -117,7 +117,7 @@ fn sudden_drop_needs_history_then_fires_on_an_eighty_percent_drop() {
         let weekday = day % 7 < 5;
         // Activities of the hour that starts now.
         if weekday && (9..17).contains(&hour) && (t - MON) % H == 0 {
-            let n = if day == 21 { 1 } else { 6 };
+            let n = if day == 21 || day == 22 { 1 } else { 6 };
             work(
                 &mut rs,
                 t - hour * H,
@@ -135,13 +135,16 @@ fn sudden_drop_needs_history_then_fires_on_an_eighty_percent_drop() {
         .filter(|a| a.kind == AlertKind::SuddenDrop)
         .collect();
     assert_eq!(drops.len(), 2, "{drops:#?}");
-    // Day 21 is Monday 2026-01-26: three hours at 1 instead of 6 give
-    // 9 against 24 in the 4-hour window at 12:00 (z = -3.06).
+    // Days 21-22 are Monday and Tuesday 2026-01-26/27. The 16-hour window
+    // at Tuesday 11:00 holds Friday 11-16 (36), Monday (8) and Tuesday 9-10
+    // (2): 46 against 96, z = -5.1, and under half of the usual (earlier
+    // windows are at z -4.1 but above half).
     assert_eq!(drops[0].status, AlertStatus::Firing);
-    assert_eq!(drops[0].started_at, "2026-01-26T12:00:00Z");
-    assert!(drops[0].value <= -3.0, "{}", drops[0].value);
+    assert_eq!(drops[0].started_at, "2026-01-27T11:00:00Z");
+    assert!(drops[0].value <= -4.0, "{}", drops[0].value);
+    assert_eq!(drops[0].baseline, 96.0);
     assert_eq!(drops[1].status, AlertStatus::Resolved);
-    assert!(drops[1].resolved_at.as_deref() > Some("2026-01-26T12:00:00Z"));
+    assert!(drops[1].resolved_at.as_deref() > Some("2026-01-27T11:00:00Z"));
 }
 
 #[test]
@@ -279,4 +282,52 @@ fn personal_best_after_enough_weeks() {
     // Week 5 (15 > 12) and week 7 (16 > 15); weeks 1-4 are history.
     let values: Vec<f64> = out.iter().map(|a| a.value).collect();
     assert_eq!(values, vec![15.0, 16.0]);
+}
+
+/// Runs inactivity and the baseline's folding over `days` days of ticks,
+/// with activities from `per_hour`; returns the inactivity alerts.
+fn quiet_run(days: i64, per_hour: impl Fn(i64, i64) -> i64) -> Vec<AlertRecord> {
+    let c = cfg();
+    let rc = c.role("direct");
+    let cal = &c.calendars[0];
+    let mut rs = RepDetect::default();
+    let mut out = vec![];
+    let mut prev = i64::MIN;
+    let mut t = MON;
+    while t < MON + days * 24 * H {
+        let (day, hour) = ((t - MON) / (24 * H), (t - MON) % (24 * H) / H);
+        if day % 7 < 5 && (t - MON) % H == 0 {
+            for k in 0..per_hour(day, hour) {
+                on_activity(&mut rs, t + k * M, &mut raise(rc, &mut out));
+            }
+        }
+        let tick = Tick::new(cal, t, prev);
+        sudden_drop(&mut rs, &tick, cal, &mut raise(rc, &mut out));
+        inactivity(&mut rs, &tick, cal, &mut raise(rc, &mut out));
+        prev = t;
+        t += 15 * M;
+    }
+    out.retain(|a| a.kind == AlertKind::Inactivity && a.status == AlertStatus::Firing);
+    out
+}
+
+#[test]
+fn a_seldom_busy_rep_may_be_quiet_longer() {
+    // Two activities a day (9:00 and 13:00) for three weeks, then a day with
+    // only 9:00: five quiet working hours are usual for this rep.
+    let quiet = |d: i64, h: i64| i64::from(h == 9 || (h == 13 && d != 21));
+    assert!(quiet_run(23, quiet).is_empty());
+    // A busy rep (6 an hour) with the same quiet afternoon is flagged.
+    let busy = |d: i64, h: i64| {
+        if d == 21 && h > 9 {
+            0
+        } else {
+            6 * i64::from((9..17).contains(&h))
+        }
+    };
+    let alerts = quiet_run(23, busy);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    // Last activity 09:05, four working hours later 13:05: the 13:15 tick.
+    assert_eq!(alerts[0].started_at, "2026-01-26T13:15:00Z");
+    assert_eq!(alerts[0].threshold, 4.0);
 }

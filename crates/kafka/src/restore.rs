@@ -41,17 +41,17 @@ pub(crate) struct Restored {
     pub records: u64,
 }
 
-/// Engines holding every rep of the given changelog partitions, read by one
-/// consumer assigned to all of them at once (a partition's restore costs a
-/// fetch round trip or two of set-up; paying it once per assignment, not
-/// once per partition, matters when a rebalance hands over many).
+/// Engines holding every rep of the given changelog partitions, read one
+/// partition after the other by one consumer. (Reading them all at once
+/// would save about half a second per partition on the test broker, but the
+/// crash test then lost events, three runs out of three, for a reason not
+/// yet understood; one partition at a time it passes.)
 pub(crate) fn restore(
     s: &KafkaSettings,
     cfg: &EngineConfig,
     status: &Status,
     partitions: &[i32],
 ) -> Result<HashMap<i32, Restored>, KafkaError> {
-    let started = Instant::now();
     let topic = &s.output.changelog;
     let consumer: BaseConsumer = s
         .consumer_config()
@@ -60,85 +60,78 @@ pub(crate) fn restore(
         .set("enable.partition.eof", "true")
         .create()
         .map_err(KafkaError::client("creating the restore consumer"))?;
-    let mut tpl = TopicPartitionList::new();
-    let mut open = HashMap::new();
     for &p in partitions {
         if let Ok((low, high)) = consumer.fetch_watermarks(topic, p, WATERMARKS) {
             status
                 .restore_total
                 .fetch_add((high - low).max(0) as u64, Ordering::Relaxed);
         }
-        tpl.add_partition_offset(topic, p, Offset::Beginning)
+    }
+    let mut done = HashMap::new();
+    for &partition in partitions {
+        let started = Instant::now();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Beginning)
+            .map_err(KafkaError::client("restore assignment"))?;
+        consumer
+            .assign(&tpl)
             .map_err(KafkaError::client("restore assignment"))?;
         let mut engine = Engine::new(cfg.clone());
         engine.set_route_credits(true);
-        open.insert(p, Restored { engine, records: 0 });
-    }
-    consumer
-        .assign(&tpl)
-        .map_err(KafkaError::client("restore assignment"))?;
-    let mut done = HashMap::new();
-    load(&consumer, status, topic, &mut open, |p, mut r| {
-        r.engine.finish_restore();
-        status.restore_records.inc_by(r.records);
+        let records = load(&consumer, &mut engine, status, topic, partition)?;
+        engine.finish_restore();
+        status.restore_records.inc_by(records);
         status
             .restore_seconds
             .observe(started.elapsed().as_secs_f64());
         info!(
-            partition = p,
-            records = r.records,
-            reps = r.engine.rep_count(),
+            partition,
+            records,
+            reps = engine.rep_count(),
             seconds = started.elapsed().as_secs_f64(),
             "restored from the changelog"
         );
-        done.insert(p, r);
-    })?;
+        done.insert(partition, Restored { engine, records });
+    }
     Ok(done)
 }
 
-/// Loads changelog records into the engine of their partition until every
-/// partition reached its end; hands each finished partition to `finished`.
+/// Loads changelog records into `engine` until the partition's end.
 fn load(
     consumer: &BaseConsumer,
+    engine: &mut Engine,
     status: &Status,
     topic: &str,
-    open: &mut HashMap<i32, Restored>,
-    mut finished: impl FnMut(i32, Restored),
-) -> Result<(), KafkaError> {
+    partition: i32,
+) -> Result<u64, KafkaError> {
+    let mut read = 0;
     let mut last_progress = Instant::now();
-    while !open.is_empty() {
+    loop {
         match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
+            Some(Ok(m)) if m.partition() == partition => {
+                read += 1;
                 status.restore_done.fetch_add(1, Ordering::Relaxed);
                 last_progress = Instant::now();
-                if let Some(r) = open.get_mut(&m.partition()) {
-                    r.records += 1;
-                    apply(&mut r.engine, &m)?;
-                }
+                apply(engine, &m)?;
             }
-            Some(Err(ClientError::PartitionEOF(p))) => {
-                if let Some(r) = open.remove(&p) {
-                    finished(p, r);
-                }
-            }
+            Some(Err(ClientError::PartitionEOF(p))) if p == partition => return Ok(read),
+            // A record or end of the partition assigned before (still queued).
+            Some(Ok(_)) | Some(Err(ClientError::PartitionEOF(_))) => {}
             Some(Err(e)) => {
                 return Err(KafkaError::Client {
-                    context: format!("restoring {topic}"),
+                    context: format!("restoring {topic}/{partition}"),
                     source: e,
                 })
             }
             None if last_progress.elapsed() > STALL => {
-                let mut left: Vec<i32> = open.keys().copied().collect();
-                left.sort_unstable();
                 return Err(KafkaError::Config(format!(
-                    "restoring {topic} partitions {left:?}: no record and no end of partition for {} s",
+                    "restoring {topic}/{partition}: no record and no end of partition for {} s",
                     STALL.as_secs()
                 )));
             }
             None => {}
         }
     }
-    Ok(())
 }
 
 fn apply(engine: &mut Engine, m: &BorrowedMessage<'_>) -> Result<(), KafkaError> {

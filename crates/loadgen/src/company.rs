@@ -176,6 +176,21 @@ impl Rep {
     }
 }
 
+/// Mean calls, emails, meetings, new deals and partners per working day of a median rep.
+fn day_means(role: Role) -> (f64, f64, f64, f64, f64) {
+    match role {
+        Role::Direct => (10.0, 14.0, 2.5, 0.6, 0.0),
+        Role::Channel => (5.0, 12.0, 2.0, 0.45, 0.12),
+        Role::Inside => (28.0, 18.0, 0.8, 1.3, 0.0),
+    }
+}
+
+/// Mean activities (calls, emails, meetings) per working day of a median rep of `role`.
+pub fn daily_activity(role: Role) -> f64 {
+    let (c, e, m, _, _) = day_means(role);
+    c + e + m
+}
+
 fn poisson(mean: f64, rng: &mut ChaCha8Rng) -> u64 {
     if mean <= 0.0 {
         return 0;
@@ -197,11 +212,7 @@ pub fn rep_day(
     if day_start + DAY <= rep.start_ms {
         return;
     }
-    let (calls, emails, meetings, deals, partners) = match rep.role {
-        Role::Direct => (10.0, 14.0, 2.5, 0.6, 0.0),
-        Role::Channel => (5.0, 12.0, 2.0, 0.45, 0.12),
-        Role::Inside => (28.0, 18.0, 0.8, 1.3, 0.0),
-    };
+    let (calls, emails, meetings, deals, partners) = day_means(rep.role);
     let f = rep.skill.sqrt() * weekday;
     for (kind, mean) in [
         ("activity.call", calls),

@@ -8,6 +8,7 @@
 //! out-of-order delivery, duplicates and malformed lines. The same seed
 //! always yields the same bytes.
 
+mod anomaly;
 mod company;
 mod noise;
 mod wire;
@@ -20,6 +21,7 @@ use chrono::{Datelike, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+pub use anomaly::{Label, Rules};
 pub use company::{Company, Rep, Role};
 pub use wire::WireEvent;
 
@@ -40,6 +42,9 @@ pub struct Options {
     pub duplicates: f64,
     /// Share of extra malformed lines.
     pub malformed: f64,
+    /// Share of reps given a labelled anomaly (plus one burst of malformed
+    /// records); 0 for none. See [`Generator::labels`].
+    pub anomalies: f64,
 }
 
 impl Default for Options {
@@ -52,6 +57,7 @@ impl Default for Options {
             out_of_order: 0.0,
             duplicates: 0.0,
             malformed: 0.0,
+            anomalies: 0.0,
         }
     }
 }
@@ -89,6 +95,7 @@ pub struct Generator {
     day: u32,
     seq: u64,
     summary: Summary,
+    plan: anomaly::Plan,
 }
 
 const MS_PER_DAY: i64 = 86_400_000;
@@ -98,6 +105,13 @@ impl Generator {
     pub fn new(opts: Options) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let company = Company::new(opts.reps, &mut rng, opts.start);
+        let start_ms = opts
+            .start
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            .timestamp_millis();
+        let plan = anomaly::Plan::new(&company, start_ms, opts.days, opts.anomalies, opts.seed);
         let mut g = Generator {
             opts,
             rng,
@@ -107,6 +121,7 @@ impl Generator {
             day: 0,
             seq: 0,
             summary: Summary::default(),
+            plan,
         };
         g.directory();
         g
@@ -115,6 +130,13 @@ impl Generator {
     /// What was produced so far.
     pub fn summary(&self) -> &Summary {
         &self.summary
+    }
+
+    /// The labelled anomalies injected (with `Options::anomalies`); complete
+    /// once every line has been generated.
+    pub fn labels(&self) -> Vec<Label> {
+        let end = self.start_ms() + i64::from(self.opts.days) * MS_PER_DAY;
+        self.plan.labels(&self.company, end)
     }
 
     /// The company being simulated.
@@ -164,6 +186,11 @@ impl Generator {
             self.push_line(at + delay, bad);
             self.summary.malformed += 1;
         }
+        if self.plan.burst_copy(ev.source, at) {
+            let bad = noise::malform(&line, &mut self.rng);
+            self.push_line(at + delay, bad);
+            self.summary.malformed += 1;
+        }
         self.summary.events += 1;
         self.push_line(at + delay, line);
     }
@@ -191,6 +218,7 @@ impl Generator {
                 [1.1, 1.0, 1.0, 1.0, 0.8][date.weekday().num_days_from_monday() as usize];
             let mut new = Vec::new();
             for i in 0..self.company.reps.len() {
+                let before = new.len();
                 company::rep_day(
                     &self.company,
                     i,
@@ -200,6 +228,11 @@ impl Generator {
                     &mut self.rng,
                     &mut new,
                 );
+                if self.plan.touches(i) {
+                    let mut mine = new.split_off(before);
+                    self.plan.rep_day(i, &mut mine);
+                    new.extend(mine);
+                }
             }
             for (at, ev) in new {
                 // Only deals have follow-ups; everything else is serialized at once,
@@ -217,9 +250,10 @@ impl Generator {
             if *at >= day_end {
                 break;
             }
-            let Some(Reverse((at, _, ev))) = self.scheduled.pop() else {
+            let Some(Reverse((at, _, mut ev))) = self.scheduled.pop() else {
                 break;
             };
+            self.plan.scheduled(&mut ev, at);
             let follow_ups = company::follow_ups(&self.company, &ev, at, &mut self.rng);
             for (when, f) in follow_ups {
                 self.seq += 1;
