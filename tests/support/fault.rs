@@ -161,6 +161,69 @@ impl Rng {
     }
 }
 
+/// Prints the day summaries (rep, day) where the live score topic and a
+/// 3-partition replay differ, to locate lost or doubled events.
+pub fn print_day_differences(records: &[super::Record], events: &std::path::Path) {
+    fn days(
+        vals: impl Iterator<Item = serde_json::Value>,
+    ) -> HashMap<(String, String), serde_json::Value> {
+        let mut out: HashMap<(String, String), (u64, serde_json::Value)> = HashMap::new();
+        for v in vals {
+            if v["kind"] != "period_summary" || v["period"]["kind"] != "day" {
+                continue;
+            }
+            let key = (
+                v["rep_id"].as_str().unwrap_or_default().to_string(),
+                v["period"]["start"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            let version = v["version"].as_u64().unwrap_or(0);
+            if out.get(&key).is_none_or(|(old, _)| version >= *old) {
+                out.insert(key, (version, v));
+            }
+        }
+        out.into_iter()
+            .map(|(k, (_, v))| (k, v["kpis"].clone()))
+            .collect()
+    }
+    let live = days(
+        records
+            .iter()
+            .filter_map(|(_, p, _)| serde_json::from_slice(p).ok()),
+    );
+    let out = super::run::salespulse(&[
+        "replay",
+        "--events",
+        events.to_str().unwrap_or_default(),
+        "--partitions",
+        "3",
+        "--emit",
+        "all",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let replay = days(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
+    let mut keys: Vec<_> = replay
+        .keys()
+        .filter(|k| live.get(*k) != replay.get(*k))
+        .collect();
+    keys.sort();
+    for k in keys.iter().take(10) {
+        let diff = json_diff(
+            "",
+            live.get(*k).unwrap_or(&serde_json::Value::Null),
+            &replay[*k],
+        );
+        eprintln!(
+            "fault: day summary differs {} {}: {}",
+            k.0,
+            k.1,
+            diff.join("; ")
+        );
+    }
+}
+
 /// Asserts that the last score record per rep equals a partitioned replay.
 pub fn assert_equals_replay(
     got: &HashMap<String, serde_json::Value>,

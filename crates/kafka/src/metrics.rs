@@ -85,6 +85,8 @@ pub struct Status {
     pub changelog_record_bytes: Histogram,
     /// Offset commits that failed (retried at the next cycle).
     pub commit_failures: IntCounter,
+    /// Times the consumer delivered a record past the next one expected.
+    pub gaps: IntCounter,
     /// 1 while /readyz would answer 200 (set when /metrics is scraped).
     pub ready: IntGauge,
     /// 1 while assigned partitions are restored from the changelog (set when scraped).
@@ -302,6 +304,11 @@ impl Status {
                 "Records skipped after a restore because the rep's state already held them",
             )
             .expect("valid metric"),
+            gaps: IntCounter::new(
+                "salespulse_consumer_gaps_total",
+                "Times the consumer delivered a record past the next one a partition's state expected",
+            )
+            .expect("valid metric"),
             ready: IntGauge::new(
                 "salespulse_ready",
                 "1 while the instance is ready (what /readyz answers), else 0",
@@ -357,6 +364,7 @@ impl Status {
             Box::new(self.changelog_record_bytes.clone()),
             Box::new(self.commit_failures.clone()),
             Box::new(self.already_applied.clone()),
+            Box::new(self.gaps.clone()),
             Box::new(self.ready.clone()),
             Box::new(self.restoring_gauge.clone()),
             Box::new(self.alerts.clone()),

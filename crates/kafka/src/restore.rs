@@ -1,6 +1,6 @@
 //! Rebuilding a partition's engine from the changelog when the partition is
 //! assigned: every record of the changelog partition up to its end is
-//! loaded (a later record for a rep replaces an earlier one; compaction
+//! loaded (of two records for a rep the one that applied more of the input wins; compaction
 //! keeps only the latest). The end is where the broker's fetch reports
 //! partition EOF, not a ListOffsets watermark (the test broker answers those
 //! wrongly); the watermark only sizes the progress shown on /readyz. The

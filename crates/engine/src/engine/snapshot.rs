@@ -180,8 +180,8 @@ impl Engine {
         postcard::to_extend(&out, vec![SNAPSHOT_FORMAT]).ok()
     }
 
-    /// Loads a rep's changelog record (a later record for the same rep
-    /// replaces an earlier one). Call [`Engine::finish_restore`] after the last.
+    /// Loads a rep's changelog record (a record for the same rep replaces
+    /// an earlier one unless that one had applied more of the input). Call [`Engine::finish_restore`] after the last.
     pub fn restore_rep(&mut self, rep_id: &str, bytes: &[u8]) -> Result<(), SnapshotError> {
         let rep = || rep_id.to_string();
         let (&format, body) = bytes.split_first().ok_or_else(|| SnapshotError::Corrupt {
@@ -204,6 +204,14 @@ impl Engine {
             SNAPSHOT_FORMAT => postcard::from_bytes(body).map_err(corrupt)?,
             got => return Err(SnapshotError::Version { rep: rep(), got }),
         };
+        // A rep's state only moves forward through its input, so of two
+        // records the one that applied more is the newer, whatever order the
+        // broker kept them in (a retried produce can land after a later one).
+        if let Some(held) = self.reps.get(rep_id) {
+            if progress(held) > progress(&snap.state) {
+                return Ok(());
+            }
+        }
         self.stream_time = self.stream_time.max(snap.stream_time);
         let mut state = snap.state;
         state.detect = snap.detect;
@@ -220,4 +228,10 @@ impl Engine {
                 salespulse_window::PeriodKind::ALL.map(|k| self.cfg.calendar.period(k, t));
         }
     }
+}
+
+/// How far a rep's state got through its input: the sum over input slots of
+/// the offset of the last record applied (never decreases as records apply).
+fn progress(rs: &RepState) -> i64 {
+    rs.applied.iter().map(|&o| o.max(0)).sum()
 }
