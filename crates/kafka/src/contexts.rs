@@ -24,6 +24,22 @@ pub(crate) fn record_lag(status: &Status, stats: &Statistics) {
     }
 }
 
+/// How long the consumer has heard nothing from any broker it is connected
+/// to (librdkafka's `rxidle`, the least over the brokers that are up), for
+/// /readyz: a frozen or unreachable broker that keeps its connections open
+/// is noticed within seconds, before any request times out. The consumer
+/// hears from a healthy broker at least every `fetch.wait.max.ms`.
+pub(crate) fn record_broker_silence(status: &Status, stats: &Statistics) {
+    let silent_us = stats
+        .brokers
+        .values()
+        .filter(|b| b.nodeid >= 0 && b.state == "UP" && b.rxidle >= 0)
+        .map(|b| b.rxidle)
+        .min();
+    let ms = silent_us.map_or(-1, |us| us / 1000);
+    status.broker_silent_ms.store(ms, Ordering::Relaxed);
+}
+
 /// Tracks whether the producer holds a connection to any broker, for /readyz.
 pub(crate) struct ProducerHealth(pub(crate) Arc<Status>);
 

@@ -23,6 +23,8 @@ pub struct Status {
     pub consuming: AtomicBool,
     /// Set while the producer has a connection to at least one broker.
     pub producer_up: AtomicBool,
+    /// Milliseconds since the consumer last heard from a broker (-1: unknown).
+    pub broker_silent_ms: AtomicI64,
     /// Set while assigned partitions are being restored from the changelog.
     pub restoring: AtomicBool,
     /// Changelog records read by the restore in progress.
@@ -177,6 +179,7 @@ impl Status {
             partitions,
             consuming: AtomicBool::new(false),
             producer_up: AtomicBool::new(false),
+            broker_silent_ms: AtomicI64::new(-1),
             restoring: AtomicBool::new(false),
             restore_done: AtomicU64::new(0),
             restore_total: AtomicU64::new(0),

@@ -121,6 +121,11 @@ fn not_ready(status: &Status) -> Option<serde_json::Value> {
         "no partition assigned to this instance yet".to_string()
     } else if !status.producer_up.load(Ordering::Relaxed) {
         "the producer has no connection to a broker".to_string()
+    } else if status.broker_silent_ms.load(Ordering::Relaxed) > SILENCE_PATIENCE_MS {
+        format!(
+            "no answer from the broker for {} s",
+            status.broker_silent_ms.load(Ordering::Relaxed) / 1000
+        )
     } else if waiting_since > 0 && now - waiting_since > ACK_PATIENCE_MS {
         format!(
             "outputs waiting {} s for the broker's acknowledgement",
@@ -136,6 +141,11 @@ fn not_ready(status: &Status) -> Option<serde_json::Value> {
 
 /// How long outputs may wait for acknowledgement before the instance counts as not ready.
 const ACK_PATIENCE_MS: i64 = 3000;
+
+/// How long the consumer may hear nothing from the brokers before the
+/// instance counts as not ready (a healthy broker answers a fetch at least
+/// every `fetch.wait.max.ms`, 500 ms by default).
+const SILENCE_PATIENCE_MS: i64 = 5000;
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let status = &state.status;
@@ -227,6 +237,17 @@ mod tests {
             (code, &body["partitions"]),
             (StatusCode::OK, &serde_json::json!(2))
         );
+
+        // A broker that keeps its connections open but answers nothing.
+        state
+            .status
+            .broker_silent_ms
+            .store(6_500, Ordering::Relaxed);
+        let (code, body) = ready(&state).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["reason"], "no answer from the broker for 6 s");
+        state.status.broker_silent_ms.store(400, Ordering::Relaxed);
+        assert_eq!(ready(&state).await.0, StatusCode::OK);
 
         state.status.restoring.store(true, Ordering::Relaxed);
         state.status.restore_done.store(5, Ordering::Relaxed);

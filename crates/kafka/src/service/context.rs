@@ -32,6 +32,7 @@ impl ServiceContext {
 impl ClientContext for ServiceContext {
     fn stats(&self, stats: Statistics) {
         crate::contexts::record_lag(&self.status, &stats);
+        crate::contexts::record_broker_silence(&self.status, &stats);
     }
 }
 
