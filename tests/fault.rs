@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use support::fault::*;
 use support::run::*;
-use support::{config_dir, free_port, read_topic, Broker};
+use support::{config_dir, free_port, Broker};
 
 const PARTITIONS: i32 = 3;
 
@@ -143,17 +143,8 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
         Duration::from_secs(300),
     );
     let log = stop(child);
-    eprintln!(
-        "fault: last run: {}",
-        log.lines()
-            .filter(|l| l.starts_with("run:"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-
-    let want = replay_partitioned(&file, PARTITIONS as u16);
-    let got = last_scores(&read_topic(&broker.addr, "salespulse.scores", PARTITIONS));
-    assert_equals_replay(&got, &want);
+    print_run_summary("last run", &log);
+    assert_equals_replay(&broker.addr, &file, PARTITIONS);
 }
 
 /// Waits until the service `run` at `http` reports at least `want` owned
@@ -254,11 +245,7 @@ fn instances_added_and_killed_mid_stream_still_equal_replay() {
     stop(a);
     eprintln!("fault: done at {:.1} s", started.elapsed().as_secs_f64());
 
-    let want = replay_partitioned(&file, PARTITIONS as u16);
-    let records = read_topic(&broker.addr, "salespulse.scores", PARTITIONS);
-    print_day_differences(&records, &file);
-    let got = last_scores(&records);
-    assert_equals_replay(&got, &want);
+    assert_equals_replay(&broker.addr, &file, PARTITIONS);
     drop(http_b);
 }
 
@@ -340,15 +327,6 @@ fn a_frozen_broker_makes_the_service_wait_not_fail() {
         "the service exited after the outage"
     );
     let log = stop(child);
-    eprintln!(
-        "fault: {}",
-        log.lines()
-            .filter(|l| l.starts_with("run:"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-
-    let want = replay_partitioned(&file, PARTITIONS as u16);
-    let got = last_scores(&read_topic(&broker.addr, "salespulse.scores", PARTITIONS));
-    assert_equals_replay(&got, &want);
+    print_run_summary("run", &log);
+    assert_equals_replay(&broker.addr, &file, PARTITIONS);
 }

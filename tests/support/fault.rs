@@ -224,11 +224,19 @@ pub fn print_day_differences(records: &[super::Record], events: &std::path::Path
     }
 }
 
-/// Asserts that the last score record per rep equals a partitioned replay.
-pub fn assert_equals_replay(
-    got: &HashMap<String, serde_json::Value>,
-    want: &HashMap<String, serde_json::Value>,
-) {
+/// Prints the `run:` summary line of a service log.
+pub fn print_run_summary(label: &str, log: &str) {
+    let lines: Vec<&str> = log.lines().filter(|l| l.starts_with("run:")).collect();
+    eprintln!("fault: {label}: {}", lines.join(" "));
+}
+
+/// Asserts that the last score record per rep on the score topic equals a
+/// replay of `events` over `partitions` partitions; on a difference, first
+/// prints the day summaries that differ (to locate the records).
+pub fn assert_equals_replay(broker: &str, events: &std::path::Path, partitions: i32) {
+    let want = super::run::replay_partitioned(events, partitions as u16);
+    let records = super::read_topic(broker, "salespulse.scores", partitions);
+    let got = super::run::last_scores(&records);
     assert_eq!(got.len(), want.len(), "reps on the score topic");
     let mut differ: Vec<&String> = want
         .keys()
@@ -236,6 +244,7 @@ pub fn assert_equals_replay(
         .collect();
     differ.sort();
     if let Some(rep) = differ.first() {
+        print_day_differences(&records, events);
         panic!(
             "{} of {} reps differ from replay; first {rep}: {}",
             differ.len(),

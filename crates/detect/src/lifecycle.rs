@@ -113,13 +113,6 @@ impl Alerts {
         &mut self.slots[i]
     }
 
-    /// The open or last episode of `kind` in `scope`, if any.
-    pub fn get(&self, kind: AlertKind, scope: i64) -> Option<&Slot> {
-        self.slots
-            .iter()
-            .find(|s| s.kind == kind && s.scope == scope)
-    }
-
     /// Whether any episode of `kind` is open.
     pub fn is_firing(&self, kind: AlertKind) -> bool {
         self.slots.iter().any(|s| s.kind == kind && s.firing)
@@ -235,11 +228,6 @@ impl Alerts {
     /// Whether no slot is held.
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
-    }
-
-    /// Every slot (for listing open alerts).
-    pub fn slots(&self) -> &[Slot] {
-        &self.slots
     }
 }
 

@@ -118,14 +118,6 @@ impl Quality {
         ));
         w.alerts.prune(t, i64::MAX);
     }
-
-    /// Open data-quality alerts' sources (for gauges).
-    pub fn firing(&self) -> impl Iterator<Item = &str> {
-        self.sources
-            .iter()
-            .filter(|(_, w)| w.alerts.is_firing(AlertKind::DataQuality))
-            .map(|(s, _)| s.as_str())
-    }
 }
 
 /// The lower end of the 95% Wilson score interval of `bad / total`.

@@ -193,13 +193,6 @@ impl WorkCalendar {
             .earliest()
             .map_or(0, |d| d.hour() as u8)
     }
-
-    /// Local midnight starting the working day containing `t`'s date, and
-    /// whether that date is a working day.
-    pub fn day_of(&self, t: i64) -> (NaiveDate, bool) {
-        let d = self.local_date(t);
-        (d, self.is_working_day(d))
-    }
 }
 
 fn parse_hours(hours: &str) -> Result<(u32, u32), DetectError> {

@@ -57,7 +57,14 @@ pub(crate) fn on_event(
     revenue_micros: i64,
     out: &mut Vec<AlertRecord>,
 ) {
-    if !cfg.detect.enabled {
+    let relevant = matches!(
+        ev.event_type,
+        EventType::ActivityCall
+            | EventType::ActivityMeeting
+            | EventType::ActivityEmail
+            | EventType::DealWon
+    );
+    if !cfg.detect.enabled || !relevant {
         return;
     }
     let e = ev.occurred_at.0;
