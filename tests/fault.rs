@@ -92,7 +92,6 @@ fn setup(name: &str, reps: &str, days: &str, seed: &str) -> Setup {
 }
 
 #[test]
-#[ignore = "loses a few events after reassignments (fault-tolerance issue note, 2026-11-26; also at 8ed0469); run with --ignored while fixing"]
 fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
     let _serial = serial();
     let Setup {
@@ -191,7 +190,6 @@ fn start_instance(cfg: &std::path::Path, name: &str) -> (Run, String) {
 }
 
 #[test]
-#[ignore = "loses a few events after reassignments (fault-tolerance issue note, 2026-11-26; also at 8ed0469); run with --ignored while fixing"]
 fn instances_added_and_killed_mid_stream_still_equal_replay() {
     let _serial = serial();
     let Setup {

@@ -28,31 +28,23 @@ pub struct Broker {
     pub addr: String,
 }
 
+/// The patched Tansu that `scripts/install-test-deps` builds (keep the
+/// directory name in step with its `TANSU_BUILD`), or `SALESPULSE_TANSU`.
+/// A stock tansu 0.6.0 is refused: it answers a fetch from inside a record
+/// batch with the next batch, so consumers resuming at a committed offset
+/// lose records (scripts/tansu/README.md).
 fn tansu_path() -> String {
-    if let Ok(p) = which("tansu") {
+    if let Ok(p) = std::env::var("SALESPULSE_TANSU") {
         return p;
     }
     let home = std::env::var("HOME").unwrap_or_default();
-    let p = format!("{home}/.cargo/bin/tansu");
+    let p = format!("{home}/.cache/salespulse/tansu-0.6.0-fetchfix1/bin/tansu");
     if std::path::Path::new(&p).exists() {
         return p;
     }
     panic!(
-        "the test broker `tansu` is not installed: run scripts/install-test-deps (or scripts/test)"
+        "the patched test broker is not at {p}: run scripts/install-test-deps (or scripts/test)"
     );
-}
-
-fn which(name: &str) -> Result<String, ()> {
-    let out = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .map_err(|_| ())?;
-    let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if out.status.success() && !p.is_empty() {
-        Ok(p)
-    } else {
-        Err(())
-    }
 }
 
 /// A free port on 127.0.0.1 (bound and released; good enough for tests).

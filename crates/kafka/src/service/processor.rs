@@ -209,12 +209,12 @@ impl Processor {
         }
         if m.offset() > offsets.next && offsets.gap_seen != Some(offsets.next) {
             // The consumer delivered a record past the next one this
-            // partition's state expected (after a rebalance its fetch
-            // position came from a committed-offset lookup other than ours).
-            // Benign when a commit landed between the two lookups (the
-            // changelog covers it); a loss if not. Counted and logged, not
-            // yet corrected: seeking back here did not take effect right
-            // after an assignment (see the fault-tolerance issue).
+            // partition's state expected: after a rebalance its fetch
+            // position came from its own committed-offset lookup, and a
+            // commit landed between that and ours. The changelog, written
+            // before any commit, holds the skipped records' effect. Counted
+            // and logged: a broker that skips records shows up here too (the
+            // unpatched test broker did, scripts/tansu/README.md).
             offsets.gap_seen = Some(offsets.next);
             warn!(
                 topic = m.topic(),
