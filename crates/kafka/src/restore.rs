@@ -41,11 +41,22 @@ pub(crate) struct Restored {
     pub records: u64,
 }
 
-/// Engines holding every rep of the given changelog partitions, read one
-/// partition after the other by one consumer. (Reading them all at once
-/// would save about half a second per partition on the test broker, but the
-/// crash test then lost events, three runs out of three, for a reason not
-/// yet understood; one partition at a time it passes.)
+/// Fetch sizes of the restore consumer unless `[kafka.client]` sets them:
+/// a restore reads whole partitions, so large fetches mean few round trips.
+const RESTORE_FETCH: [(&str, &str); 2] = [
+    ("max.partition.fetch.bytes", "16777216"),
+    ("fetch.max.bytes", "67108864"),
+];
+
+/// A partition being restored.
+struct Loading {
+    engine: Engine,
+    records: u64,
+}
+
+/// Engines holding every rep of the given changelog partitions, read at
+/// once by one consumer (the broker fetches one partition while the engine
+/// loads another); each is done at its partition's end.
 pub(crate) fn restore(
     s: &KafkaSettings,
     cfg: &EngineConfig,
@@ -53,85 +64,91 @@ pub(crate) fn restore(
     partitions: &[i32],
 ) -> Result<HashMap<i32, Restored>, KafkaError> {
     let topic = &s.output.changelog;
-    let consumer: BaseConsumer = s
-        .consumer_config()
+    let mut client = s.consumer_config();
+    for (key, value) in RESTORE_FETCH {
+        if !s.kafka.client.contains_key(key) {
+            client.set(key, value);
+        }
+    }
+    let consumer: BaseConsumer = client
         .set("group.id", format!("{}-restore", s.kafka.group_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
         .create()
         .map_err(KafkaError::client("creating the restore consumer"))?;
+    let mut tpl = TopicPartitionList::new();
+    let mut loading = HashMap::new();
     for &p in partitions {
         if let Ok((low, high)) = consumer.fetch_watermarks(topic, p, WATERMARKS) {
             status
                 .restore_total
                 .fetch_add((high - low).max(0) as u64, Ordering::Relaxed);
         }
-    }
-    let mut done = HashMap::new();
-    for &partition in partitions {
-        let started = Instant::now();
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, partition, Offset::Beginning)
-            .map_err(KafkaError::client("restore assignment"))?;
-        consumer
-            .assign(&tpl)
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
             .map_err(KafkaError::client("restore assignment"))?;
         let mut engine = Engine::new(cfg.clone());
         engine.set_route_credits(true);
-        let records = load(&consumer, &mut engine, status, topic, partition)?;
-        engine.finish_restore();
-        status.restore_records.inc_by(records);
-        status
-            .restore_seconds
-            .observe(started.elapsed().as_secs_f64());
-        info!(
-            partition,
-            records,
-            reps = engine.rep_count(),
-            seconds = started.elapsed().as_secs_f64(),
-            "restored from the changelog"
-        );
-        done.insert(partition, Restored { engine, records });
+        loading.insert(p, Loading { engine, records: 0 });
     }
-    Ok(done)
-}
-
-/// Loads changelog records into `engine` until the partition's end.
-fn load(
-    consumer: &BaseConsumer,
-    engine: &mut Engine,
-    status: &Status,
-    topic: &str,
-    partition: i32,
-) -> Result<u64, KafkaError> {
-    let mut read = 0;
+    consumer
+        .assign(&tpl)
+        .map_err(KafkaError::client("restore assignment"))?;
+    let started = Instant::now();
+    let mut done = HashMap::new();
     let mut last_progress = Instant::now();
-    loop {
+    while !loading.is_empty() {
         match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) if m.partition() == partition => {
-                read += 1;
-                status.restore_done.fetch_add(1, Ordering::Relaxed);
-                last_progress = Instant::now();
-                apply(engine, &m)?;
+            Some(Ok(m)) => {
+                if let Some(l) = loading.get_mut(&m.partition()) {
+                    l.records += 1;
+                    status.restore_done.fetch_add(1, Ordering::Relaxed);
+                    last_progress = Instant::now();
+                    apply(&mut l.engine, &m)?;
+                }
             }
-            Some(Err(ClientError::PartitionEOF(p))) if p == partition => return Ok(read),
-            // A record or end of the partition assigned before (still queued).
-            Some(Ok(_)) | Some(Err(ClientError::PartitionEOF(_))) => {}
+            Some(Err(ClientError::PartitionEOF(p))) => {
+                if let Some(l) = loading.remove(&p) {
+                    done.insert(p, finish(l, status, p, started));
+                }
+            }
             Some(Err(e)) => {
                 return Err(KafkaError::Client {
-                    context: format!("restoring {topic}/{partition}"),
+                    context: format!("restoring {topic}"),
                     source: e,
                 })
             }
             None if last_progress.elapsed() > STALL => {
+                let mut waiting: Vec<i32> = loading.keys().copied().collect();
+                waiting.sort_unstable();
                 return Err(KafkaError::Config(format!(
-                    "restoring {topic}/{partition}: no record and no end of partition for {} s",
+                    "restoring {topic} partitions {waiting:?}: no record and no end of partition for {} s",
                     STALL.as_secs()
                 )));
             }
             None => {}
         }
     }
+    Ok(done)
+}
+
+/// A partition's engine, loaded to the changelog's end.
+fn finish(l: Loading, status: &Status, partition: i32, started: Instant) -> Restored {
+    let Loading {
+        mut engine,
+        records,
+    } = l;
+    engine.finish_restore();
+    status.restore_records.inc_by(records);
+    let seconds = started.elapsed().as_secs_f64();
+    status.restore_seconds.observe(seconds);
+    info!(
+        partition,
+        records,
+        reps = engine.rep_count(),
+        seconds,
+        "restored from the changelog"
+    );
+    Restored { engine, records }
 }
 
 fn apply(engine: &mut Engine, m: &BorrowedMessage<'_>) -> Result<(), KafkaError> {
