@@ -1,10 +1,13 @@
 //! The test broker behaves like Kafka where the service's guarantees
-//! depend on it. Tansu 0.6.0 did not: a fetch from an offset inside a
-//! record batch returned the next batch, so a consumer that resumed at a
-//! committed offset in the middle of a batch (after every rebalance) lost
-//! the rest of it. scripts/install-test-deps builds Tansu with the fix in
-//! scripts/tansu/; this test keeps the suite from running on a broker
-//! without it, where the fault tests would fail for the broker's reasons.
+//! depend on it. Tansu 0.6.0 did not, in two ways (scripts/tansu/README.md):
+//! a fetch from an offset inside a record batch returned the next batch, so
+//! a consumer that resumed at a committed offset in the middle of a batch
+//! (after every rebalance) lost the rest of it; and a fetch while batches
+//! were being appended could return a later batch before an earlier one was
+//! stored, so a tailing consumer skipped the earlier one. scripts/install-
+//! test-deps builds Tansu with fixes for both; these tests keep the suite
+//! from running on a broker without them, where the fault tests would fail
+//! for the broker's reasons.
 
 mod support;
 
@@ -13,7 +16,7 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{BaseProducer, BaseRecord, FutureProducer, FutureRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 const RECORDS: i64 = 3000;
@@ -40,14 +43,13 @@ fn read_offsets(broker: &str, start: i64, limit: usize) -> Vec<i64> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_fetch_from_inside_a_record_batch_starts_at_the_requested_offset() {
-    let broker = support::Broker::start();
+/// Creates `topic` with one partition.
+async fn create_topic(broker: &str, topic: &str) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &broker.addr)
+        .set("bootstrap.servers", broker)
         .create()
         .expect("admin");
-    let topic = NewTopic::new("batches", 1, TopicReplication::Fixed(1));
+    let topic = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
     for r in admin
         .create_topics(&[topic], &AdminOptions::new())
         .await
@@ -55,6 +57,12 @@ async fn a_fetch_from_inside_a_record_batch_starts_at_the_requested_offset() {
     {
         r.expect("topic created");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fetch_from_inside_a_record_batch_starts_at_the_requested_offset() {
+    let broker = support::Broker::start();
+    create_topic(&broker.addr, "batches").await;
     // Batches of up to 1,000 records, all queued before any is sent.
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &broker.addr)
@@ -89,4 +97,66 @@ async fn a_fetch_from_inside_a_record_batch_starts_at_the_requested_offset() {
             "a consumer positioned at {start} must get that record first"
         );
     }
+}
+
+#[test]
+fn a_tailing_consumer_gets_every_offset_while_two_producers_append() {
+    let broker = support::Broker::start();
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(create_topic(&broker.addr, "tail"));
+    const EACH: usize = 60_000;
+    // Two idempotent producers with several requests in flight each: the
+    // broker stores batches concurrently while the consumer fetches.
+    let producers: Vec<_> = (0..2)
+        .map(|k| {
+            let addr = broker.addr.clone();
+            std::thread::spawn(move || {
+                let p: BaseProducer = ClientConfig::new()
+                    .set("bootstrap.servers", &addr)
+                    .set("enable.idempotence", "true")
+                    .set("linger.ms", "1")
+                    .create()
+                    .expect("producer");
+                for i in 0..EACH {
+                    if i % 20 == 0 {
+                        // Small batches over ~6 s: many appends to race with.
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    let payload = format!("{k}-{i}");
+                    support::run::send_waiting(
+                        &p,
+                        BaseRecord::to("tail").key("k").payload(&payload),
+                    );
+                }
+                p.flush(Duration::from_secs(60)).expect("flush");
+            })
+        })
+        .collect();
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.addr)
+        .set("group.id", "it-test-broker-tail")
+        .set("fetch.wait.max.ms", "5")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("tail", 0, Offset::Beginning)
+        .expect("partition");
+    c.assign(&tpl).expect("assign");
+    let (mut next, mut gaps) = (0i64, Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while next < (2 * EACH) as i64 && Instant::now() < deadline {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+            if m.offset() != next {
+                gaps.push((next, m.offset()));
+            }
+            next = m.offset() + 1;
+        }
+    }
+    for p in producers {
+        p.join().expect("producer thread");
+    }
+    println!("tailing consumer: up to offset {next}, gaps {gaps:?}");
+    assert!(gaps.is_empty(), "offsets skipped or repeated: {gaps:?}");
+    assert_eq!(next, (2 * EACH) as i64, "every record delivered");
 }
