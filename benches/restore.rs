@@ -18,7 +18,7 @@ mod common;
 mod support;
 
 use common::{build_state, env_or, snapshots};
-use support::run::{ok, salespulse, send_waiting, start_run};
+use support::run::{create_topics, send_waiting, start_run};
 use support::{config_dir, free_port, http_get, metric, Broker};
 
 fn main() {
@@ -46,12 +46,7 @@ fn main() {
         partitions,
         &format!("[http]\nlisten = \"{http}\"\n"),
     );
-    ok(salespulse(&[
-        "topics",
-        "create",
-        "--config",
-        cfg.to_str().expect("utf-8 path"),
-    ]));
+    create_topics(&cfg);
     let started = Instant::now();
     write_changelog(&broker.addr, &records);
     println!(

@@ -60,12 +60,7 @@ fn setup(name: &str, reps: &str, days: &str, seed: &str) -> Setup {
         PARTITIONS,
         &format!("[http]\nlisten = \"{http}\"\n"),
     );
-    ok(salespulse(&[
-        "topics",
-        "create",
-        "--config",
-        cfg.to_str().unwrap(),
-    ]));
+    create_topics(&cfg);
     let noise = [
         "--out-of-order",
         "0.02",
@@ -169,24 +164,6 @@ fn wait_owned(run: &Run, http: &str, name: &str, want: f64) {
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-}
-
-/// Starts `salespulse run` with its own HTTP port (a second file in `cfg`).
-fn start_instance(cfg: &std::path::Path, name: &str) -> (Run, String) {
-    let dir = cfg.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    for f in std::fs::read_dir(cfg).unwrap().flatten() {
-        if f.path().extension().is_some_and(|x| x == "toml") {
-            std::fs::copy(f.path(), dir.join(f.file_name())).unwrap();
-        }
-    }
-    let http = format!("127.0.0.1:{}", free_port());
-    std::fs::write(
-        dir.join("zz-http.toml"),
-        format!("[http]\nlisten = \"{http}\"\n"),
-    )
-    .unwrap();
-    (start_run(&dir), http)
 }
 
 #[test]

@@ -190,12 +190,7 @@ fn over_three_partitions_with_a_restart_live_equals_a_partitioned_replay() {
         3,
         &format!("[http]\nlisten = \"{http}\"\n[metrics]\nper_rep = true\nper_rep_limit = 5\n"),
     );
-    ok(salespulse(&[
-        "topics",
-        "create",
-        "--config",
-        cfg.to_str().unwrap(),
-    ]));
+    create_topics(&cfg);
     let file = cfg.join("events.ndjson");
     ok(salespulse(&[
         "loadgen",

@@ -17,6 +17,16 @@ pub fn salespulse(args: &[&str]) -> std::process::Output {
         .expect("run salespulse")
 }
 
+/// `salespulse topics create --config cfg`, which must succeed; its output.
+pub fn create_topics(cfg: &Path) -> String {
+    ok(salespulse(&[
+        "topics",
+        "create",
+        "--config",
+        cfg.to_str().expect("utf-8 path"),
+    ]))
+}
+
 pub fn ok(out: std::process::Output) -> String {
     assert!(
         out.status.success(),
@@ -126,6 +136,25 @@ pub fn start_run(config: &Path) -> Run {
         .spawn()
         .expect("start run");
     Run { child, log }
+}
+
+/// Starts `salespulse run` on a copy of `cfg` named `name`, with its own
+/// HTTP port (one more file in the copy); returns the run and its address.
+pub fn start_instance(cfg: &Path, name: &str) -> (Run, String) {
+    let dir = cfg.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in std::fs::read_dir(cfg).unwrap().flatten() {
+        if f.path().extension().is_some_and(|x| x == "toml") {
+            std::fs::copy(f.path(), dir.join(f.file_name())).unwrap();
+        }
+    }
+    let http = format!("127.0.0.1:{}", super::free_port());
+    std::fs::write(
+        dir.join("zz-http.toml"),
+        format!("[http]\nlisten = \"{http}\"\n"),
+    )
+    .unwrap();
+    (start_run(&dir), http)
 }
 
 /// SIGTERM, then the exit within 10 s and its status; returns the log.
