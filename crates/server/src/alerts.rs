@@ -52,7 +52,16 @@ impl AlertFilter<'_> {
 }
 
 impl Offer for AlertView {
-    fn offer(&self, record: Value) {
+    fn offer(&self, payload: &[u8]) {
+        if let Ok(record) = serde_json::from_slice(payload) {
+            self.offer_record(record);
+        }
+    }
+}
+
+impl AlertView {
+    /// Keeps an alert record (the latest per `alert_id`).
+    pub fn offer_record(&self, record: Value) {
         let Some(id) = record["alert_id"].as_str().map(str::to_string) else {
             return;
         };
@@ -110,9 +119,9 @@ mod tests {
     #[test]
     fn keeps_the_latest_record_per_episode_and_filters() {
         let v = AlertView::default();
-        v.offer(alert("a", "firing", "2026-01-01T10:00:00Z", None));
-        v.offer(alert("b", "firing", "2026-01-02T10:00:00Z", None));
-        v.offer(alert(
+        v.offer_record(alert("a", "firing", "2026-01-01T10:00:00Z", None));
+        v.offer_record(alert("b", "firing", "2026-01-02T10:00:00Z", None));
+        v.offer_record(alert(
             "a",
             "resolved",
             "2026-01-01T10:00:00Z",
@@ -140,9 +149,9 @@ mod tests {
         let v = AlertView::default();
         for i in 0..RESOLVED_KEPT + 5 {
             let at = format!("2026-01-01T00:00:{:02}.{i:06}Z", i % 60);
-            v.offer(alert(&format!("x{i}"), "resolved", &at, Some(&at)));
+            v.offer_record(alert(&format!("x{i}"), "resolved", &at, Some(&at)));
         }
-        v.offer(alert("open", "firing", "2025-01-01T00:00:00Z", None));
+        v.offer_record(alert("open", "firing", "2025-01-01T00:00:00Z", None));
         let (n, _) = v.query(&AlertFilter::default(), 1);
         assert_eq!(n, RESOLVED_KEPT + 1, "every open alert is kept");
     }

@@ -2,8 +2,9 @@
 //! every rep, read from the compacted score topic (small: one record per
 //! rep), so queries do not depend on which instance owns which partition.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -12,55 +13,94 @@ use tracing::warn;
 
 /// A view fed from a topic's records.
 pub trait Offer: Send + Sync + 'static {
-    /// Takes one record (JSON).
-    fn offer(&self, record: serde_json::Value);
+    /// Takes one record (its JSON bytes).
+    fn offer(&self, payload: &[u8]);
 }
 
 impl Offer for CompanyView {
-    fn offer(&self, record: serde_json::Value) {
-        CompanyView::offer(self, record);
+    fn offer(&self, payload: &[u8]) {
+        CompanyView::offer(self, payload);
     }
 }
 
-/// Latest score record per rep (highest `version`), as JSON.
+/// What the view reads of every record: the rest is parsed when queried.
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    rep_id: Option<Cow<'a, str>>,
+    version: Option<u64>,
+}
+
+/// One rep's latest record: its bytes, parsed on the first query. Every
+/// instance reads every score record (one per changed rep and emit
+/// interval); parsing each into JSON values took about as much CPU as the
+/// scoring itself, while queries need only what changed since the last one.
+#[derive(Debug)]
+struct Entry {
+    version: u64,
+    raw: Box<[u8]>,
+    parsed: OnceLock<Option<Arc<serde_json::Value>>>,
+}
+
+impl Entry {
+    fn value(&self) -> Option<Arc<serde_json::Value>> {
+        self.parsed
+            .get_or_init(|| serde_json::from_slice(&self.raw).ok().map(Arc::new))
+            .clone()
+    }
+}
+
+/// Latest score record per rep (highest `version`).
 #[derive(Debug, Default)]
 pub struct CompanyView {
-    reps: RwLock<HashMap<String, (u64, Arc<serde_json::Value>)>>,
+    reps: RwLock<HashMap<String, Arc<Entry>>>,
 }
 
 impl CompanyView {
-    /// Keeps `record` if it is a score record newer than what the view has.
-    pub fn offer(&self, record: serde_json::Value) {
-        if record["kind"] != "score" {
+    /// Keeps `payload` if it is a score record newer than what the view has.
+    pub fn offer(&self, payload: &[u8]) {
+        let Ok(head) = serde_json::from_slice::<Head<'_>>(payload) else {
             return;
-        }
-        let (Some(rep), Some(version)) = (record["rep_id"].as_str(), record["version"].as_u64())
+        };
+        let (Some("score"), Some(rep), Some(version)) =
+            (head.kind.as_deref(), head.rep_id, head.version)
         else {
             return;
         };
         let mut reps = self.reps.write().unwrap_or_else(|e| e.into_inner());
-        if reps.get(rep).is_none_or(|(v, _)| version > *v) {
-            reps.insert(rep.to_string(), (version, Arc::new(record)));
+        if reps.get(rep.as_ref()).is_none_or(|e| version > e.version) {
+            let entry = Entry {
+                version,
+                raw: payload.into(),
+                parsed: OnceLock::new(),
+            };
+            reps.insert(rep.into_owned(), Arc::new(entry));
         }
     }
 
     /// The latest record of a rep.
     pub fn rep(&self, rep_id: &str) -> Option<Arc<serde_json::Value>> {
-        self.reps
+        let entry = self
+            .reps
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(rep_id)
-            .map(|(_, r)| r.clone())
+            .cloned()?;
+        entry.value()
     }
 
     /// Every rep's latest record.
     pub fn all(&self) -> Vec<Arc<serde_json::Value>> {
-        self.reps
+        let entries: Vec<Arc<Entry>> = self
+            .reps
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .map(|(_, r)| r.clone())
-            .collect()
+            .cloned()
+            .collect();
+        entries.iter().filter_map(|e| e.value()).collect()
     }
 
     /// Reps in the view.
@@ -118,11 +158,48 @@ pub async fn follow<V: Offer>(client: ClientConfig, topic: String, view: Arc<V>)
     loop {
         match consumer.recv().await {
             Ok(m) => {
-                if let Some(Ok(v)) = m.payload().map(serde_json::from_slice::<serde_json::Value>) {
-                    view.offer(v);
+                if let Some(payload) = m.payload() {
+                    view.offer(payload);
                 }
             }
             Err(e) => warn!(error = %e, %topic, "view: consume"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(kind: &str, rep: &str, version: u64, score: f64) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "kind": kind, "rep_id": rep, "version": version, "score": score,
+            "components": [{"kpi": "revenue", "points": 1.5}],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn keeps_the_newest_score_record_per_rep_and_parses_it_on_query() {
+        let v = CompanyView::default();
+        v.offer(&record("score", "r1", 2, 50.0));
+        v.offer(&record("score", "r1", 1, 10.0)); // older: ignored
+        v.offer(&record("period_summary", "r1", 9, 99.0)); // not a score record
+        v.offer(br#"{"kind":"score","rep_id":"r\u0032","version":1,"score":70.0}"#); // "r2", escaped
+        v.offer(b"not json");
+        assert_eq!(v.len(), 2);
+        let r1 = v.rep("r1").unwrap();
+        assert_eq!(r1["score"], 50.0);
+        assert_eq!(r1["components"][0]["kpi"], "revenue");
+        assert_eq!(v.rep("r2").unwrap()["score"], 70.0);
+        v.offer(&record("score", "r1", 3, 60.0));
+        assert_eq!(v.rep("r1").unwrap()["score"], 60.0);
+        let mut all: Vec<f64> = v
+            .all()
+            .iter()
+            .map(|r| r["score"].as_f64().unwrap())
+            .collect();
+        all.sort_by(f64::total_cmp);
+        assert_eq!(all, [60.0, 70.0]);
     }
 }
