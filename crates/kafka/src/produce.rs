@@ -71,12 +71,12 @@ pub async fn produce_generated(
         produced += 1;
         if pending.len() >= 10_000 {
             for f in pending.drain(..) {
-                ack(f.await)?;
+                delivered(f.await, "a generated record")?;
             }
         }
     }
     for f in pending {
-        ack(f.await)?;
+        delivered(f.await, "a generated record")?;
     }
     producer
         .flush(Duration::from_secs(10))
@@ -87,20 +87,17 @@ pub async fn produce_generated(
     })
 }
 
-fn ack(
-    r: Result<
-        rdkafka::producer::future_producer::OwnedDeliveryResult,
-        futures::channel::oneshot::Canceled,
-    >,
+/// A delivery future's outcome as our error, naming `what` was delivered.
+pub(crate) fn delivered<E>(
+    r: Result<rdkafka::producer::future_producer::OwnedDeliveryResult, E>,
+    what: &str,
 ) -> Result<(), KafkaError> {
     match r {
         Ok(Ok(_)) => Ok(()),
         Ok(Err((e, _))) => Err(KafkaError::Client {
-            context: "delivering a generated record".into(),
+            context: format!("delivering {what}"),
             source: e,
         }),
-        Err(_) => Err(KafkaError::Config(
-            "the producer dropped a generated record".into(),
-        )),
+        Err(_) => Err(KafkaError::Config(format!("the producer dropped {what}"))),
     }
 }

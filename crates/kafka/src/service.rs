@@ -3,9 +3,10 @@
 //! (or, for an input keyed by something else, validates it and re-keys it
 //! to the by-rep topic), routes assist credits through the by-rep topic,
 //! sends rejects to the DLQ at once and coalesced score records every
-//! `emit_interval`. Every `commit_interval` it runs the commit cycle:
-//! outputs acknowledged, then the changelog records of the changed reps,
-//! then the input offsets. On assignment a partition's reps are restored
+//! `emit_interval`. Every `commit_interval` it runs the commit cycle: the
+//! changelog records of the changed reps are queued, and the input offsets
+//! are committed once every output queued before them is acknowledged
+//! (the loop keeps consuming meanwhile). On assignment a partition's reps are restored
 //! from the changelog; on revocation the cycle runs before the partition is
 //! given up. Records re-delivered after a crash are skipped per rep (their
 //! offsets are in the restored state): every record affects the state once.
@@ -31,6 +32,7 @@ use crate::{KafkaError, KafkaSettings, Status};
 
 mod context;
 mod cycle;
+mod inflight;
 mod processor;
 
 use context::ServiceContext;
@@ -209,7 +211,7 @@ fn run_loop(
             next_commit = now + commit_every;
             next_emit = now + emit_every;
         } else if now >= next_emit {
-            lock(proc).emit_cycle()?;
+            lock(proc).emit_cycle(consumer)?;
             next_emit = now + emit_every;
         }
         if now >= next_gauges {
@@ -221,7 +223,7 @@ fn run_loop(
     // the last record per rep equals a replay of the input.
     let mut p = lock(proc);
     p.final_records();
-    p.commit_cycle(consumer)?;
+    p.flush_all(consumer)?;
     p.refresh_gauges(consumer);
     p.producer
         .flush(Duration::from_secs(10))

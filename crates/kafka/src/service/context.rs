@@ -73,7 +73,7 @@ impl ConsumerContext for ServiceContext {
             return; // the final cycle already ran; the metrics keep the last state
         }
         let revoked = partitions_of(tpl, &p.layout.processed);
-        if let Err(e) = p.commit_cycle(consumer) {
+        if let Err(e) = p.flush_all(consumer) {
             error!(error = %e, "commit cycle on revocation failed");
             p.fatal = Some(e);
         }

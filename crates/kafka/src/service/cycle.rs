@@ -1,9 +1,10 @@
-//! The service's outputs and its two cycles. The emit cycle publishes the
-//! coalesced score records and waits for their acknowledgement. The commit
-//! cycle does that, then writes the changelog records of every rep changed
-//! since the last cycle and waits for those, and only then commits the
-//! input offsets: a committed offset never covers an output or a state
-//! change the broker does not hold.
+//! The service's outputs and its two cycles. The emit cycle queues the
+//! coalesced score records and alerts. The commit cycle does that, queues
+//! the changelog records of every rep changed since the last cycle, and
+//! marks the input offsets reached to be committed once the broker
+//! acknowledged every output queued before them (service/inflight.rs): a
+//! committed offset never covers an output or a state change the broker
+//! does not hold. Neither waits; `flush_all` (revocation, shutdown) does.
 
 use std::sync::atomic::Ordering;
 
@@ -20,6 +21,7 @@ use std::time::Duration;
 use rdkafka::producer::Producer;
 
 use super::context::ServiceContext;
+use super::inflight::{CycleDone, OffsetBatch, MAX_IN_FLIGHT};
 use super::now_ms;
 use super::processor::Processor;
 use crate::contexts::ProducerHealth;
@@ -103,92 +105,125 @@ pub(super) fn send_dlq<M: Message>(
 }
 
 impl Processor {
-    /// Publishes every group's due records and waits for all outputs.
-    pub(super) fn emit_cycle(&mut self) -> Result<(), KafkaError> {
-        let emitted = self.emit_scores()?;
-        let alerts = self.emit_alerts()?;
+    /// Queues every group's due records as one emit cycle (its latency is
+    /// recorded when the broker acknowledges all of them), then collects
+    /// what the broker acknowledged meanwhile, without waiting.
+    pub(super) fn emit_cycle(
+        &mut self,
+        consumer: &BaseConsumer<ServiceContext>,
+    ) -> Result<(), KafkaError> {
+        self.queue_emit_cycle()?;
+        self.reap(consumer)
+    }
+
+    fn queue_emit_cycle(&mut self) -> Result<(), KafkaError> {
+        let cycle = self.inflight.start_cycle();
+        let emitted = self.emit_scores(cycle)?;
+        let alerts = self.emit_alerts(cycle)?;
         let covered_since: Vec<i64> = self
             .groups
             .values_mut()
             .filter_map(|g| g.oldest_unflushed_ms.take())
             .collect();
-        self.wait_acks()?;
-        self.count_alerts(alerts);
-        self.summary.emitted += emitted;
-        self.status.scores_emitted.inc_by(emitted);
-        if emitted > 0 {
+        let done = CycleDone::new(covered_since, emitted, alerts);
+        if let Some(done) = self.inflight.close_cycle(cycle, done) {
+            self.record_cycle(done);
+        }
+        Ok(())
+    }
+
+    /// The commit cycle: the emit cycle, the changelog of every changed rep,
+    /// and the input offsets reached, to be committed once the broker holds
+    /// every output queued before them. Does not wait.
+    pub(super) fn commit_cycle(
+        &mut self,
+        consumer: &BaseConsumer<ServiceContext>,
+    ) -> Result<(), KafkaError> {
+        self.queue_emit_cycle()?;
+        self.write_changelog()?;
+        let offsets = self.offsets_to_commit();
+        self.inflight.commit_after_queued(offsets);
+        self.reap(consumer)
+    }
+
+    /// The commit cycle, then waits until the broker acknowledged every
+    /// output and the offsets are committed: before a partition is given up
+    /// and at shutdown. Outputs are never given up (`message.timeout.ms =
+    /// 0`): during an outage this waits, and /readyz reports it.
+    pub(super) fn flush_all(
+        &mut self,
+        consumer: &BaseConsumer<ServiceContext>,
+    ) -> Result<(), KafkaError> {
+        self.commit_cycle(consumer)?;
+        self.wait_for(0, consumer)
+    }
+
+    /// Waits until at most `keep` outputs are unacknowledged.
+    fn wait_for(
+        &mut self,
+        keep: usize,
+        consumer: &BaseConsumer<ServiceContext>,
+    ) -> Result<(), KafkaError> {
+        let producer = &self.producer;
+        let (cycles, batches) =
+            self.inflight
+                .wait_until(keep, &self.rt, ACK_LOG_EVERY, |waiting| {
+                    warn!(
+                        waiting,
+                        in_flight = producer.in_flight_count(),
+                        "still waiting for the broker to acknowledge outputs"
+                    )
+                })?;
+        self.settled(consumer, cycles, batches);
+        Ok(())
+    }
+
+    /// Collects acknowledgements without waiting (unless more than
+    /// `MAX_IN_FLIGHT` outputs are pending: then down to half of it).
+    fn reap(&mut self, consumer: &BaseConsumer<ServiceContext>) -> Result<(), KafkaError> {
+        let (cycles, batches) = self.inflight.reap()?;
+        self.settled(consumer, cycles, batches);
+        if self.inflight.len() > MAX_IN_FLIGHT {
+            self.wait_for(MAX_IN_FLIGHT / 2, consumer)?;
+        }
+        Ok(())
+    }
+
+    fn settled(
+        &mut self,
+        consumer: &BaseConsumer<ServiceContext>,
+        cycles: Vec<CycleDone>,
+        batches: Vec<OffsetBatch>,
+    ) {
+        for c in cycles {
+            self.record_cycle(c);
+        }
+        for b in batches {
+            self.commit(consumer, b);
+        }
+        self.status.acks_waiting_since_ms.store(
+            self.inflight.oldest_queued_ms().unwrap_or(0),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// What an acknowledged emit cycle records: counts and latency.
+    fn record_cycle(&mut self, c: CycleDone) {
+        self.count_alerts(c.alerts);
+        self.summary.emitted += c.emitted;
+        self.status.scores_emitted.inc_by(c.emitted);
+        if c.emitted > 0 {
             let now = now_ms();
-            for t in covered_since {
+            for t in c.covered_since {
                 self.status
                     .event_to_emit_seconds
                     .observe((now - t).max(0) as f64 / 1000.0);
             }
         }
-        Ok(())
-    }
-
-    /// The emit cycle, then the changelog of every changed rep, then the
-    /// offsets. A failed commit is retried at the next cycle.
-    pub(super) fn commit_cycle(
-        &mut self,
-        consumer: &BaseConsumer<ServiceContext>,
-    ) -> Result<(), KafkaError> {
-        self.emit_cycle()?;
-        self.write_changelog()?;
-        self.wait_acks()?;
-        self.commit(consumer);
-        Ok(())
-    }
-
-    /// Waits until the broker acknowledged every queued output. Outputs are
-    /// never given up (`message.timeout.ms = 0`): during an outage this
-    /// waits, and /readyz reports it.
-    fn wait_acks(&mut self) -> Result<(), KafkaError> {
-        if self.inflight.is_empty() {
-            return Ok(());
-        }
-        self.status
-            .acks_waiting_since_ms
-            .store(now_ms(), Ordering::Relaxed);
-        let pending: Vec<DeliveryFuture> = self.inflight.drain(..).collect();
-        let total = pending.len();
-        let mut result = Ok(());
-        for (i, mut f) in pending.into_iter().enumerate() {
-            let outcome = loop {
-                match self
-                    .rt
-                    .block_on(async { tokio::time::timeout(ACK_LOG_EVERY, &mut f).await })
-                {
-                    Ok(outcome) => break outcome,
-                    Err(_) => warn!(
-                        waiting = total - i,
-                        in_flight = self.producer.in_flight_count(),
-                        "still waiting for the broker to acknowledge outputs"
-                    ),
-                }
-            };
-            let r = match outcome {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err((e, _))) => Err(KafkaError::Client {
-                    context: "delivering an output record".into(),
-                    source: e,
-                }),
-                Err(_) => Err(KafkaError::Config(
-                    "the producer dropped an output record".into(),
-                )),
-            };
-            if result.is_ok() {
-                result = r;
-            }
-        }
-        self.status
-            .acks_waiting_since_ms
-            .store(0, Ordering::Relaxed);
-        result
     }
 
     /// Queues every group's due score records and summaries.
-    fn emit_scores(&mut self) -> Result<u64, KafkaError> {
+    fn emit_scores(&mut self, cycle: u64) -> Result<u64, KafkaError> {
         let mut emitted = 0u64;
         for (&partition, g) in self.groups.iter_mut() {
             let records = if g.final_records {
@@ -202,14 +237,15 @@ impl Processor {
                 self.per_rep.observe(&self.status, partition, &rec);
                 let payload = serde_json::to_vec(&rec)
                     .map_err(|e| KafkaError::Config(format!("serializing a score record: {e}")))?;
-                self.inflight.push(send(
+                let f = send(
                     &self.producer,
                     &self.s.output.scores,
                     None,
                     &rec.rep_id,
                     &payload,
                     None,
-                )?);
+                )?;
+                self.inflight.push_in(Some(cycle), f, now_ms());
                 emitted += 1;
             }
         }
@@ -217,21 +253,22 @@ impl Processor {
     }
 
     /// Queues every group's new alert records, keyed by rep (or source).
-    fn emit_alerts(&mut self) -> Result<Vec<(AlertKind, AlertStatus)>, KafkaError> {
+    fn emit_alerts(&mut self, cycle: u64) -> Result<Vec<(AlertKind, AlertStatus)>, KafkaError> {
         let mut sent = Vec::new();
         for g in self.groups.values_mut() {
             for a in g.engine.drain_alerts() {
                 let payload = serde_json::to_vec(&a)
                     .map_err(|e| KafkaError::Config(format!("serializing an alert: {e}")))?;
                 let key = a.rep_id.as_deref().or(a.source.as_deref()).unwrap_or("");
-                self.inflight.push(send(
+                let f = send(
                     &self.producer,
                     &self.s.output.alerts,
                     None,
                     key,
                     &payload,
                     None,
-                )?);
+                )?;
+                self.inflight.push_in(Some(cycle), f, now_ms());
                 sent.push((a.kind, a.status));
             }
         }
@@ -279,14 +316,15 @@ impl Processor {
                 self.status
                     .changelog_record_bytes
                     .observe(bytes.len() as f64);
-                self.inflight.push(send(
+                let f = send(
                     &self.producer,
                     &self.layout.changelog,
                     Some(partition),
                     &rep,
                     &bytes,
                     None,
-                )?);
+                )?;
+                self.inflight.push(f, now_ms());
                 self.summary.changelog_written += 1;
                 self.status.changelog_records.inc();
             }
@@ -294,47 +332,47 @@ impl Processor {
         Ok(())
     }
 
-    /// Commits every offset that moved since the last successful commit.
-    fn commit(&mut self, consumer: &BaseConsumer<ServiceContext>) {
-        let mut tpl = TopicPartitionList::new();
-        let mut moved = Vec::new();
+    /// Every offset that moved since it was last sent to be committed,
+    /// marked as sent.
+    fn offsets_to_commit(&mut self) -> OffsetBatch {
         let processed = self
             .groups
-            .iter()
-            .flat_map(|(p, g)| g.offsets.iter().map(move |(t, o)| (t, *p, *o)));
+            .iter_mut()
+            .flat_map(|(p, g)| g.offsets.iter_mut().map(move |(t, o)| (t, *p, o)));
         let ingest = self
             .ingest
-            .iter()
-            .flat_map(|(t, ps)| ps.iter().map(move |(p, o)| (t, *p, *o)));
+            .iter_mut()
+            .flat_map(|(t, ps)| ps.iter_mut().map(move |(p, o)| (t, *p, o)));
+        let mut moved = Vec::new();
         for (topic, partition, o) in processed.chain(ingest) {
-            if o.next > o.committed
-                && tpl
-                    .add_partition_offset(topic, partition, Offset::Offset(o.next))
-                    .is_ok()
-            {
+            if o.next > o.committed {
+                o.committed = o.next;
                 moved.push((topic.clone(), partition, o.next));
             }
         }
-        if moved.is_empty() {
-            return;
+        moved
+    }
+
+    /// Commits `offsets` (their outputs are acknowledged).
+    fn commit(&mut self, consumer: &BaseConsumer<ServiceContext>, offsets: OffsetBatch) {
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition, next) in &offsets {
+            if tpl
+                .add_partition_offset(topic, *partition, Offset::Offset(*next))
+                .is_err()
+            {
+                warn!(topic, partition, next, "cannot commit this offset");
+            }
         }
         // Asynchronous: a synchronous commit can wait forever when the
         // member lost its session (its coordinator is mid-rebalance). The
         // outcome arrives in the context's commit callback; a failed commit
         // marks every offset for the next cycle to send again.
-        match consumer.commit(&tpl, CommitMode::Async) {
-            Ok(()) => {
-                for (topic, partition, next) in moved {
-                    if let Some(o) = self.offsets_mut(&topic, partition) {
-                        o.committed = next;
-                    }
-                }
-            }
-            Err(e) => {
-                self.status.commit_failing.store(true, Ordering::Relaxed);
-                self.status.commit_failures.inc();
-                warn!(error = %e, "committing offsets failed; retrying at the next cycle");
-            }
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+            self.status.commit_failing.store(true, Ordering::Relaxed);
+            self.status.commit_failures.inc();
+            warn!(error = %e, "committing offsets failed; retrying at the next cycle");
+            self.recommit_all();
         }
     }
 
@@ -347,17 +385,6 @@ impl Processor {
         let ingest = self.ingest.values_mut().flat_map(|ps| ps.values_mut());
         for o in groups.chain(ingest) {
             o.committed = -1;
-        }
-    }
-
-    fn offsets_mut(
-        &mut self,
-        topic: &str,
-        partition: i32,
-    ) -> Option<&mut super::processor::Offsets> {
-        match self.groups.get_mut(&partition) {
-            Some(g) if g.offsets.contains_key(topic) => g.offsets.get_mut(topic),
-            _ => self.ingest.get_mut(topic)?.get_mut(&partition),
         }
     }
 }

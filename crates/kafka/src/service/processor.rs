@@ -8,7 +8,7 @@ use std::time::Duration;
 use prometheus::IntCounter;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::producer::{DeliveryFuture, FutureProducer};
+use rdkafka::producer::FutureProducer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tracing::{info, warn};
 
@@ -16,6 +16,7 @@ use salespulse_engine::{validate, Applied, CreditOutcome, Engine, EngineConfig};
 
 use super::context::ServiceContext;
 use super::cycle::{send, send_dlq};
+use super::inflight::Inflight;
 use super::{now_ms, RunSummary};
 use crate::business::{refresh_business_gauges, PerRep};
 use crate::contexts::ProducerHealth;
@@ -55,7 +56,7 @@ pub(crate) struct Processor {
     pub(super) groups: HashMap<i32, Group>,
     /// Offsets of ingest-only topic partitions, by topic then partition.
     pub(super) ingest: HashMap<String, HashMap<i32, Offsets>>,
-    pub(super) inflight: Vec<DeliveryFuture>,
+    pub(super) inflight: Inflight,
     pub(super) summary: RunSummary,
     pub(super) per_rep: PerRep,
     received: HashMap<String, IntCounter>,
@@ -85,7 +86,7 @@ impl Processor {
             producer,
             groups: HashMap::new(),
             ingest: HashMap::new(),
-            inflight: Vec::new(),
+            inflight: Inflight::default(),
             summary: RunSummary::default(),
             received: HashMap::new(),
             warned_misrouted: false,
@@ -168,14 +169,14 @@ impl Processor {
                     payload,
                     None,
                 )?;
-                self.inflight.push(f);
+                self.inflight.push(f, now_ms());
                 self.summary.rekeyed += 1;
             }
             Err(rej) => {
                 self.summary.rejected += 1;
                 self.status.count_rejected(rej.reason);
                 let f = send_dlq(&self.s, &self.producer, m, &rej)?;
-                self.inflight.push(f);
+                self.inflight.push(f, now_ms());
             }
         }
         Ok(())
@@ -262,7 +263,7 @@ impl Processor {
                 self.summary.rejected += 1;
                 self.status.count_rejected(rej.reason);
                 self.inflight
-                    .push(send_dlq(&self.s, &self.producer, m, &rej)?);
+                    .push(send_dlq(&self.s, &self.producer, m, &rej)?, now_ms());
             }
         }
         for c in g.engine.take_credits() {
@@ -275,7 +276,7 @@ impl Processor {
                 &bytes,
                 Some(KIND_CREDIT),
             )?;
-            self.inflight.push(f);
+            self.inflight.push(f, now_ms());
             self.summary.credits_sent += 1;
             self.status.credits.with_label_values(&["sent"]).inc();
         }
@@ -306,7 +307,7 @@ impl Processor {
                 self.summary.rejected += 1;
                 self.status.count_rejected(rej.reason);
                 self.inflight
-                    .push(send_dlq(&self.s, &self.producer, m, &rej)?);
+                    .push(send_dlq(&self.s, &self.producer, m, &rej)?, now_ms());
             }
         }
         Ok(())
