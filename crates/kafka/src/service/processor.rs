@@ -30,7 +30,7 @@ use crate::{KafkaError, KafkaSettings, Status};
 pub(super) struct Offsets {
     /// Offset of the next record to handle.
     pub next: i64,
-    /// `next` at the last successful commit.
+    /// `next` when last handed to a commit cycle (reset to -1 by a failed commit).
     pub committed: i64,
     /// The `next` at which a gap was last reported (see `process`).
     pub gap_seen: Option<i64>,
