@@ -150,11 +150,14 @@ fn score_company(seed: u64, scores: &mut BTreeMap<String, Score>) {
         }
     }
     // Precision after a warm-up of three weeks (the detectors learn first;
-    // anomalies start after day 30). Achievements are good news, not scored.
+    // anomalies start after day 30). Achievements are good news, and peer
+    // laggards are the weakest reps of a role by definition, not an injected
+    // anomaly: neither is scored against labels (crates/engine/tests/standing.rs checks them).
     let warm = ms("2026-01-22T00:00:00Z");
+    let unlabelled = ["achievement", "peer_laggard"];
     for a in alerts
         .iter()
-        .filter(|a| started(a) >= warm && a["kind"] != "achievement")
+        .filter(|a| started(a) >= warm && !unlabelled.iter().any(|k| a["kind"] == *k))
     {
         let s = scores
             .entry(a["kind"].as_str().unwrap_or_default().to_string())
@@ -169,7 +172,12 @@ fn score_company(seed: u64, scores: &mut BTreeMap<String, Score>) {
 #[test]
 fn detectors_find_the_labelled_anomalies() {
     let mut scores = BTreeMap::new();
-    for seed in SEEDS {
+    // SALESPULSE_QUALITY_SEEDS="31,32,33" measures other companies (held out from tuning).
+    let seeds: Vec<u64> = std::env::var("SALESPULSE_QUALITY_SEEDS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| SEEDS.to_vec());
+    for seed in seeds {
         score_company(seed, &mut scores);
     }
     println!("| kind | labels | detectable | detected | recall | alerts | precision | median delay (working h) |");
@@ -188,8 +196,6 @@ fn detectors_find_the_labelled_anomalies() {
         );
     }
     // The goals: recall and precision >= 0.9, median delay <= 1 working hour.
-    // behind_pace meets recall and delay but not precision (docs/alerts.md
-    // says why); its precision is reported, not asserted.
     for (kind, s) in scores.iter_mut() {
         assert!(s.detectable > 0, "{kind}: no detectable label");
         assert!(s.recall() >= 0.9, "{kind}: recall {:.2}", s.recall());
@@ -198,12 +204,10 @@ fn detectors_find_the_labelled_anomalies() {
             median <= 1.0,
             "{kind}: median delay {median:.2} working hours"
         );
-        if kind != "behind_pace" {
-            assert!(
-                s.precision() >= 0.9,
-                "{kind}: precision {:.2}",
-                s.precision()
-            );
-        }
+        assert!(
+            s.precision() >= 0.9,
+            "{kind}: precision {:.2}",
+            s.precision()
+        );
     }
 }

@@ -19,7 +19,8 @@ use salespulse_loadgen::{Generator, Options};
 fn engine_config() -> EngineConfig {
     let s: Settings = serde_json::from_str(
         r#"{"currency": {"rates": {"EUR": "1.08", "GBP": "1.27"}},
-            "profiles": {"direct": {"components": [{"kpi": "revenue", "window": "month", "target": 40000, "weight": 1}]}}}"#,
+            "profiles": {"direct": {"components": [{"kpi": "revenue", "window": "month", "target": 40000, "weight": 1},
+                                                   {"kpi": "activities", "window": "7d", "target": 150, "weight": 1}]}}}"#,
     )
     .unwrap();
     EngineConfig::new(&s).unwrap()
@@ -175,6 +176,10 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
     // by rep; the counters and the open-alert gauge agree with them.
     let alerts = read_topic(&s.kafka.brokers, &s.output.alerts, 1);
     assert!(!want_alerts.is_empty(), "40 days of 16 reps raise alerts");
+    // Standings too: 16 reps of one role are enough peers.
+    assert!(want_alerts
+        .iter()
+        .any(|a| a.kind == salespulse_model::AlertKind::PeerLaggard));
     let got: Vec<salespulse_model::AlertRecord> = alerts
         .iter()
         .map(|(_, p, _)| serde_json::from_slice(p).unwrap())

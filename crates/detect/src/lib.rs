@@ -7,9 +7,11 @@
 
 pub mod activity;
 mod emit;
+pub mod flow;
 pub mod lifecycle;
 pub mod outlier;
 pub mod pace;
+pub mod peer;
 pub mod quality;
 pub mod rep;
 mod sections;
@@ -20,7 +22,7 @@ pub use activity::Tick;
 pub use emit::{expire, Raise, Subject};
 pub use pace::PaceInput;
 pub use quality::{source_of, Quality};
-pub use rep::RepDetect;
+pub use rep::{DetectExt, RepDetect};
 pub use settings::{DetectConfig, DetectSection, RoleConfig};
 pub use worktime::WorkCalendar;
 

@@ -3,7 +3,9 @@
 //! or worse. The measure is a robust z-score of the log amount against the
 //! rep's last deals: (ln x - median) / (1.4826 × MAD), with the scale floored
 //! at 0.5 (a few similar deals would otherwise make any bigger one an outlier).
-//! A configured `max_amount` flags any larger deal, history or not.
+//! A configured `max_amount` flags any larger deal, history or not. With
+//! `exclude` the engine asks [`is_outlier`] before applying a won deal and
+//! holds an outlier back (rejected as `outlier`, to the dead-letter topic).
 
 use salespulse_model::AlertKind;
 
@@ -21,8 +23,7 @@ pub fn deal_won(rs: &mut RepDetect, amount: f64, at: i64, r: &mut Raise<'_>) -> 
     let x = amount.ln();
     let (median, z) = robust_z(&rs.deals, x, s.min_history as usize);
     let over_max = s.max_amount > 0.0 && amount > s.max_amount;
-    let is_outlier = over_max || z.is_some_and(|z| z >= s.z);
-    if !is_outlier {
+    if !(over_max || z.is_some_and(|z| z >= s.z)) {
         if rs.deals.len() >= DEALS_KEPT {
             rs.deals.pop_front();
         }
@@ -64,6 +65,17 @@ pub fn deal_won(rs: &mut RepDetect, amount: f64, at: i64, r: &mut Raise<'_>) -> 
         },
     ));
     true
+}
+
+/// Whether a won deal of `amount` would be flagged by [`deal_won`] (which
+/// also raises the alert and keeps the distribution).
+pub fn is_outlier(rs: &RepDetect, amount: f64, cfg: &crate::RoleConfig) -> bool {
+    let s = &cfg.raw.outlier_deal;
+    if !(s.enabled && amount.is_finite() && amount > 0.0) {
+        return false;
+    }
+    let (_, z) = robust_z(&rs.deals, amount.ln(), s.min_history as usize);
+    (s.max_amount > 0.0 && amount > s.max_amount) || z.is_some_and(|z| z >= s.z)
 }
 
 /// The smallest scale (in natural-log units) the z-score divides by: a few

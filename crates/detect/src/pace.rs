@@ -5,6 +5,7 @@
 use salespulse_model::{AlertKind, AlertRecord, Severity};
 
 use crate::emit::{closed, rep_record, Facts, Raise, Subject};
+use crate::flow::FlowCheck;
 use crate::lifecycle::{Change, Rule};
 use crate::rep::RepDetect;
 use crate::RoleConfig;
@@ -25,6 +26,10 @@ pub struct PaceInput {
     pub attainment: f64,
     /// Σ weight × elapsed working share of the component's period / Σ weight.
     pub expected: f64,
+    /// End of the pace period.
+    pub scope_end: i64,
+    /// Elapsed working share of the pace period.
+    pub scope_share: f64,
 }
 
 /// `behind_pace` and the quota achievement at a tick.
@@ -42,8 +47,16 @@ pub fn pace(rs: &mut RepDetect, p: PaceInput, t: i64, r: &mut Raise<'_>) {
         );
         out.push(closed(who, &slot, s.severity, t, message));
     }
+    rs.ext.flow.tick(p.scope, p.scope_end, p.scope_share);
     if s.enabled && p.expected >= s.min_elapsed && p.expected > 0.0 {
         let value = p.attainment / p.expected;
+        // Behind, and not by chance: the deal flow is far below the rep's
+        // usual (see `flow`). An open episode resolves on pace alone.
+        let flow = rs.ext.flow.check(p.scope_share, s.min_history);
+        let credible = s.max_chance >= 1.0 || flow.is_some_and(|f| f.chance <= s.max_chance);
+        if !credible && !rs.alerts.is_firing(AlertKind::BehindPace) {
+            return quota(rs, &p, t, cfg, who, out);
+        }
         let rule = Rule {
             fire: s.fire_below,
             resolve: s.resolve_above,
@@ -70,7 +83,7 @@ pub fn pace(rs: &mut RepDetect, p: PaceInput, t: i64, r: &mut Raise<'_>) {
                     value,
                     threshold: if resolved { s.resolve_above } else { s.fire_below },
                     baseline: p.expected,
-                    message: pace_message(who, &p, value, resolved),
+                    message: pace_message(who, &p, value, resolved, flow),
                     suggestion: if resolved {
                         String::new()
                     } else {
@@ -83,7 +96,19 @@ pub fn pace(rs: &mut RepDetect, p: PaceInput, t: i64, r: &mut Raise<'_>) {
     quota(rs, &p, t, cfg, who, out);
 }
 
-fn pace_message(who: &Subject<'_>, p: &PaceInput, pace: f64, resolved: bool) -> String {
+fn pace_message(
+    who: &Subject<'_>,
+    p: &PaceInput,
+    pace: f64,
+    resolved: bool,
+    flow: Option<FlowCheck>,
+) -> String {
+    let flow = flow.map_or(String::new(), |f| {
+        format!(
+            " {} deals created or won this period, against about {:.0} usual by now.",
+            f.observed, f.expected
+        )
+    });
     if resolved {
         format!(
             "{} is back on pace: {:.0}% of the period target with {:.0}% of the working time gone.",
@@ -93,7 +118,7 @@ fn pace_message(who: &Subject<'_>, p: &PaceInput, pace: f64, resolved: bool) -> 
         )
     } else {
         format!(
-            "{} is at {:.0}% of the period target with {:.0}% of the working time gone (pace {pace:.2}).",
+            "{} is at {:.0}% of the period target with {:.0}% of the working time gone (pace {pace:.2}).{flow}",
             who.rep_id,
             p.attainment * 100.0,
             p.expected * 100.0

@@ -45,6 +45,11 @@ pub struct PaceSection {
     pub resolve_above: f64,
     /// Only once this share of the period's working time has elapsed.
     pub min_elapsed: f64,
+    /// And only when the rep's deals created and won this period so far are
+    /// this unlikely by chance at its usual rate (1 turns the gate off).
+    pub max_chance: f64,
+    /// Earlier periods (whole-period equivalents) the usual rate needs.
+    pub min_history: f64,
     /// Severity of the alert.
     pub severity: Severity,
 }
@@ -56,6 +61,40 @@ impl Default for PaceSection {
             fire_below: 0.7,
             resolve_above: 0.8,
             min_elapsed: 0.2,
+            max_chance: 0.0001,
+            min_history: 0.5,
+            severity: Severity::Warning,
+        }
+    }
+}
+
+/// `peer_laggard`: the rep's score percentile within its role, judged at
+/// each working-day close.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PeerSection {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Fire after `days` consecutive working days below this percentile.
+    pub fire_below: f64,
+    /// Resolve at a day close at or above this percentile.
+    pub resolve_above: f64,
+    /// Consecutive working days below `fire_below`.
+    pub days: u32,
+    /// Scored reps of the role needed for a percentile to mean something.
+    pub min_peers: u32,
+    /// Severity of the alert.
+    pub severity: Severity,
+}
+
+impl Default for PeerSection {
+    fn default() -> Self {
+        PeerSection {
+            enabled: true,
+            fire_below: 10.0,
+            resolve_above: 20.0,
+            days: 3,
+            min_peers: 10,
             severity: Severity::Warning,
         }
     }
@@ -136,6 +175,9 @@ pub struct OutlierSection {
     pub min_history: u32,
     /// Any deal above this amount (reporting currency) is an outlier, history or not; 0 = no bound.
     pub max_amount: f64,
+    /// Hold an outlier deal back: not counted, rejected as `outlier` (to the
+    /// dead-letter topic) with the alert, instead of counted and flagged.
+    pub exclude: bool,
     /// How long the alert stays firing.
     pub hold: String,
     /// Severity of the alert.
@@ -149,6 +191,7 @@ impl Default for OutlierSection {
             z: 4.5,
             min_history: 8,
             max_amount: 0.0,
+            exclude: false,
             hold: "24h".into(),
             severity: Severity::Warning,
         }
@@ -167,6 +210,8 @@ pub struct AchievementSection {
     pub personal_best: bool,
     /// Weeks of history before a personal best counts.
     pub min_weeks: u32,
+    /// Announce a rep reaching the top of its role's leaderboard at a working-day close.
+    pub top_of_role: bool,
     /// How long the alert stays firing.
     pub hold: String,
 }
@@ -178,6 +223,7 @@ impl Default for AchievementSection {
             quota: true,
             personal_best: true,
             min_weeks: 4,
+            top_of_role: true,
             hold: "24h".into(),
         }
     }
@@ -226,6 +272,8 @@ pub struct RoleDetectors {
     pub inactivity: InactivitySection,
     /// `outlier_deal`.
     pub outlier_deal: OutlierSection,
+    /// `peer_laggard`.
+    pub peer_laggard: PeerSection,
     /// `achievement`.
     pub achievement: AchievementSection,
 }
@@ -248,6 +296,8 @@ pub struct DetectSection {
     pub inactivity: InactivitySection,
     /// `outlier_deal` defaults.
     pub outlier_deal: OutlierSection,
+    /// `peer_laggard` defaults.
+    pub peer_laggard: PeerSection,
     /// `achievement` defaults.
     pub achievement: AchievementSection,
     /// `data_quality` (per source, not per role).
@@ -270,6 +320,7 @@ impl Default for DetectSection {
             sudden_drop: d.sudden_drop,
             inactivity: d.inactivity,
             outlier_deal: d.outlier_deal,
+            peer_laggard: d.peer_laggard,
             achievement: d.achievement,
             data_quality: QualitySection::default(),
             roles: BTreeMap::new(),

@@ -65,6 +65,7 @@ impl DetectConfig {
             sudden_drop: s.sudden_drop.clone(),
             inactivity: s.inactivity.clone(),
             outlier_deal: s.outlier_deal.clone(),
+            peer_laggard: s.peer_laggard.clone(),
             achievement: s.achievement.clone(),
         };
         let mut roles = HashMap::new();
@@ -166,6 +167,38 @@ fn validate(r: RoleDetectors, at: &str) -> Result<RoleConfig, DetectError> {
         0.0,
         1.0,
     )?;
+    ratio(
+        &format!("{at}.behind_pace.max_chance"),
+        p.max_chance,
+        0.0,
+        1.0,
+    )?;
+    ratio(
+        &format!("{at}.behind_pace.min_history"),
+        p.min_history,
+        0.0,
+        100.0,
+    )?;
+    let g = &r.peer_laggard;
+    ratio(
+        &format!("{at}.peer_laggard.fire_below"),
+        g.fire_below,
+        0.0,
+        100.0,
+    )?;
+    ratio(
+        &format!("{at}.peer_laggard.resolve_above"),
+        g.resolve_above,
+        g.fire_below,
+        100.0,
+    )?;
+    if g.days == 0 || g.min_peers < 2 {
+        return Err(DetectError::setting(
+            &format!("{at}.peer_laggard"),
+            &format!("days = {}, min_peers = {}", g.days, g.min_peers),
+            "days at least 1 and min_peers at least 2",
+        ));
+    }
     let d = &r.sudden_drop;
     ratio(&format!("{at}.sudden_drop.fire_z"), d.fire_z, -100.0, 0.0)?;
     ratio(

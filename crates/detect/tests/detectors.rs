@@ -2,36 +2,12 @@
 
 use salespulse_detect::activity::{inactivity, on_activity, sudden_drop};
 use salespulse_detect::outlier::deal_won;
-use salespulse_detect::pace::{pace, week_closed};
-use salespulse_detect::{
-    DetectConfig, DetectSection, PaceInput, Raise, RepDetect, RoleConfig, Subject, Tick,
-};
+use salespulse_detect::pace::week_closed;
+use salespulse_detect::{DetectConfig, RepDetect, Tick};
 use salespulse_model::{AlertKind, AlertRecord, AlertStatus};
 
-const H: i64 = 3_600_000;
-const M: i64 = 60_000;
-/// Monday 2026-01-05 00:00 UTC.
-const MON: i64 = 1_767_571_200_000;
-
-fn cfg() -> DetectConfig {
-    DetectConfig::new(&DetectSection::default(), "UTC").expect("valid defaults")
-}
-
-fn raise<'a>(rc: &'a RoleConfig, out: &'a mut Vec<AlertRecord>) -> Raise<'a> {
-    Raise {
-        who: who(),
-        cfg: rc,
-        out,
-    }
-}
-
-fn who() -> Subject<'static> {
-    Subject {
-        rep_id: "rep-1",
-        team: Some("team-1"),
-        role: "direct",
-    }
-}
+mod common;
+use common::{cfg, raise, H, M, MON};
 
 /// Runs ticks every 15 minutes over [from, to), calling `each` at each tick.
 fn ticks(c: &DetectConfig, from: i64, to: i64, mut each: impl FnMut(&Tick)) {
@@ -199,68 +175,6 @@ fn outlier_deals_are_flagged_and_kept_out_of_the_distribution() {
     assert_eq!(out.len(), 2);
     assert!(out[0].message.contains("950000.00"), "{}", out[0].message);
     assert_ne!(out[0].alert_id, out[1].alert_id);
-}
-
-#[test]
-fn pace_hovering_at_the_threshold_fires_once_per_period() {
-    let c = cfg();
-    let rc = c.role("direct");
-    let mut rs = RepDetect::default();
-    let mut out = vec![];
-    let month = MON;
-    // Expected attainment grows; attainment hovers so that pace swings 0.6..0.9.
-    for i in 0..100 {
-        let expected = 0.2 + 0.007 * i as f64;
-        let pace_now = if i % 2 == 0 { 0.6 } else { 0.9 };
-        let p = PaceInput {
-            scope: month,
-            attainment: expected * pace_now,
-            expected,
-        };
-        pace(&mut rs, p, MON + i * H, &mut raise(rc, &mut out));
-    }
-    let firing = out
-        .iter()
-        .filter(|a| a.kind == AlertKind::BehindPace && a.status == AlertStatus::Firing)
-        .count();
-    assert_eq!(firing, 1, "{out:#?}");
-    // The next period closes the episode and may fire again.
-    let next = MON + 31 * 24 * H;
-    let p = PaceInput {
-        scope: next,
-        attainment: 0.05,
-        expected: 0.3,
-    };
-    pace(&mut rs, p, next, &mut raise(rc, &mut out));
-    let last: Vec<_> = out.iter().rev().take(2).collect();
-    assert_eq!(last[1].status, AlertStatus::Resolved);
-    assert_eq!(last[0].status, AlertStatus::Firing);
-    assert_ne!(last[0].alert_id, last[1].alert_id);
-}
-
-#[test]
-fn pace_waits_for_the_minimum_elapsed_share_and_quota_is_celebrated() {
-    let c = cfg();
-    let rc = c.role("direct");
-    let mut rs = RepDetect::default();
-    let mut out = vec![];
-    let p = PaceInput {
-        scope: MON,
-        attainment: 0.0,
-        expected: 0.15,
-    };
-    pace(&mut rs, p, MON, &mut raise(rc, &mut out));
-    assert!(out.is_empty(), "too early in the period");
-    let p = PaceInput {
-        scope: MON,
-        attainment: 1.02,
-        expected: 0.8,
-    };
-    pace(&mut rs, p, MON + H, &mut raise(rc, &mut out));
-    pace(&mut rs, p, MON + 2 * H, &mut raise(rc, &mut out));
-    assert_eq!(out.len(), 1, "{out:#?}");
-    assert_eq!(out[0].kind, AlertKind::Achievement);
-    assert_eq!(out[0].severity, salespulse_model::Severity::Info);
 }
 
 #[test]

@@ -25,6 +25,7 @@ mod detect;
 mod memory;
 mod rollup;
 mod snapshot;
+mod standing;
 mod validate;
 
 pub use credit::{Credit, CreditOutcome};
@@ -46,7 +47,7 @@ pub struct Stats {
     /// Records applied.
     pub applied: u64,
     /// Records rejected, by [`Reason::index`].
-    pub rejected: [u64; 12],
+    pub rejected: [u64; 13],
     /// Dedupe ids forgotten early because a rep hit `dedupe_max_per_rep`.
     pub dedupe_evicted: u64,
     /// Open deals forgotten because a rep hit `open_deals_max_per_rep`.
@@ -251,6 +252,9 @@ impl Engine {
         }
         let cfg = &self.cfg;
         let rs = rep_entry(&mut self.reps, &ev.rep_id, cfg);
+        // Before the dedupe check: a held-back deal re-sent with a corrected
+        // amount under the same event_id is then applied.
+        detect::hold_outlier(cfg, &ev.rep_id, rs, ev, &mut self.detection.out)?;
         let fresh = rs.dedupe.check_insert(
             stable_hash(&ev.event_id),
             e,

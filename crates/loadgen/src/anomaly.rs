@@ -11,8 +11,11 @@
 //! such a silence is not rare: ln(9 r / 0.0001) / r at r activities an hour); for a drop, the first working hour at
 //! which the expected (noise-free) counts cross the z and share thresholds
 //! (`None` when they never do: the rep is too quiet for the test); for an
-//! outlier, the deal itself; for falling behind, the moment 20% of the
-//! month's working time has passed with nothing won; for a burst, the
+//! outlier, the deal itself; for falling behind, the moment the month's
+//! missing deal flow (nothing created or won) is unlikely by chance given
+//! the `b` deals the rep had over the `T` months seen before, P = (T / (T +
+//! s))^b ≤ 0.001 at elapsed share s, and no earlier than 20% of the month's
+//! working time; for a burst, the
 //! minute the expected rejected share's lower confidence bound passes 5%.
 //! Times are the reps' own working time: the generator's reps work
 //! `first_hour .. first_hour + 9` UTC, Monday to Friday.
@@ -42,6 +45,8 @@ pub struct Rules {
     pub drop_min_share: f64,
     /// Share of the period's working time before pace is judged.
     pub pace_min_elapsed: f64,
+    /// Chance of the missing deal flow below which pace is judged.
+    pub pace_max_chance: f64,
     /// Rejected share that fires data quality, window minutes, records needed.
     pub quality_fire: f64,
     /// Window of the data-quality share, minutes.
@@ -58,6 +63,7 @@ impl Default for Rules {
             drop_z: -4.0,
             drop_min_share: 0.5,
             pace_min_elapsed: 0.2,
+            pace_max_chance: 0.0001,
             quality_fire: 0.05,
             quality_window_min: 60,
             quality_min_records: 50.0,
@@ -116,6 +122,10 @@ pub(crate) struct Plan {
     last_activity: HashMap<usize, i64>,
     /// Per anomaly rep: wins delivered so far.
     wins: HashMap<usize, u32>,
+    /// Per rep falling behind: deals created or won before its month.
+    flow_before: HashMap<usize, u32>,
+    /// Start of the stream.
+    start_ms: i64,
     /// Records of the burst's source in its window, and the window's minutes.
     burst_records: u64,
     labels: Vec<Label>,
@@ -176,6 +186,8 @@ impl Plan {
             rules: Rules::default(),
             last_activity: HashMap::new(),
             wins: HashMap::new(),
+            flow_before: HashMap::new(),
+            start_ms,
             burst_records: 0,
             labels: Vec::new(),
         };
@@ -276,6 +288,11 @@ impl Plan {
                 events.retain(|(t, e)| {
                     !(e.event_type == "deal.created" && (from..until).contains(t))
                 });
+                let created = events
+                    .iter()
+                    .filter(|(t, e)| e.event_type == "deal.created" && *t < from)
+                    .count() as u32;
+                *self.flow_before.entry(i).or_insert(0) += created;
             }
             Kind::Outlier { .. } => {}
         }
@@ -292,6 +309,9 @@ impl Plan {
         let wins = self.wins.entry(i).or_insert(0);
         *wins += 1;
         match self.reps.get(&i).copied() {
+            Some(Kind::Behind { from, .. }) if at < from => {
+                *self.flow_before.entry(i).or_insert(0) += 1;
+            }
             Some(Kind::Behind { from, until }) if (from..until).contains(&at) => {
                 ev.event_type = "deal.lost";
                 ev.reason = Some("no_decision");
@@ -363,9 +383,9 @@ impl Plan {
                     out.push(label("sudden_drop", from, until, at));
                 }
                 Kind::Behind { from, until } if until <= end_ms => {
-                    let total = working_ms(rep, from, until);
-                    let at = add_working(rep, from, (total as f64 * r.pace_min_elapsed) as i64);
-                    out.push(label("behind_pace", from, until, Some(at)));
+                    let before = self.flow_before.get(&i).copied().unwrap_or(0);
+                    let at = behind_detectable(rep, self.start_ms, from, until, before, &r);
+                    out.push(label("behind_pace", from, until, at));
                 }
                 _ => {}
             }
@@ -407,6 +427,42 @@ fn working_ms(rep: &Rep, a: i64, b: i64) -> i64 {
     total
 }
 
+/// When a month `[from, until)` with no deal created or won becomes
+/// detectable: the detector's usual rate is the deals created and won
+/// (`before`) over the share of the previous months' working time it saw
+/// (the stream starts at `start`, inside the month before `from`).
+fn behind_detectable(
+    rep: &Rep,
+    start: i64,
+    from: i64,
+    until: i64,
+    before: u32,
+    r: &Rules,
+) -> Option<i64> {
+    // Whole-month equivalents seen before `from`, month by month.
+    let mut seen = 0.0;
+    let mut month = month_of(start);
+    while month.0 < from {
+        let whole = working_ms(rep, month.0, month.1).max(1) as f64;
+        seen += working_ms(rep, start.max(month.0), month.1.min(from)) as f64 / whole;
+        month = month_after(month.0);
+    }
+    if before == 0 || seen < 0.5 {
+        return None;
+    }
+    // P(none of `before + 0` deals in the share s) = (seen / (seen + s))^before.
+    let share = r
+        .pace_min_elapsed
+        .max(seen * (r.pace_max_chance.powf(-1.0 / f64::from(before)) - 1.0));
+    (share <= 1.0).then(|| {
+        add_working(
+            rep,
+            from,
+            (working_ms(rep, from, until) as f64 * share).ceil() as i64,
+        )
+    })
+}
+
 /// The first working hour of a drop at which the expected counts cross the
 /// drop detector's thresholds.
 fn drop_detectable(rep: &Rep, from: i64, until: i64, r: &Rules) -> Option<i64> {
@@ -435,7 +491,14 @@ fn wilson_lower(bad: f64, total: f64) -> f64 {
     ((centre - spread) / (1.0 + z * z / n)).max(0.0)
 }
 
-/// `[start, end)` of the first calendar month starting at or after `t` (UTC).
+/// `[start, end)` of the calendar month holding `t` (UTC).
+fn month_of(t: i64) -> (i64, i64) {
+    let next = month_after(t).0;
+    // 40 days before the next month is inside the month before t's.
+    (month_after(next - 40 * DAY).0, next)
+}
+
+/// `[start, end)` of the calendar month after the one holding `t` (UTC).
 fn month_after(t: i64) -> (i64, i64) {
     use chrono::{Datelike, NaiveDate};
     let d = chrono::DateTime::from_timestamp_millis(t)

@@ -31,11 +31,14 @@ pub enum Reason {
     FutureTimestamp,
     /// An event with the same `event_id` was already applied within the dedupe horizon.
     Duplicate,
+    /// A won deal flagged by the `outlier_deal` detector, held back because
+    /// `outlier_deal.exclude` is on.
+    Outlier,
 }
 
 impl Reason {
     /// Every reason, in a stable order (for metrics and summaries).
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 13] = [
         Reason::NotJson,
         Reason::TooLarge,
         Reason::MissingField,
@@ -48,6 +51,7 @@ impl Reason {
         Reason::TooLate,
         Reason::FutureTimestamp,
         Reason::Duplicate,
+        Reason::Outlier,
     ];
 
     /// The stable snake_case code.
@@ -65,6 +69,7 @@ impl Reason {
             Reason::TooLate => "too_late",
             Reason::FutureTimestamp => "future_timestamp",
             Reason::Duplicate => "duplicate",
+            Reason::Outlier => "outlier",
         }
     }
 

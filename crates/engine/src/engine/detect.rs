@@ -10,13 +10,15 @@
 //! the data-quality windows are per engine and start empty after a restart.
 
 use salespulse_detect::activity::{inactivity, on_activity, sudden_drop};
-use salespulse_detect::outlier::deal_won;
+use salespulse_detect::outlier::{deal_won, is_outlier};
 use salespulse_detect::pace::{pace, week_closed};
+use salespulse_detect::peer::day_closed;
 use salespulse_detect::{expire, source_of, PaceInput, Quality, Raise, Subject, Tick};
-use salespulse_kpi::{kpi_value, Direction, TargetContext, WindowRef};
+use salespulse_kpi::{kpi_value, Direction, SalesAcc, TargetContext, WindowRef};
 use salespulse_model::{AlertRecord, AlertStatus, Body, Event, EventType, Reason, Rejection};
 use salespulse_window::{Period, PeriodKind};
 
+use super::standing::Standings;
 use super::Engine;
 use crate::state::RepState;
 use crate::EngineConfig;
@@ -62,6 +64,7 @@ pub(crate) fn on_event(
         EventType::ActivityCall
             | EventType::ActivityMeeting
             | EventType::ActivityEmail
+            | EventType::DealCreated
             | EventType::DealWon
     );
     if !cfg.detect.enabled || !relevant {
@@ -80,7 +83,9 @@ pub(crate) fn on_event(
         EventType::ActivityCall | EventType::ActivityMeeting | EventType::ActivityEmail => {
             on_activity(&mut d, e, &mut r);
         }
+        EventType::DealCreated => d.ext.flow.event(e),
         EventType::DealWon if matches!(ev.body, Body::DealWon { .. }) => {
+            d.ext.flow.event(e);
             let amount = cfg
                 .decode
                 .currencies
@@ -91,6 +96,48 @@ pub(crate) fn on_event(
     }
     d.track(&out[from..]);
     rs.detect = d;
+}
+
+/// With `outlier_deal.exclude`, a won deal the detector flags is not
+/// applied: its alert is raised and the record rejected as `outlier`.
+pub(crate) fn hold_outlier(
+    cfg: &EngineConfig,
+    rep_id: &str,
+    rs: &mut RepState,
+    ev: &Event<'_>,
+    out: &mut Vec<AlertRecord>,
+) -> Result<(), Rejection> {
+    if !cfg.detect.enabled || !matches!(ev.body, Body::DealWon { .. }) {
+        return Ok(());
+    }
+    let micros = SalesAcc::from_body(&ev.body, None).revenue;
+    let amount = cfg.decode.currencies.micros_to_output(i128::from(micros));
+    let mut d = std::mem::take(&mut rs.detect);
+    let who = subject(cfg, rep_id, rs);
+    let role = cfg.detect.role(who.role);
+    if !(role.raw.outlier_deal.exclude && is_outlier(&d, amount, role)) {
+        rs.detect = d;
+        return Ok(());
+    }
+    let from = out.len();
+    let mut r = Raise {
+        cfg: role,
+        who,
+        out,
+    };
+    deal_won(&mut d, amount, ev.occurred_at.0, &mut r);
+    for a in &mut out[from..] {
+        a.message
+            .push_str(" It is held back from the KPIs and sent to the dead-letter topic.");
+    }
+    d.track(&out[from..]);
+    rs.detect = d;
+    Err(Rejection::field(
+        Reason::Outlier,
+        "amount",
+        &format!("{amount:.2} (reporting currency)"),
+        "a deal amount inside the rep's usual range: outlier_deal.exclude holds flagged deals back (see the outlier_deal alert)",
+    ))
 }
 
 impl Engine {
@@ -181,6 +228,11 @@ impl Engine {
     }
 
     fn run_tick(&mut self, prev: i64, t: i64) {
+        // A working day of the default calendar closed: rank every rep in its role.
+        let day = self.cfg.calendar.period(PeriodKind::Day, prev);
+        let standings = (day.end <= t
+            && self.cfg.detect.calendars[0].working_ms(day.start, day.end) > 0)
+            .then(|| self.standings(day, t));
         let cfg = &self.cfg;
         let dc = &cfg.detect;
         let ticks: Vec<Tick> = dc.calendars.iter().map(|c| Tick::new(c, t, prev)).collect();
@@ -212,6 +264,7 @@ impl Engine {
             current: &current,
             week_closed: week_closed_at,
             scope_floor: floor,
+            standings: standings.as_ref(),
         };
         for (id, rs) in self.reps.iter_mut() {
             let from = out.len();
@@ -241,6 +294,8 @@ struct TickAt<'a> {
     week_closed: Option<Period>,
     /// Closed per-period alert slots before this are forgotten.
     scope_floor: i64,
+    /// When a working day closed: each scored rep's standing in its role.
+    standings: Option<&'a Standings>,
 }
 
 /// Runs the time-driven detectors for one rep; true when it changed state
@@ -266,12 +321,22 @@ fn tick_rep(
     };
     inactivity(&mut d, tick, &dc.calendars[cal], &mut r);
     sudden_drop(&mut d, tick, &dc.calendars[cal], &mut r);
+    let flow = d.ext.flow;
     if let Some(shares) = &at.shares[cal] {
         if let Some(p) = pace_input(cfg, rs, at.current, shares, &dc.calendars[cal], t) {
             pace(&mut d, p, t, &mut r);
         }
     }
-    let mut changed = false;
+    // The deal flow moves to a new period (or starts) at a tick: saved, as
+    // a restored rep must continue from the same counts.
+    let mut changed = d.ext.flow != flow;
+    if let Some(s) = at.standings.and_then(|m| m.get(id)) {
+        // The judged day is saved only when the standing memory changed:
+        // judging the same day again from unchanged memory gives the same result.
+        let before = d.ext.peer.clone();
+        day_closed(&mut d, s, t, &mut r);
+        changed |= !d.ext.peer.same_counts(&before);
+    }
     if let Some(week) = at.week_closed {
         let revenue = rs.periods.get(&week).map_or(0, |a| a.revenue);
         let revenue = cfg.decode.currencies.micros_to_output(i128::from(revenue));
@@ -334,6 +399,8 @@ fn pace_input(
     let scope = scope?;
     (weight > 0.0).then(|| PaceInput {
         scope: scope.start,
+        scope_end: scope.end,
+        scope_share: cal.elapsed_share(scope.start, scope.end, t),
         attainment: got / weight,
         expected: expected / weight,
     })

@@ -9,9 +9,11 @@
 //! record affects the state exactly once.
 //!
 //! Record value: one format byte ([`SNAPSHOT_FORMAT`]), then the postcard
-//! encoding of (partition stream time, rep state, detector state). Format 1
-//! had no detector state; this build still reads it (the rep's detectors
-//! start empty). docs/topics.md describes the upgrade path.
+//! encoding of (partition stream time, rep state, detector state, detector
+//! state added in format 3). Format 1 had no detector state, format 2 not
+//! the format-3 part (deal flow, peer standing); this build still reads
+//! both (what is missing starts empty). docs/topics.md describes the
+//! upgrade path.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +22,7 @@ use crate::engine::credit::{Credit, CreditOutcome};
 use crate::state::RepState;
 
 /// Version of the changelog record format this build writes and reads.
-pub const SNAPSHOT_FORMAT: u8 = 2;
+pub const SNAPSHOT_FORMAT: u8 = 3;
 
 /// The oldest format this build still reads.
 pub const SNAPSHOT_FORMAT_MIN: u8 = 1;
@@ -51,6 +53,7 @@ struct SnapshotOut<'a> {
     stream_time: i64,
     state: &'a RepState,
     detect: &'a salespulse_detect::RepDetect,
+    ext: &'a salespulse_detect::DetectExt,
 }
 
 /// Format 1.
@@ -62,10 +65,19 @@ struct SnapshotInV1 {
 
 /// Format 2.
 #[derive(Deserialize)]
+struct SnapshotInV2 {
+    stream_time: i64,
+    state: RepState,
+    detect: salespulse_detect::RepDetect,
+}
+
+/// Format 3.
+#[derive(Deserialize)]
 struct SnapshotIn {
     stream_time: i64,
     state: RepState,
     detect: salespulse_detect::RepDetect,
+    ext: salespulse_detect::DetectExt,
 }
 
 /// What `ingest_from` did with a record.
@@ -176,6 +188,7 @@ impl Engine {
             stream_time: self.stream_time,
             state: rs,
             detect: &rs.detect,
+            ext: &rs.detect.ext,
         };
         postcard::to_extend(&out, vec![SNAPSHOT_FORMAT]).ok()
     }
@@ -199,6 +212,16 @@ impl Engine {
                     stream_time: v1.stream_time,
                     state: v1.state,
                     detect: salespulse_detect::RepDetect::default(),
+                    ext: salespulse_detect::DetectExt::default(),
+                }
+            }
+            2 => {
+                let v2: SnapshotInV2 = postcard::from_bytes(body).map_err(corrupt)?;
+                SnapshotIn {
+                    stream_time: v2.stream_time,
+                    state: v2.state,
+                    detect: v2.detect,
+                    ext: salespulse_detect::DetectExt::default(),
                 }
             }
             SNAPSHOT_FORMAT => postcard::from_bytes(body).map_err(corrupt)?,
@@ -215,6 +238,7 @@ impl Engine {
         self.stream_time = self.stream_time.max(snap.stream_time);
         let mut state = snap.state;
         state.detect = snap.detect;
+        state.detect.ext = snap.ext;
         self.reps.insert(rep_id.into(), state);
         self.index_pending_credits(rep_id);
         Ok(())

@@ -1,0 +1,98 @@
+//! Day-close standings for `peer_laggard` and the top-of-role achievement.
+//! At the first tick after a day of the engine's calendar closes, when that
+//! day had working time in the default `[detect.calendar]`, every scored rep
+//! is ranked within its role (scoring profile) by its score at the close:
+//! rolling windows at the tick, calendar periods of the closed day. Peers
+//! are the reps this engine holds: the whole company in `replay`, a
+//! partition's reps in the live service (see docs/alerts.md).
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use salespulse_detect::peer::Standing;
+use salespulse_kpi::{Component, WindowRef};
+use salespulse_window::{Period, PeriodKind};
+
+use super::Engine;
+use crate::output::{compute_score, window_sums};
+
+/// Each scored rep's standing at a day close.
+pub(crate) type Standings = FxHashMap<Box<str>, Standing>;
+
+impl Engine {
+    /// The standings at the close of `day`, scored at tick `t`.
+    pub(crate) fn standings(&mut self, day: Period, t: i64) -> Standings {
+        let cfg = &self.cfg;
+        let at_close = PeriodKind::ALL.map(|k| cfg.calendar.period(k, day.start));
+        let period_of = move |c: &Component| match c.window {
+            WindowRef::Period(k) => Some(at_close[k as usize]),
+            WindowRef::Rolling(_) => None,
+        };
+        let mut by_role: BTreeMap<String, Vec<(f64, Box<str>)>> = BTreeMap::new();
+        for (id, rs) in self.reps.iter_mut() {
+            let sums = window_sums(cfg, rs, t, &at_close);
+            let (profile, score, _) = compute_score(cfg, rs, &sums, &period_of, None);
+            if let Some(s) = score.filter(|s| s.is_finite()) {
+                by_role
+                    .entry(profile.name)
+                    .or_default()
+                    .push((s, id.clone()));
+            }
+        }
+        let mut out = Standings::default();
+        for mut reps in by_role.into_values() {
+            reps.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let scores: Vec<f64> = reps.iter().map(|r| r.0).collect();
+            for (score, id) in reps {
+                out.insert(id, standing(&scores, score, day.start));
+            }
+        }
+        out
+    }
+}
+
+/// The standing of `score` among `sorted` (ascending, `score` included).
+pub(crate) fn standing(sorted: &[f64], score: f64, day: i64) -> Standing {
+    let n = sorted.len();
+    let lower = sorted.partition_point(|&s| s < score);
+    let upper = sorted.partition_point(|&s| s <= score);
+    let equal_others = upper.saturating_sub(lower).saturating_sub(1);
+    let percentile = if n > 1 {
+        100.0 * (lower as f64 + 0.5 * equal_others as f64) / (n - 1) as f64
+    } else {
+        100.0
+    };
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    Standing {
+        day,
+        score,
+        percentile,
+        rank: (n - upper + 1) as u32,
+        peers: n as u32,
+        median,
+        next_below: if lower > 0 { sorted[lower - 1] } else { score },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::standing;
+
+    #[test]
+    fn percentile_rank_and_median() {
+        let s = [10.0, 20.0, 20.0, 40.0, 90.0];
+        let low = standing(&s, 10.0, 0);
+        assert_eq!((low.percentile, low.rank, low.peers), (0.0, 5, 5));
+        let tie = standing(&s, 20.0, 0);
+        // One lower, one equal other: (1 + 0.5) / 4.
+        assert_eq!((tie.percentile, tie.rank), (37.5, 3));
+        let top = standing(&s, 90.0, 0);
+        assert_eq!((top.percentile, top.rank, top.next_below), (100.0, 1, 40.0));
+        assert_eq!(top.median, 20.0);
+        assert_eq!(standing(&[1.0, 3.0], 1.0, 0).median, 2.0);
+    }
+}
