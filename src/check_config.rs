@@ -38,6 +38,39 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
                 c.cap
             );
         }
+        if let Some(plan) = &p.commission {
+            print_plan(plan);
+        }
     }
     Ok(())
+}
+
+fn print_plan(plan: &salespulse_incentive::Plan) {
+    let tiers: Vec<String> = plan
+        .tiers
+        .iter()
+        .map(|t| format!("{:.0}%: {}", t.from * 100.0, t.rate))
+        .collect();
+    println!(
+        "    commission per {} on {} (target {}): {}; cap {}; clawback {} days {:?}",
+        plan.period.as_str(),
+        plan.measure.kpi(),
+        plan.target.unwrap_or(0.0),
+        tiers.join(", "),
+        plan.cap
+            .map_or("none".into(), |c| (c as f64 / salespulse_incentive::MICROS)
+                .to_string()),
+        plan.clawback_ms / 86_400_000,
+        plan.clawback
+    );
+    for s in &plan.spiffs {
+        println!(
+            "      spiff {}: {} per {:?} from {} to {}",
+            s.name,
+            s.amount as f64 / salespulse_incentive::MICROS,
+            s.on,
+            salespulse_model::Timestamp(s.from_ms),
+            salespulse_model::Timestamp(s.until_ms)
+        );
+    }
 }

@@ -64,6 +64,8 @@ fn config_errors_name_the_key_and_the_fix() {
         ("zone", "[engine]\ntime_zone = \"Mars/Olympus\"\n", "Mars/Olympus"),
         ("rate", "[currency.rates]\nEUR = \"-1\"\n", "EUR"),
         ("profile", "[profiles.direct]\ncomponents = [{ kpi = \"revenu\", window = \"month\", target = 1, weight = 1 }]\n", "unknown KPI"),
+        ("plan", "[profiles.direct]\ncomponents = [{ kpi = \"revenue\", window = \"month\", target = 1, weight = 1 }]\ncommission = { tiers = [{ from = 0.5, rate = 0.1 }] }\n", "profiles.direct.commission.tiers[0].from = 0.5"),
+        ("plan target", "[profiles.direct]\ncomponents = [{ kpi = \"calls\", window = \"day\", target = 1, weight = 1 }]\ncommission = { tiers = [{ from = 0.0, rate = 0.1 }] }\n", "set profiles.direct.commission.target"),
     ];
     for (name, toml, needle) in cases {
         let dir = config_dir(name, toml);

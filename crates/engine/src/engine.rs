@@ -22,6 +22,7 @@ use salespulse_window::{Period, PeriodKind};
 
 mod credit;
 mod detect;
+pub(crate) mod incentive;
 mod memory;
 mod rollup;
 mod snapshot;
@@ -327,6 +328,11 @@ impl Engine {
             acc.revenue,
             &mut self.detection.out,
         );
+        if let Some(p) = incentive::on_event(cfg, rs, ev, &acc, t) {
+            // A refund corrected a closed statement: its summary is due again.
+            self.summaries_due
+                .insert((ev.rep_id.as_ref().into(), p.kind, p.start));
+        }
         if let Body::DealWon { assist_rep_ids, .. } = &ev.body {
             self.credit_assists(assist_rep_ids.iter().map(|h| h.as_ref()), &ev.event_id, e);
         }
@@ -417,7 +423,7 @@ impl Engine {
         for (id, kind, start) in due {
             let p = self.cfg.calendar.period(kind, start);
             if let Some(rs) = self.reps.get_mut(&id) {
-                if rs.periods.get(&p).is_some() {
+                if rs.periods.get(&p).is_some() || incentive::closed_sums(rs, &p).is_some() {
                     out.push(summary_record(&self.cfg, &id, rs, t, p, floor));
                     self.stats.summaries_emitted += 1;
                 }

@@ -13,6 +13,7 @@ use salespulse_model::record::{
 use salespulse_model::{KpiName, Timestamp};
 use salespulse_window::{Period, PeriodKind};
 
+use crate::engine::incentive;
 use crate::state::RepState;
 use crate::EngineConfig;
 
@@ -133,6 +134,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
         components: Vec::new(),
         period: None,
         kpis: KpiTable::default(),
+        commission: None,
     }
 }
 
@@ -157,6 +159,7 @@ pub(crate) fn score_record(
     rec.score = score;
     rec.components = components;
     rec.kpis = kpi_table(cfg, names, &sums);
+    rec.commission = incentive::current_commission(cfg, rs, current);
     rec
 }
 
@@ -169,7 +172,13 @@ pub(crate) fn summary_record(
     period: Period,
     floor: u64,
 ) -> ScoreRecord {
-    let acc = rs.periods.get(&period).copied().unwrap_or_default();
+    let acc = rs
+        .periods
+        .get(&period)
+        .copied()
+        .or_else(|| incentive::closed_sums(rs, &period))
+        .unwrap_or_default();
+    incentive::keep_closed(cfg, rs, &period, acc);
     let rolling = cfg.specs.specs().len();
     let mut sums = vec![SalesAcc::default(); rolling + PeriodKind::ALL.len()];
     sums[rolling + period.kind as usize] = acc;
@@ -191,5 +200,6 @@ pub(crate) fn summary_record(
         end: Timestamp(period.end).to_rfc3339(),
     });
     rec.kpis = kpi_table(cfg, &[period.kind.as_str().into()], &[acc]);
+    rec.commission = incentive::commission(cfg, rs, &period);
     rec
 }

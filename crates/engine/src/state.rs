@@ -168,6 +168,9 @@ pub(crate) struct RepState {
     /// the rest; see `engine::snapshot`).
     #[serde(skip)]
     pub detect: salespulse_detect::RepDetect,
+    /// Commission books (written to the changelog after the detector state).
+    #[serde(skip)]
+    pub incentive: crate::engine::incentive::Incentive,
     /// Changed since the last flush (a score record is due).
     #[serde(skip)]
     pub dirty: bool,
@@ -221,6 +224,7 @@ impl RepState {
             pending_credits: Vec::new(),
             credit_ids: Vec::new(),
             detect: salespulse_detect::RepDetect::default(),
+            incentive: Default::default(),
             dirty: false,
             unsaved: false,
         }
@@ -251,6 +255,7 @@ impl RepState {
             + self.dedupe.heap_bytes()
             + self.deals.heap_bytes()
             + self.detect.heap_bytes()
+            + self.incentive.heap_bytes()
             + self.directory.as_ref().map_or(0, |d| {
                 std::mem::size_of::<Directory>() + d.1.targets.len() * 48 + 64
             })

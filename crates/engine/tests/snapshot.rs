@@ -18,13 +18,18 @@ fn config() -> EngineConfig {
     EngineConfig::new(&s).unwrap()
 }
 
-/// A profile with a day and a month component, and a permissive
-/// `behind_pace` gate: the alert test sees pace, deal flow and standings.
+/// A profile with a day and a month component, a commission plan, and a
+/// permissive `behind_pace` gate: the restore tests see pace, deal flow,
+/// standings and commission books.
 fn alert_config() -> EngineConfig {
     let s: Settings = serde_json::from_str(
         r#"{"profiles": {"direct": {"components": [
             {"kpi": "calls", "window": "day", "target": 10, "weight": 1},
-            {"kpi": "revenue", "window": "month", "target": 40000, "weight": 1}]}},
+            {"kpi": "revenue", "window": "month", "target": 40000, "weight": 1}],
+            "commission": {"tiers": [{"from": 0, "rate": 0.05}, {"from": 1, "rate": 0.08}],
+                           "cap": 5000, "clawback_days": 60, "clawback": "prorated",
+                           "spiffs": [{"name": "new_logo", "on": "new_customer", "amount": 150,
+                                       "from": "2026-01-15", "until": "2026-02-10"}]}}},
            "detect": {"behind_pace": {"max_chance": 0.05}}}"#,
     )
     .unwrap();
@@ -153,23 +158,30 @@ fn alerts_after_a_restore_equal_an_uninterrupted_run() {
 
 #[test]
 fn restore_then_redelivery_equals_an_uninterrupted_run() {
-    let input = lines(4);
+    let input = lines_over(4, 45);
+    let cfg = alert_config();
     let n = input.len() as i64;
-    let mut whole = Engine::new(config());
+    let mut whole = Engine::new(cfg.clone());
     for (i, l) in input.iter().enumerate() {
         let _ = whole.ingest_from(l.as_bytes(), None, 0, i as i64);
     }
     let applied = whole.stats().applied;
     let want = scores(whole);
+    assert!(
+        want.iter()
+            .any(|r| r["commission"]["gross"].as_f64() > Some(0.0)),
+        "the books are exercised"
+    );
 
     for (committed, last_checkpoint, crash) in [
         (0, 1000, 1500),
         (3000, 4200, 4201),
         (n / 2, n / 2 + 700, n - 1),
+        (n - 3000, n - 2000, n - 1),
     ] {
-        let (changelog, first_applied) = first_life(&config(), &input, last_checkpoint, crash);
+        let (changelog, first_applied) = first_life(&cfg, &input, last_checkpoint, crash);
         // Second life: restore, then everything from the committed offset again.
-        let mut second = restored(&changelog);
+        let mut second = restored_with(&cfg, &changelog);
         let mut skipped = 0;
         for (i, l) in input.iter().enumerate().skip(committed as usize) {
             if let Ok(Applied::AlreadyApplied) = second.ingest_from(l.as_bytes(), None, 0, i as i64)
@@ -261,8 +273,8 @@ fn golden(name: &str) -> std::path::PathBuf {
 /// `SNAPSHOT_FORMAT` and the upgrade path in docs/topics.md. Regenerate with
 /// UPDATE_GOLDEN=1 only together with such a version change.
 #[test]
-fn changelog_format_v3_is_pinned() {
-    let path = golden("changelog-v3.hex");
+fn changelog_format_v4_is_pinned() {
+    let path = golden("changelog-v4.hex");
     let (e, text) = changelog_of_fixed_input();
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &text).unwrap();
@@ -283,6 +295,18 @@ fn changelog_format_v1_still_restores() {
     assert!(pinned
         .lines()
         .all(|l| l.split_once(' ').is_some_and(|(_, h)| h.starts_with("01"))));
+    let (e, _) = changelog_of_fixed_input();
+    assert_eq!(scores(restore_from(&pinned)), scores(e));
+}
+
+/// Records written by format v3 (before the commission books) still
+/// restore to the same scores.
+#[test]
+fn changelog_format_v3_still_restores() {
+    let pinned = std::fs::read_to_string(golden("changelog-v3.hex")).expect("v3 golden file");
+    assert!(pinned
+        .lines()
+        .all(|l| l.split_once(' ').is_some_and(|(_, h)| h.starts_with("03"))));
     let (e, _) = changelog_of_fixed_input();
     assert_eq!(scores(restore_from(&pinned)), scores(e));
 }

@@ -140,7 +140,7 @@ impl SalesAcc {
             } => a.emails = 1,
             Body::InvoiceIssued { amount } => a.invoiced = amount.micros,
             Body::PaymentReceived { amount } => a.collected = amount.micros,
-            Body::RefundIssued { amount } => a.refunds = amount.micros,
+            Body::RefundIssued { amount, .. } => a.refunds = amount.micros,
             Body::FeedbackReceived { csat, nps } => {
                 if let Some(c) = csat {
                     a.csat_sum = u32::from(*c);

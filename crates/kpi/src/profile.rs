@@ -59,6 +59,8 @@ pub struct RoleProfile {
     pub components: Vec<Component>,
     /// Sum of the weights.
     pub total_weight: f64,
+    /// The commission plan, with its target resolved.
+    pub commission: Option<salespulse_incentive::Plan>,
 }
 
 /// Raw profile as written in config.
@@ -70,6 +72,8 @@ pub struct RawProfile {
     pub version: u32,
     /// Components.
     pub components: Vec<RawComponent>,
+    /// Commission plan (docs/incentives.md).
+    pub commission: Option<salespulse_incentive::RawPlan>,
 }
 
 fn one() -> u32 {
@@ -239,10 +243,45 @@ fn resolve(role: &str, p: &RawProfile, specs: &RollingSpecs) -> Result<RoleProfi
         });
     }
     let total_weight = components.iter().map(|c| c.weight).sum();
+    let commission = match &p.commission {
+        Some(raw) => Some(plan(role, raw, &components)?),
+        None => None,
+    };
     Ok(RoleProfile {
         name: role.into(),
         version: p.version,
         components,
         total_weight,
+        commission,
     })
+}
+
+/// Validates a commission plan; its target defaults to the profile's
+/// component of the plan's measure over the plan's period.
+fn plan(
+    role: &str,
+    raw: &salespulse_incentive::RawPlan,
+    components: &[Component],
+) -> Result<salespulse_incentive::Plan, ProfileError> {
+    let problem = |problem: String| ProfileError::Profile {
+        role: role.into(),
+        problem,
+    };
+    let mut plan =
+        salespulse_incentive::Plan::new(role, raw).map_err(|e| problem(e.to_string()))?;
+    if plan.target.is_none() {
+        let kpi = KpiName::parse(plan.measure.kpi());
+        plan.target = components
+            .iter()
+            .find(|c| Some(c.kpi) == kpi && c.window == WindowRef::Period(plan.period))
+            .map(|c| c.target);
+    }
+    if plan.target.is_none() {
+        return Err(problem(format!(
+            "commission.target is not set and the profile has no {} component over {}; set profiles.{role}.commission.target",
+            plan.measure.kpi(),
+            plan.period.as_str()
+        )));
+    }
+    Ok(plan)
 }

@@ -402,8 +402,9 @@ impl<'a> Raw<'a> {
                 }
             }
             EventType::RefundIssued => {
-                self.req_str(Key::DealId, MAX_ID)?;
+                let deal_id = self.req_str(Key::DealId, MAX_ID)?;
                 Body::RefundIssued {
+                    deal_id,
                     amount: self.money(ctx)?,
                 }
             }

@@ -185,6 +185,8 @@ pub enum Body<'a> {
     },
     /// A refund was issued.
     RefundIssued {
+        /// The refunded deal (commission clawbacks find it by this id).
+        deal_id: Cow<'a, str>,
         /// Refunded amount.
         amount: Money,
     },

@@ -140,6 +140,39 @@ pub struct ScoreRecord {
     pub period: Option<PeriodRef>,
     /// KPI values.
     pub kpis: KpiTable,
+    /// The commission statement of the plan's period: the current one in a
+    /// score record, the closed one in its period summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission: Option<Commission>,
+}
+
+/// A commission statement (docs/incentives.md); amounts in the reporting currency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Commission {
+    /// The statement period.
+    pub period: PeriodRef,
+    /// `revenue` or `partner_revenue`.
+    pub measure: &'static str,
+    /// The period target of the measure.
+    pub target: f64,
+    /// Measure won in the period.
+    pub gross: f64,
+    /// Taken out of it by refunds inside the clawback window.
+    pub refunded: f64,
+    /// Gross minus refunded.
+    pub net: f64,
+    /// Net / target.
+    pub attainment: f64,
+    /// Tiered commission after the cap, plus SPIFFs.
+    pub earned_to_date: f64,
+    /// `revenue` (or `partner_revenue`): the tiered part; `spiff:<name>`: each SPIFF.
+    pub by_component: std::collections::BTreeMap<String, f64>,
+    /// Tiered commission the refunds took back.
+    pub clawbacks: f64,
+    /// What the next unit of the measure earns (0 once the cap is reached).
+    pub next_deal_rate: f64,
+    /// Whether the cap holds the tiered commission back.
+    pub capped: bool,
 }
 
 /// Team KPIs: the same catalog summed over the team's reps.

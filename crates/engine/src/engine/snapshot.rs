@@ -10,9 +10,10 @@
 //!
 //! Record value: one format byte ([`SNAPSHOT_FORMAT`]), then the postcard
 //! encoding of (partition stream time, rep state, detector state, detector
-//! state added in format 3). Format 1 had no detector state, format 2 not
-//! the format-3 part (deal flow, peer standing); this build still reads
-//! both (what is missing starts empty). docs/topics.md describes the
+//! state added in format 3, commission books added in format 4). Format 1
+//! had no detector state, format 2 not the format-3 part (deal flow, peer
+//! standing), format 3 no commission books; this build still reads them
+//! all (what is missing starts empty). docs/topics.md describes the
 //! upgrade path.
 
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@ use crate::engine::credit::{Credit, CreditOutcome};
 use crate::state::RepState;
 
 /// Version of the changelog record format this build writes and reads.
-pub const SNAPSHOT_FORMAT: u8 = 3;
+pub const SNAPSHOT_FORMAT: u8 = 4;
 
 /// The oldest format this build still reads.
 pub const SNAPSHOT_FORMAT_MIN: u8 = 1;
@@ -54,6 +55,7 @@ struct SnapshotOut<'a> {
     state: &'a RepState,
     detect: &'a salespulse_detect::RepDetect,
     ext: &'a salespulse_detect::DetectExt,
+    incentive: &'a super::incentive::Incentive,
 }
 
 /// Format 1.
@@ -73,11 +75,21 @@ struct SnapshotInV2 {
 
 /// Format 3.
 #[derive(Deserialize)]
+struct SnapshotInV3 {
+    stream_time: i64,
+    state: RepState,
+    detect: salespulse_detect::RepDetect,
+    ext: salespulse_detect::DetectExt,
+}
+
+/// Format 4.
+#[derive(Deserialize)]
 struct SnapshotIn {
     stream_time: i64,
     state: RepState,
     detect: salespulse_detect::RepDetect,
     ext: salespulse_detect::DetectExt,
+    incentive: super::incentive::Incentive,
 }
 
 /// What `ingest_from` did with a record.
@@ -189,6 +201,7 @@ impl Engine {
             state: rs,
             detect: &rs.detect,
             ext: &rs.detect.ext,
+            incentive: &rs.incentive,
         };
         postcard::to_extend(&out, vec![SNAPSHOT_FORMAT]).ok()
     }
@@ -213,6 +226,7 @@ impl Engine {
                     state: v1.state,
                     detect: salespulse_detect::RepDetect::default(),
                     ext: salespulse_detect::DetectExt::default(),
+                    incentive: Default::default(),
                 }
             }
             2 => {
@@ -222,6 +236,17 @@ impl Engine {
                     state: v2.state,
                     detect: v2.detect,
                     ext: salespulse_detect::DetectExt::default(),
+                    incentive: Default::default(),
+                }
+            }
+            3 => {
+                let v3: SnapshotInV3 = postcard::from_bytes(body).map_err(corrupt)?;
+                SnapshotIn {
+                    stream_time: v3.stream_time,
+                    state: v3.state,
+                    detect: v3.detect,
+                    ext: v3.ext,
+                    incentive: Default::default(),
                 }
             }
             SNAPSHOT_FORMAT => postcard::from_bytes(body).map_err(corrupt)?,
@@ -239,6 +264,7 @@ impl Engine {
         let mut state = snap.state;
         state.detect = snap.detect;
         state.detect.ext = snap.ext;
+        state.incentive = snap.incentive;
         self.reps.insert(rep_id.into(), state);
         self.index_pending_credits(rep_id);
         Ok(())

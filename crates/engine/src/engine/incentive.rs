@@ -1,0 +1,188 @@
+//! Commission books inside the engine: each applied won deal, refund and
+//! partner onboarding is booked under the rep's plan (its role profile's
+//! `commission`), and score records and period summaries carry the
+//! statement of the plan's period. A refund that corrects a closed period
+//! re-emits that period's summary (a higher version), with the period's
+//! KPI sums kept from its close.
+
+use salespulse_incentive::{Books, Measure, Plan, Statement, MICROS};
+use salespulse_kpi::SalesAcc;
+use salespulse_model::record::{Commission, PeriodRef};
+use salespulse_model::{Body, Event, Timestamp};
+use salespulse_window::Period;
+use serde::{Deserialize, Serialize};
+
+use crate::state::RepState;
+use crate::{stable_hash, EngineConfig};
+
+/// A rep's commission state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Incentive {
+    books: Books,
+    /// KPI sums of closed statement periods, as of their (last) summary,
+    /// while a refund can still correct them: (period start, sums).
+    closed: Vec<(i64, SalesAcc)>,
+}
+
+impl Incentive {
+    /// Approximate heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.books.heap_bytes() + self.closed.capacity() * std::mem::size_of::<(i64, SalesAcc)>()
+    }
+}
+
+fn plan<'c>(cfg: &'c EngineConfig, rs: &RepState) -> Option<&'c Plan> {
+    cfg.profiles.for_role(rs.role()).commission.as_ref()
+}
+
+/// Books an applied event; returns the closed statement period a refund
+/// corrected (its summary is due again).
+pub(crate) fn on_event(
+    cfg: &EngineConfig,
+    rs: &mut RepState,
+    ev: &Event<'_>,
+    acc: &SalesAcc,
+    t: i64,
+) -> Option<Period> {
+    let plan = plan(cfg, rs)?;
+    let e = ev.occurred_at.0;
+    let p = cfg.calendar.period(plan.period, e);
+    let books = &mut rs.incentive.books;
+    let mut corrected = None;
+    match &ev.body {
+        Body::DealWon {
+            deal_id,
+            new_customer,
+            ..
+        } => {
+            let amount = match plan.measure {
+                Measure::Revenue => acc.revenue,
+                Measure::PartnerRevenue => acc.partner_revenue,
+            };
+            let deal = stable_hash(deal_id);
+            books.won(
+                plan,
+                deal,
+                e,
+                (p.start, p.end),
+                amount,
+                acc.revenue,
+                *new_customer,
+            );
+        }
+        Body::RefundIssued { deal_id, .. } => {
+            let start = books.refund(plan, stable_hash(deal_id), e, acc.refunds)?;
+            let closed = cfg.calendar.period(plan.period, start);
+            corrected = (closed.end <= t).then_some(closed);
+        }
+        Body::PartnerOnboarded => books.partner_onboarded(plan, e, (p.start, p.end)),
+        _ => return None,
+    }
+    let keep = plan.clawback_ms + cfg.grace_ms;
+    books.prune(plan, t, keep);
+    let floor = t - keep;
+    rs.incentive
+        .closed
+        .retain(|(start, _)| cfg.calendar.period(plan.period, *start).end > floor);
+    corrected
+}
+
+/// The KPI sums of a closed statement period kept for corrections.
+pub(crate) fn closed_sums(rs: &RepState, period: &Period) -> Option<SalesAcc> {
+    rs.incentive
+        .closed
+        .iter()
+        .find(|(s, _)| *s == period.start)
+        .map(|(_, a)| *a)
+}
+
+/// Keeps a closed statement period's sums for corrections (plans with a clawback window).
+pub(crate) fn keep_closed(cfg: &EngineConfig, rs: &mut RepState, period: &Period, acc: SalesAcc) {
+    if plan(cfg, rs).is_none_or(|p| p.clawback_ms == 0 || p.period != period.kind) {
+        return;
+    }
+    let closed = &mut rs.incentive.closed;
+    match closed.iter_mut().find(|(s, _)| *s == period.start) {
+        Some(slot) => slot.1 = acc,
+        None => closed.push((period.start, acc)),
+    }
+}
+
+/// The rep's target of the plan's measure in `period`: a directory override
+/// for the measure and period, else the plan's; pro-rated for a rep who
+/// started inside the period (as score targets are).
+fn target(cfg: &EngineConfig, rs: &RepState, plan: &Plan, period: &Period) -> f64 {
+    let dir = rs.directory.as_ref().map(|d| &d.1);
+    let base = dir
+        .and_then(|d| {
+            d.targets
+                .iter()
+                .rev()
+                .find(|o| o.kpi.as_str() == plan.measure.kpi() && o.window == plan.period.as_str())
+        })
+        .map_or(plan.target.unwrap_or(0.0), |o| o.value);
+    match dir
+        .and_then(|d| d.start_date)
+        .map(|d| cfg.calendar.day_start(d))
+    {
+        Some(s) if s > period.start && period.end > period.start => {
+            base * ((period.end - s).max(0) as f64 / (period.end - period.start) as f64)
+        }
+        _ => base,
+    }
+}
+
+/// The statement of the current period of the rep's plan, if it has one.
+pub(crate) fn current_commission(
+    cfg: &EngineConfig,
+    rs: &RepState,
+    current: &[Period; 4],
+) -> Option<Commission> {
+    let kind = plan(cfg, rs)?.period;
+    commission(cfg, rs, &current[kind as usize])
+}
+
+/// The statement of `period` (a period of the plan's kind), if the rep has a plan.
+pub(crate) fn commission(cfg: &EngineConfig, rs: &RepState, period: &Period) -> Option<Commission> {
+    let plan = plan(cfg, rs)?;
+    if period.kind != plan.period {
+        return None;
+    }
+    let target = (target(cfg, rs, plan, period) * MICROS).round() as i64;
+    let s = rs
+        .incentive
+        .books
+        .statement(plan, period.start, period.end, target);
+    Some(to_record(cfg, plan, period, &s))
+}
+
+fn to_record(cfg: &EngineConfig, plan: &Plan, period: &Period, s: &Statement) -> Commission {
+    let money = |micros: f64| {
+        cfg.decode
+            .currencies
+            .micros_to_output(micros.round() as i128)
+    };
+    let mut by_component = std::collections::BTreeMap::new();
+    by_component.insert(plan.measure.kpi().to_string(), money(s.tiered));
+    for (name, _, amount) in &s.spiffs {
+        by_component.insert(format!("spiff:{name}"), money(*amount));
+    }
+    Commission {
+        period: PeriodRef {
+            kind: period.kind.as_str(),
+            start: Timestamp(period.start).to_rfc3339(),
+            end: Timestamp(period.end).to_rfc3339(),
+        },
+        measure: plan.measure.kpi(),
+        target: money(s.target as f64),
+        gross: money(s.gross as f64),
+        refunded: money(s.clawed as f64),
+        net: money(s.net() as f64),
+        attainment: crate::output::round6(s.net() as f64 / s.target.max(1) as f64),
+        earned_to_date: money(s.earned),
+        by_component,
+        clawbacks: money(s.clawbacks),
+        next_deal_rate: crate::output::round6(s.next_rate),
+        capped: s.capped,
+    }
+}

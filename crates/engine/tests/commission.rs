@@ -1,0 +1,155 @@
+//! Commission statements on hand-computed plans (docs/incentives.md has the
+//! same numbers as a worked example): a deal crossing tier boundaries, a
+//! SPIFF window and minimum, the cap, and clawbacks of refunds after the
+//! period closed, full and pro-rated, which re-emit the closed period's
+//! summary with the corrected statement.
+
+use salespulse_engine::{Engine, EngineConfig, Settings};
+use salespulse_model::record::{RecordKind, ScoreRecord};
+
+/// Target 40,000 a month; 5% up to 100%, 8% to 150%, 10% above; a SPIFF of
+/// 200 per new customer of at least 1,000 won from 10 to 19 March.
+fn engine(cap: &str, clawback: &str) -> Engine {
+    let json = format!(
+        r#"{{"profiles": {{"direct": {{"components": [{{"kpi": "revenue", "window": "month", "target": 40000, "weight": 1}}],
+            "commission": {{"tiers": [{{"from": 0, "rate": 0.05}}, {{"from": 1.0, "rate": 0.08}}, {{"from": 1.5, "rate": 0.10}}],
+                            {cap} {clawback}
+                            "spiffs": [{{"name": "new_logo", "on": "new_customer", "amount": 200, "min_deal": 1000,
+                                         "from": "2026-03-10", "until": "2026-03-20"}}]}}}}}}}}"#
+    );
+    let s: Settings = serde_json::from_str(&json).unwrap();
+    Engine::new(EngineConfig::new(&s).unwrap())
+}
+
+fn won(deal: &str, at: &str, amount: u32, new_customer: bool) -> String {
+    format!(
+        r#"{{"event_id":"{deal}","type":"deal.won","occurred_at":"{at}","rep_id":"r1","deal_id":"{deal}","amount":"{amount}.00","currency":"USD","customer_id":"c-{deal}","channel":"direct","new_customer":{new_customer}}}"#
+    )
+}
+
+fn refund(deal: &str, at: &str, amount: u32) -> String {
+    format!(
+        r#"{{"event_id":"refund-{deal}-{at}","type":"refund.issued","occurred_at":"{at}","rep_id":"r1","deal_id":"{deal}","amount":"{amount}.00","currency":"USD"}}"#
+    )
+}
+
+/// March: 30,000 (before the SPIFF window), 20,000 new (in it: crosses
+/// 100%), 500 new (under the SPIFF minimum), 40,000 (crosses 150%).
+const MARCH: [(&str, &str, u32, bool); 4] = [
+    ("d1", "2026-03-02T10:00:00Z", 30_000, true),
+    ("d2", "2026-03-12T10:00:00Z", 20_000, true),
+    ("d3", "2026-03-15T10:00:00Z", 500, true),
+    ("d4", "2026-03-25T10:00:00Z", 40_000, false),
+];
+
+/// Feeds `lines` in order; returns every record emitted.
+fn run(e: &mut Engine, lines: &[String]) -> Vec<ScoreRecord> {
+    let mut out = Vec::new();
+    for l in lines {
+        e.ingest(l.as_bytes(), None).unwrap();
+        out.extend(e.flush());
+    }
+    out
+}
+
+fn march() -> Vec<String> {
+    MARCH
+        .iter()
+        .map(|&(d, at, a, n)| won(d, at, a, n))
+        .collect()
+}
+
+fn c(r: &ScoreRecord) -> &salespulse_model::record::Commission {
+    r.commission.as_ref().expect("a commission statement")
+}
+
+#[test]
+fn tiers_split_a_crossing_deal_spiffs_count_in_their_window_and_the_cap_holds() {
+    let mut e = engine(r#""cap": 4000,"#, "");
+    let out = run(&mut e, &march());
+    let scores: Vec<&ScoreRecord> = out.iter().filter(|r| r.kind == RecordKind::Score).collect();
+    let earned: Vec<f64> = scores.iter().map(|r| c(r).earned_to_date).collect();
+    // 30,000 × 5% = 1,500. + 10,000 × 5% + 10,000 × 8% + SPIFF 200 = 3,000.
+    // + 500 × 8% (under the SPIFF minimum) = 3,040. + 9,500 × 8% + 30,500 ×
+    // 10% = 6,650 tiered, capped at 4,000, + 200 = 4,200.
+    assert_eq!(earned, vec![1_500.0, 3_000.0, 3_040.0, 4_200.0]);
+    let next: Vec<f64> = scores.iter().map(|r| c(r).next_deal_rate).collect();
+    assert_eq!(next, vec![0.05, 0.08, 0.08, 0.0]);
+    let last = c(scores[3]);
+    assert_eq!(
+        (last.gross, last.net, last.attainment),
+        (90_500.0, 90_500.0, 2.2625)
+    );
+    assert!(last.capped);
+    assert_eq!(last.by_component["revenue"], 4_000.0);
+    assert_eq!(last.by_component["spiff:new_logo"], 200.0);
+    assert_eq!(last.period.start, "2026-03-01T00:00:00Z");
+}
+
+/// The March summaries, in emission order.
+fn march_statements(out: &[ScoreRecord]) -> Vec<&ScoreRecord> {
+    out.iter()
+        .filter(|r| {
+            r.kind == RecordKind::PeriodSummary
+                && r.period
+                    .as_ref()
+                    .is_some_and(|p| p.kind == "month" && p.start.starts_with("2026-03"))
+        })
+        .collect()
+}
+
+#[test]
+fn refunds_after_the_close_correct_the_closed_statement() {
+    let mut e = engine(r#""cap": 4000,"#, r#""clawback_days": 45,"#);
+    let mut lines = march();
+    // 11 days after d4's win (the close is in between), 41 days after d3's
+    // (past the engine's grace: the month's sums come from its close), and
+    // one 49 days after d2's: outside the window.
+    lines.push(refund("d4", "2026-04-05T10:00:00Z", 40_000));
+    lines.push(refund("d3", "2026-04-25T10:00:00Z", 500));
+    lines.push(refund("d2", "2026-04-30T10:00:00Z", 20_000));
+    lines.push(refund("unknown", "2026-04-30T11:00:00Z", 1_000));
+    let out = run(&mut e, &lines);
+    let sums = march_statements(&out);
+    let seen: Vec<(f64, f64, f64, f64)> = sums
+        .iter()
+        .map(|r| (c(r).net, c(r).refunded, c(r).clawbacks, c(r).earned_to_date))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            // At the close: as in the first test.
+            (90_500.0, 0.0, 0.0, 4_200.0),
+            // d4 refunded: net 50,500 -> 2,840 tiered; the capped 4,000 less 2,840.
+            (50_500.0, 40_000.0, 1_160.0, 3_040.0),
+            // d3 refunded: net 50,000 -> 2,800.
+            (50_000.0, 40_500.0, 1_200.0, 3_000.0),
+        ],
+        "{sums:#?}"
+    );
+    // Every correction is a newer version of the same period's summary, and
+    // the month's KPIs are still those of March.
+    assert!(sums.windows(2).all(|w| w[1].version > w[0].version));
+    let revenue = |r: &ScoreRecord| {
+        let row = &r.kpis.0.iter().find(|(k, _)| *k == "revenue").unwrap().1;
+        row[0].1.map(salespulse_model::record::Num::as_f64)
+    };
+    assert!(sums.iter().all(|r| revenue(r) == Some(90_500.0)));
+}
+
+#[test]
+fn a_prorated_clawback_takes_back_the_share_of_the_window_left() {
+    let mut e = engine("", r#""clawback_days": 30, "clawback": "prorated","#);
+    let mut lines = march();
+    // 15 of 30 days after d4's win: half of the 40,000 leaves March.
+    lines.push(refund("d4", "2026-04-09T10:00:00Z", 40_000));
+    let out = run(&mut e, &lines);
+    let sums = march_statements(&out);
+    let last = c(sums[sums.len() - 1]);
+    // Gross 90,500: 2,000 + 1,600 + 3,050 = 6,650. Net 70,500: 2,000 +
+    // 1,600 + 1,050 = 4,650; clawed back 2,000; + the SPIFF 200.
+    assert_eq!(
+        (last.refunded, last.net, last.clawbacks, last.earned_to_date),
+        (20_000.0, 70_500.0, 2_000.0, 4_850.0)
+    );
+}
