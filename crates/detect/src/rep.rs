@@ -106,6 +106,23 @@ impl RepDetect {
         }
     }
 
+    /// The mean and (from three deals on) the standard deviation of the
+    /// natural logs of the rep's recent won deal amounts (not outliers).
+    pub fn deal_log_moments(&self) -> Option<(f64, Option<f64>)> {
+        let n = self.deals.len();
+        if n == 0 {
+            return None;
+        }
+        let mean = self.deals.iter().map(|&x| f64::from(x)).sum::<f64>() / n as f64;
+        let var = self
+            .deals
+            .iter()
+            .map(|&x| (f64::from(x) - mean).powi(2))
+            .sum::<f64>()
+            / (n.max(2) - 1) as f64;
+        Some((mean, (n >= 3).then(|| var.sqrt())))
+    }
+
     /// Activity events counted in epoch hour `hour`.
     pub(crate) fn count(&self, hour: i64) -> u32 {
         self.hours

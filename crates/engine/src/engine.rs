@@ -22,6 +22,7 @@ use salespulse_window::{Period, PeriodKind};
 
 mod credit;
 mod detect;
+pub(crate) mod forecast;
 pub(crate) mod incentive;
 mod memory;
 mod rollup;
@@ -119,6 +120,8 @@ pub struct Engine {
     credits_due: std::collections::BinaryHeap<std::cmp::Reverse<(i64, Box<str>)>>,
     /// Detector state that is not per rep, and alerts not yet drained.
     detection: detect::Detection,
+    /// What forecasts need from the clock, per stream-time hour.
+    clock: forecast::Clock,
 }
 
 impl Engine {
@@ -156,6 +159,7 @@ impl Engine {
             source: None,
             credits_due: std::collections::BinaryHeap::new(),
             detection: detect::Detection::default(),
+            clock: forecast::Clock::new(current),
         }
     }
 
@@ -328,6 +332,9 @@ impl Engine {
             acc.revenue,
             &mut self.detection.out,
         );
+        if !is_directory {
+            rs.week.add(forecast::event_slot(cfg, &self.current, e));
+        }
         if let Some(p) = incentive::on_event(cfg, rs, ev, &acc, t) {
             // A refund corrected a closed statement: its summary is due again.
             self.summaries_due
@@ -392,6 +399,9 @@ impl Engine {
     fn score_reps(&mut self, ids: Vec<Box<str>>, out: &mut Vec<ScoreRecord>) {
         let t = self.stream_time;
         let floor = self.version_floor();
+        if !ids.is_empty() {
+            self.clock.at(&self.cfg, t, &self.current);
+        }
         for id in ids {
             if let Some(rs) = self.reps.get_mut(&id) {
                 rs.dirty = false;
@@ -401,7 +411,7 @@ impl Engine {
                     &id,
                     rs,
                     t,
-                    &self.current,
+                    &self.clock,
                     floor,
                 ));
                 self.stats.scores_emitted += 1;

@@ -13,7 +13,7 @@ use salespulse_model::record::{
 use salespulse_model::{KpiName, Timestamp};
 use salespulse_window::{Period, PeriodKind};
 
-use crate::engine::incentive;
+use crate::engine::{forecast, incentive};
 use crate::state::RepState;
 use crate::EngineConfig;
 
@@ -135,6 +135,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
         period: None,
         kpis: KpiTable::default(),
         commission: None,
+        forecast: Vec::new(),
     }
 }
 
@@ -145,9 +146,10 @@ pub(crate) fn score_record(
     rep_id: &str,
     rs: &mut RepState,
     t: i64,
-    current: &[Period; 4],
+    clock: &forecast::Clock,
     floor: u64,
 ) -> ScoreRecord {
+    let current = &clock.current;
     let sums = window_sums(cfg, rs, t, current);
     let period_of = |c: &Component| match c.window {
         WindowRef::Period(k) => Some(current[k as usize]),
@@ -160,6 +162,7 @@ pub(crate) fn score_record(
     rec.components = components;
     rec.kpis = kpi_table(cfg, names, &sums);
     rec.commission = incentive::current_commission(cfg, rs, current);
+    rec.forecast = forecast::forecasts(cfg, rs, &sums, clock);
     rec
 }
 

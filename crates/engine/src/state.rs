@@ -171,6 +171,9 @@ pub(crate) struct RepState {
     /// Commission books (written to the changelog after the detector state).
     #[serde(skip)]
     pub incentive: crate::engine::incentive::Incentive,
+    /// Events per weekday and hour (the forecast's seasonality; changelog format 4).
+    #[serde(skip)]
+    pub week: crate::engine::forecast::WeekProfile,
     /// Changed since the last flush (a score record is due).
     #[serde(skip)]
     pub dirty: bool,
@@ -225,6 +228,7 @@ impl RepState {
             credit_ids: Vec::new(),
             detect: salespulse_detect::RepDetect::default(),
             incentive: Default::default(),
+            week: Default::default(),
             dirty: false,
             unsaved: false,
         }
@@ -256,6 +260,7 @@ impl RepState {
             + self.deals.heap_bytes()
             + self.detect.heap_bytes()
             + self.incentive.heap_bytes()
+            + self.week.heap_bytes()
             + self.directory.as_ref().map_or(0, |d| {
                 std::mem::size_of::<Directory>() + d.1.targets.len() * 48 + 64
             })

@@ -5,6 +5,7 @@
 
 mod acc;
 mod catalog;
+pub mod forecast;
 mod profile;
 mod scoring;
 

@@ -144,6 +144,33 @@ pub struct ScoreRecord {
     /// score record, the closed one in its period summary.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commission: Option<Commission>,
+    /// Pace and forecast of each period component (score records only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forecast: Vec<Forecast>,
+}
+
+/// Pace and forecast of one period component (docs/forecast.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Forecast {
+    /// The component's KPI.
+    pub kpi: &'static str,
+    /// Its period (`day`, `week`, `month`, `quarter`).
+    pub window: String,
+    /// Value so far this period.
+    pub value: f64,
+    /// The rep's target.
+    pub target: f64,
+    /// Share of the period's working time elapsed (the rep's calendar).
+    pub elapsed: f64,
+    /// Attainment / elapsed (null before any working time elapsed).
+    pub pace: Option<f64>,
+    /// Value / elapsed: the period-end value at the run rate so far.
+    pub projected_run_rate: Option<f64>,
+    /// Value plus the rep's recent rate over the rest of the period,
+    /// weighted by its own weekday and hour profile.
+    pub projected_seasonal: Option<f64>,
+    /// Probability of reaching the target (null when the KPI has no event model).
+    pub p_reach: Option<f64>,
 }
 
 /// A commission statement (docs/incentives.md); amounts in the reporting currency.

@@ -10,7 +10,8 @@
 //!
 //! Record value: one format byte ([`SNAPSHOT_FORMAT`]), then the postcard
 //! encoding of (partition stream time, rep state, detector state, detector
-//! state added in format 3, commission books added in format 4). Format 1
+//! state added in format 3, commission books and the weekday-hour profile
+//! added in format 4). Format 1
 //! had no detector state, format 2 not the format-3 part (deal flow, peer
 //! standing), format 3 no commission books; this build still reads them
 //! all (what is missing starts empty). docs/topics.md describes the
@@ -56,6 +57,7 @@ struct SnapshotOut<'a> {
     detect: &'a salespulse_detect::RepDetect,
     ext: &'a salespulse_detect::DetectExt,
     incentive: &'a super::incentive::Incentive,
+    week: &'a super::forecast::WeekProfile,
 }
 
 /// Format 1.
@@ -90,6 +92,7 @@ struct SnapshotIn {
     detect: salespulse_detect::RepDetect,
     ext: salespulse_detect::DetectExt,
     incentive: super::incentive::Incentive,
+    week: super::forecast::WeekProfile,
 }
 
 /// What `ingest_from` did with a record.
@@ -202,6 +205,7 @@ impl Engine {
             detect: &rs.detect,
             ext: &rs.detect.ext,
             incentive: &rs.incentive,
+            week: &rs.week,
         };
         postcard::to_extend(&out, vec![SNAPSHOT_FORMAT]).ok()
     }
@@ -227,6 +231,7 @@ impl Engine {
                     detect: salespulse_detect::RepDetect::default(),
                     ext: salespulse_detect::DetectExt::default(),
                     incentive: Default::default(),
+                    week: Default::default(),
                 }
             }
             2 => {
@@ -237,6 +242,7 @@ impl Engine {
                     detect: v2.detect,
                     ext: salespulse_detect::DetectExt::default(),
                     incentive: Default::default(),
+                    week: Default::default(),
                 }
             }
             3 => {
@@ -247,6 +253,7 @@ impl Engine {
                     detect: v3.detect,
                     ext: v3.ext,
                     incentive: Default::default(),
+                    week: Default::default(),
                 }
             }
             SNAPSHOT_FORMAT => postcard::from_bytes(body).map_err(corrupt)?,
@@ -265,6 +272,7 @@ impl Engine {
         state.detect = snap.detect;
         state.detect.ext = snap.ext;
         state.incentive = snap.incentive;
+        state.week = snap.week;
         self.reps.insert(rep_id.into(), state);
         self.index_pending_credits(rep_id);
         Ok(())
