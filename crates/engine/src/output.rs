@@ -3,9 +3,7 @@
 //! (money rounded to the reporting currency's minor unit only here; reals to
 //! six decimals).
 
-use salespulse_kpi::{
-    kpi_value, score, Component, KpiValue, SalesAcc, ScoreInput, TargetContext, WindowRef,
-};
+use salespulse_kpi::{kpi_value, score, Component, KpiValue, SalesAcc, ScoreInput, WindowRef};
 use salespulse_model::record::WindowName;
 use salespulse_model::record::{
     ComponentScore, KpiTable, Num, PeriodRef, ProfileRef, RecordKind, ScoreRecord,
@@ -80,13 +78,7 @@ pub(crate) fn compute_score(
         WindowRef::Rolling(k) => kpi_value(c.kpi, &sums[k]),
         WindowRef::Period(kind) => kpi_value(c.kpi, &sums[rolling + kind as usize]),
     };
-    let dir = rs.directory.as_ref().map(|d| &d.1);
-    let targets = TargetContext {
-        overrides: dir.map_or(&[], |d| d.targets.as_slice()),
-        start_ms: dir
-            .and_then(|d| d.start_date)
-            .map(|days| cfg.calendar.day_start(days)),
-    };
+    let targets = rs.targets(cfg);
     let (s, mut parts) = score(&ScoreInput {
         profile,
         value,

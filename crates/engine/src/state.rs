@@ -183,6 +183,17 @@ pub(crate) struct RepState {
 }
 
 impl RepState {
+    /// The rep's targets: its directory overrides and start date.
+    pub fn targets(&self, cfg: &crate::EngineConfig) -> salespulse_kpi::TargetContext<'_> {
+        let dir = self.directory.as_ref().map(|d| &d.1);
+        salespulse_kpi::TargetContext {
+            overrides: dir.map_or(&[], |d| d.targets.as_slice()),
+            start_ms: dir
+                .and_then(|d| d.start_date)
+                .map(|days| cfg.calendar.day_start(days)),
+        }
+    }
+
     /// Moves both window stores to stream time `t`.
     pub fn advance(&mut self, specs: &RollingSpecs, t: i64) {
         self.rolling.advance(specs, t);

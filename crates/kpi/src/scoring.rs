@@ -5,7 +5,7 @@
 //! so 100 means every target met exactly.
 
 use salespulse_model::record::ComponentScore;
-use salespulse_model::TargetOverride;
+use salespulse_model::{KpiName, TargetOverride};
 use salespulse_window::Period;
 
 use crate::{Component, Direction, KpiValue, RoleProfile, WindowRef};
@@ -24,12 +24,24 @@ impl TargetContext<'_> {
     /// for a rep who started inside the period. None when the rep had not
     /// started by the period's end (the component is then left out).
     pub fn target(&self, c: &Component, period: Option<&Period>) -> Option<f64> {
+        self.target_of(c.kpi, &c.window_name, c.target, period)
+    }
+
+    /// The same for any KPI and window name with `base` as the default
+    /// target (a commission plan's target).
+    pub fn target_of(
+        &self,
+        kpi: KpiName,
+        window: &str,
+        base: f64,
+        period: Option<&Period>,
+    ) -> Option<f64> {
         let base = self
             .overrides
             .iter()
             .rev()
-            .find(|o| o.kpi == c.kpi && o.window == c.window_name)
-            .map_or(c.target, |o| o.value);
+            .find(|o| o.kpi == kpi && o.window == window)
+            .map_or(base, |o| o.value);
         match (period, self.start_ms) {
             (Some(p), Some(s)) if s > p.start => {
                 let share = (p.end - s) as f64 / (p.end - p.start) as f64;

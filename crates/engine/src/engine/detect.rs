@@ -14,7 +14,7 @@ use salespulse_detect::outlier::{deal_won, is_outlier};
 use salespulse_detect::pace::{pace, week_closed};
 use salespulse_detect::peer::day_closed;
 use salespulse_detect::{expire, source_of, PaceInput, Quality, Raise, Subject, Tick};
-use salespulse_kpi::{kpi_value, Direction, SalesAcc, TargetContext, WindowRef};
+use salespulse_kpi::{kpi_value, Direction, SalesAcc, WindowRef};
 use salespulse_model::{AlertRecord, AlertStatus, Body, Event, EventType, Reason, Rejection};
 use salespulse_window::{Period, PeriodKind};
 
@@ -361,14 +361,8 @@ fn pace_input(
     t: i64,
 ) -> Option<PaceInput> {
     let profile = cfg.profiles.for_role(rs.role());
-    let dir = rs.directory.as_ref().map(|d| &d.1);
-    let start_ms = dir
-        .and_then(|d| d.start_date)
-        .map(|days| cfg.calendar.day_start(days));
-    let targets = TargetContext {
-        overrides: dir.map_or(&[], |d| d.targets.as_slice()),
-        start_ms,
-    };
+    let targets = rs.targets(cfg);
+    let start_ms = targets.start_ms;
     let (mut got, mut expected, mut weight) = (0.0, 0.0, 0.0);
     let mut scope: Option<Period> = None;
     for c in &profile.components {

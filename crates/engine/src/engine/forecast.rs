@@ -217,14 +217,8 @@ pub(crate) fn forecasts(
     let Some(cal) = clock.cals.get(cfg.detect.calendar_of(rs.region())) else {
         return Vec::new();
     };
-    let dir = rs.directory.as_ref().map(|d| &d.1);
-    let start_ms = dir
-        .and_then(|d| d.start_date)
-        .map(|d| cfg.calendar.day_start(d));
-    let targets = TargetContext {
-        overrides: dir.map_or(&[], |d| d.targets.as_slice()),
-        start_ms,
-    };
+    let targets = rs.targets(cfg);
+    let start_ms = targets.start_ms;
     let rolling = cfg.specs.specs().len();
     let reference = &sums[rolling - 1];
     // A rep who started inside the reference window was seen for part of it.

@@ -8,7 +8,7 @@
 use salespulse_incentive::{Books, Measure, Plan, Statement, MICROS};
 use salespulse_kpi::SalesAcc;
 use salespulse_model::record::{Commission, PeriodRef};
-use salespulse_model::{Body, Event, Timestamp};
+use salespulse_model::{Body, Event, KpiName, Timestamp};
 use salespulse_window::Period;
 use serde::{Deserialize, Serialize};
 
@@ -112,24 +112,13 @@ pub(crate) fn keep_closed(cfg: &EngineConfig, rs: &mut RepState, period: &Period
 /// for the measure and period, else the plan's; pro-rated for a rep who
 /// started inside the period (as score targets are).
 fn target(cfg: &EngineConfig, rs: &RepState, plan: &Plan, period: &Period) -> f64 {
-    let dir = rs.directory.as_ref().map(|d| &d.1);
-    let base = dir
-        .and_then(|d| {
-            d.targets
-                .iter()
-                .rev()
-                .find(|o| o.kpi.as_str() == plan.measure.kpi() && o.window == plan.period.as_str())
+    let base = plan.target.unwrap_or(0.0);
+    KpiName::parse(plan.measure.kpi())
+        .and_then(|kpi| {
+            rs.targets(cfg)
+                .target_of(kpi, plan.period.as_str(), base, Some(period))
         })
-        .map_or(plan.target.unwrap_or(0.0), |o| o.value);
-    match dir
-        .and_then(|d| d.start_date)
-        .map(|d| cfg.calendar.day_start(d))
-    {
-        Some(s) if s > period.start && period.end > period.start => {
-            base * ((period.end - s).max(0) as f64 / (period.end - period.start) as f64)
-        }
-        _ => base,
-    }
+        .unwrap_or(0.0)
 }
 
 /// The statement of the current period of the rep's plan, if it has one.
