@@ -13,6 +13,7 @@ use serde::Serialize;
 use salespulse_engine::Stats;
 
 mod partitioned;
+mod whatif;
 use partitioned::Partitioned;
 use salespulse_model::{Reason, Timestamp};
 
@@ -57,6 +58,17 @@ pub struct Args {
     /// final records then equal the live service's over the same input.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     partitions: u16,
+    /// What-if: also run the events under the config in this directory
+    /// (layered on the embedded defaults, like --config) and report how
+    /// scores, ranks and commissions would change.
+    #[arg(long)]
+    compare: Option<PathBuf>,
+    /// Where the what-if report goes (JSON).
+    #[arg(long, default_value = "whatif-report.json", requires = "compare")]
+    report: PathBuf,
+    /// Reps listed in the what-if table on stdout (largest changes first).
+    #[arg(long, default_value_t = 25, requires = "compare")]
+    top: usize,
 }
 
 #[derive(Serialize)]
@@ -124,6 +136,10 @@ pub fn run(a: &Args) -> Result<()> {
         anyhow::bail!("--teams needs --partitions 1: a team's reps may be in different partitions");
     }
     let mut engine = Partitioned::new(cfg, usize::from(a.partitions));
+    let mut whatif = match &a.compare {
+        Some(dir) => Some(whatif::WhatIf::new(dir, usize::from(a.partitions))?),
+        None => None,
+    };
     let mut alerts = match &a.alerts {
         Some(p) => {
             Some(BufWriter::new(File::create(p).with_context(|| {
@@ -135,7 +151,12 @@ pub fn run(a: &Args) -> Result<()> {
     let mut alert_count = 0u64;
     let (input, len) = open_input(&a.events)?;
     let mut reader = BufReader::with_capacity(1 << 20, input);
-    let mut out = open_output(&a.out)?;
+    // In a what-if run stdout carries the table, so records need a file.
+    let mut out = if whatif.is_some() && a.out == "-" {
+        Box::new(io::sink())
+    } else {
+        open_output(&a.out)?
+    };
     let mut dlq = match &a.dlq {
         Some(p) => {
             Some(BufWriter::new(File::create(p).with_context(|| {
@@ -173,6 +194,9 @@ pub fn run(a: &Args) -> Result<()> {
                 write_json(d, &line)?;
             }
         }
+        if let Some(w) = whatif.as_mut() {
+            w.ingest(record, now_ms);
+        }
         for alert in engine.drain_alerts() {
             alert_count += 1;
             if let Some(w) = alerts.as_mut() {
@@ -183,6 +207,9 @@ pub fn run(a: &Args) -> Result<()> {
             Emit::All => engine.flush(),
             Emit::Final => engine.drain_summaries(),
         };
+        if let Some(w) = whatif.as_mut() {
+            w.note_base(&records);
+        }
         for r in &records {
             write_json(&mut *out, r)?;
         }
@@ -198,6 +225,17 @@ pub fn run(a: &Args) -> Result<()> {
     };
     for r in &tail {
         write_json(&mut *out, r)?;
+    }
+    if let Some(w) = whatif {
+        let finals = match a.emit {
+            Emit::Final => tail.clone(),
+            Emit::All => engine.score_all(),
+        };
+        let report = w.finish(&finals);
+        whatif::write_report(&report, &a.report)?;
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(whatif::render(&report, a.top).as_bytes())?;
+        writeln!(stdout, "\nFull report: {}", a.report.display())?;
     }
     if let Some(single) = engine.single().filter(|_| a.teams) {
         for t in single.team_rollups() {
