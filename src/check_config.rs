@@ -42,6 +42,19 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
             print_plan(plan);
         }
     }
+    let c = &cfg.coaching;
+    if c.enabled {
+        println!(
+            "  coaching: up to {} components below p{} of the role (roles of {}+ reps), {} ratios, {} rules",
+            c.max_items,
+            c.below_percentile,
+            c.min_peers,
+            c.ratios.len(),
+            c.rules.len()
+        );
+    } else {
+        println!("  coaching: off");
+    }
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use salespulse_kpi::RawProfile;
 /// The shipped defaults, embedded so the binary runs with no files around it.
 const DEFAULT_ENGINE: &str = include_str!("../config/salespulse.toml");
 const DEFAULT_PROFILES: &str = include_str!("../config/profiles.toml");
+const DEFAULT_COACHING: &str = include_str!("../config/coaching.toml");
 
 /// Every top-level section; unknown ones are rejected so typos surface.
 #[derive(Debug, Deserialize)]
@@ -31,6 +32,8 @@ struct AppConfig {
     profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
     detect: salespulse_engine::DetectSection,
+    #[serde(default)]
+    coaching: salespulse_engine::settings_sections::CoachingSection,
     #[serde(default)]
     kafka: salespulse_kafka::KafkaSection,
     #[serde(default)]
@@ -60,7 +63,8 @@ pub struct Loaded {
 fn read(dir: Option<&Path>) -> Result<AppConfig> {
     let mut builder = Config::builder()
         .add_source(File::from_str(DEFAULT_ENGINE, FileFormat::Toml))
-        .add_source(File::from_str(DEFAULT_PROFILES, FileFormat::Toml));
+        .add_source(File::from_str(DEFAULT_PROFILES, FileFormat::Toml))
+        .add_source(File::from_str(DEFAULT_COACHING, FileFormat::Toml));
     if let Some(dir) = dir {
         if !dir.is_dir() {
             bail!("--config {}: not a directory", dir.display());
@@ -93,6 +97,7 @@ pub fn load_all(dir: Option<&Path>) -> Result<Loaded> {
         scoring: app.scoring,
         profiles: app.profiles,
         detect: app.detect,
+        coaching: app.coaching,
     };
     let engine = EngineConfig::new(&settings).context("invalid configuration")?;
     let kafka = salespulse_kafka::KafkaSettings {

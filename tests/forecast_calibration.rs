@@ -42,6 +42,7 @@ fn shipped() -> EngineConfig {
         scoring: s.scoring,
         profiles: s.profiles,
         detect: s.detect,
+        ..Settings::default()
     })
     .expect("valid")
 }

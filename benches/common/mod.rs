@@ -17,6 +17,10 @@ pub fn config() -> EngineConfig {
             include_str!("../../config/profiles.toml"),
             config::FileFormat::Toml,
         ))
+        .add_source(config::File::from_str(
+            include_str!("../../config/coaching.toml"),
+            config::FileFormat::Toml,
+        ))
         .build()
         .expect("embedded config");
     let s = Settings {
@@ -25,6 +29,7 @@ pub fn config() -> EngineConfig {
         scoring: cfg.get("scoring").expect("scoring"),
         profiles: cfg.get("profiles").expect("profiles"),
         detect: cfg.get("detect").unwrap_or_default(),
+        coaching: cfg.get("coaching").expect("coaching"),
     };
     EngineConfig::new(&s).expect("valid config")
 }

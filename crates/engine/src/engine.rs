@@ -20,6 +20,7 @@ use salespulse_model::record::ScoreRecord;
 use salespulse_model::{decode, Body, Event, EventType, Reason, Rejection};
 use salespulse_window::{Period, PeriodKind};
 
+pub(crate) mod coach;
 mod credit;
 mod detect;
 pub(crate) mod forecast;

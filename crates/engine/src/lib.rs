@@ -6,12 +6,14 @@
 //! the caller. The same engine serves `replay` (files) and, later, the Kafka
 //! service, so every live result can be reproduced from the event log.
 
+mod coaching;
 mod engine;
 mod hash;
 mod output;
 mod settings;
 mod state;
 
+pub use coaching::{CoachingConfig, CoachingError};
 pub use engine::{
     validate, Applied, Credit, CreditOutcome, Engine, GroupSums, MemoryReport, SnapshotError,
     Stats, SCORE_BUCKETS, SNAPSHOT_FORMAT,
@@ -22,6 +24,7 @@ pub use settings::{EngineConfig, Settings, SettingsError, WindowSetting};
 
 /// The config sections the engine reads, for loaders that compose a larger config.
 pub mod settings_sections {
+    pub use crate::coaching::CoachingSection;
     pub use crate::settings::{CurrencySection, EngineSection, ScoringSection};
 }
 pub use state::{DealTracker, DedupeSet};

@@ -11,7 +11,7 @@ use salespulse_model::record::{
 use salespulse_model::{KpiName, Timestamp};
 use salespulse_window::{Period, PeriodKind};
 
-use crate::engine::{forecast, incentive};
+use crate::engine::{coach, forecast, incentive};
 use crate::state::RepState;
 use crate::EngineConfig;
 
@@ -128,6 +128,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
         kpis: KpiTable::default(),
         commission: None,
         forecast: Vec::new(),
+        coaching: None,
     }
 }
 
@@ -155,6 +156,7 @@ pub(crate) fn score_record(
     rec.kpis = kpi_table(cfg, names, &sums);
     rec.commission = incentive::current_commission(cfg, rs, current);
     rec.forecast = forecast::forecasts(cfg, rs, &sums, clock);
+    rec.coaching = coach::render(cfg, rep_id, rs.role(), names, &rs.coached);
     rec
 }
 

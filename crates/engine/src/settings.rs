@@ -133,6 +133,9 @@ pub struct Settings {
     /// `[detect]`.
     #[serde(default)]
     pub detect: DetectSection,
+    /// `[coaching]`.
+    #[serde(default)]
+    pub coaching: crate::coaching::CoachingSection,
 }
 
 /// Invalid engine settings.
@@ -164,6 +167,9 @@ pub enum SettingsError {
     /// Detectors.
     #[error("{0}")]
     Detect(#[from] salespulse_detect::DetectError),
+    /// Coaching rules.
+    #[error("{0}")]
+    Coaching(#[from] crate::coaching::CoachingError),
     /// A numeric limit.
     #[error("engine.{key} = {value}: {expected}")]
     Limit {
@@ -201,6 +207,8 @@ pub struct EngineConfig {
     pub profiles: Profiles,
     /// Detectors and working time.
     pub detect: DetectConfig,
+    /// Coaching rules.
+    pub coaching: crate::coaching::CoachingConfig,
 }
 
 fn duration(key: &'static str, value: &str) -> Result<i64, SettingsError> {
@@ -252,6 +260,13 @@ impl EngineConfig {
             currencies.add(code, rate, c.exponents.get(code).copied())?;
         }
         let profiles = Profiles::new(&s.profiles, &s.scoring.default_role, &specs)?;
+        let names: Vec<&str> = specs
+            .specs()
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain(PeriodKind::ALL.iter().map(|k| k.as_str()))
+            .collect();
+        let coaching = crate::coaching::CoachingConfig::new(&s.coaching, &names)?;
         Ok(EngineConfig {
             specs,
             calendar,
@@ -267,6 +282,7 @@ impl EngineConfig {
             },
             profiles,
             detect: DetectConfig::new(&s.detect, &e.time_zone)?,
+            coaching,
         })
     }
 

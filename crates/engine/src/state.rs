@@ -174,6 +174,9 @@ pub(crate) struct RepState {
     /// Events per weekday and hour (the forecast's seasonality; changelog format 4).
     #[serde(skip)]
     pub week: crate::engine::forecast::WeekProfile,
+    /// Coaching judged at the last working-day close (changelog format 5).
+    #[serde(skip)]
+    pub coached: crate::engine::coach::Coached,
     /// Changed since the last flush (a score record is due).
     #[serde(skip)]
     pub dirty: bool,
@@ -240,6 +243,7 @@ impl RepState {
             detect: salespulse_detect::RepDetect::default(),
             incentive: Default::default(),
             week: Default::default(),
+            coached: Default::default(),
             dirty: false,
             unsaved: false,
         }

@@ -172,12 +172,20 @@ fn restore_then_redelivery_equals_an_uninterrupted_run() {
             .any(|r| r["commission"]["gross"].as_f64() > Some(0.0)),
         "the books are exercised"
     );
+    assert!(
+        want.iter().any(|r| r["coaching"]["items"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())),
+        "coaching is exercised"
+    );
 
     for (committed, last_checkpoint, crash) in [
         (0, 1000, 1500),
         (3000, 4200, 4201),
         (n / 2, n / 2 + 700, n - 1),
         (n - 3000, n - 2000, n - 1),
+        // After the last day close: what it judged (coaching) must come back.
+        (n - 40, n - 20, n - 1),
     ] {
         let (changelog, first_applied) = first_life(&cfg, &input, last_checkpoint, crash);
         // Second life: restore, then everything from the committed offset again.
@@ -273,8 +281,8 @@ fn golden(name: &str) -> std::path::PathBuf {
 /// `SNAPSHOT_FORMAT` and the upgrade path in docs/topics.md. Regenerate with
 /// UPDATE_GOLDEN=1 only together with such a version change.
 #[test]
-fn changelog_format_v4_is_pinned() {
-    let path = golden("changelog-v4.hex");
+fn changelog_format_v5_is_pinned() {
+    let path = golden("changelog-v5.hex");
     let (e, text) = changelog_of_fixed_input();
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &text).unwrap();
@@ -287,40 +295,21 @@ fn changelog_format_v4_is_pinned() {
     );
 }
 
-/// Records written by format v1 (before detector state) still restore to the
-/// same scores; the reps' detectors start empty.
+/// Records written by an older format restore to the same scores; what
+/// the format did not hold starts empty: v1 had no detector state, v2 no
+/// deal flow or peer standing, v3 no commission books, v4 no coaching.
 #[test]
-fn changelog_format_v1_still_restores() {
-    let pinned = std::fs::read_to_string(golden("changelog-v1.hex")).expect("v1 golden file");
-    assert!(pinned
-        .lines()
-        .all(|l| l.split_once(' ').is_some_and(|(_, h)| h.starts_with("01"))));
-    let (e, _) = changelog_of_fixed_input();
-    assert_eq!(scores(restore_from(&pinned)), scores(e));
-}
-
-/// Records written by format v3 (before the commission books) still
-/// restore to the same scores.
-#[test]
-fn changelog_format_v3_still_restores() {
-    let pinned = std::fs::read_to_string(golden("changelog-v3.hex")).expect("v3 golden file");
-    assert!(pinned
-        .lines()
-        .all(|l| l.split_once(' ').is_some_and(|(_, h)| h.starts_with("03"))));
-    let (e, _) = changelog_of_fixed_input();
-    assert_eq!(scores(restore_from(&pinned)), scores(e));
-}
-
-/// Records written by format v2 (before the deal flow and peer standing)
-/// still restore to the same scores.
-#[test]
-fn changelog_format_v2_still_restores() {
-    let pinned = std::fs::read_to_string(golden("changelog-v2.hex")).expect("v2 golden file");
-    assert!(pinned
-        .lines()
-        .all(|l| l.split_once(' ').is_some_and(|(_, h)| h.starts_with("02"))));
-    let (e, _) = changelog_of_fixed_input();
-    assert_eq!(scores(restore_from(&pinned)), scores(e));
+fn older_changelog_formats_still_restore() {
+    for version in 1..=4u8 {
+        let name = format!("changelog-v{version}.hex");
+        let pinned = std::fs::read_to_string(golden(&name)).expect("golden file");
+        let byte = format!("{version:02x}");
+        assert!(pinned
+            .lines()
+            .all(|l| l.split_once(' ').is_some_and(|(_, h)| h.starts_with(&byte))));
+        let (e, _) = changelog_of_fixed_input();
+        assert_eq!(scores(restore_from(&pinned)), scores(e), "{name}");
+    }
 }
 
 /// Of two changelog records for a rep, the one that applied more of the

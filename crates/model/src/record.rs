@@ -147,6 +147,54 @@ pub struct ScoreRecord {
     /// Pace and forecast of each period component (score records only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub forecast: Vec<Forecast>,
+    /// The components where the rep ranks lowest in its role at the last
+    /// working-day close, with the ratios that explain them (score records only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coaching: Option<Coaching>,
+}
+
+/// Coaching feedback (docs/coaching.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coaching {
+    /// End of the working day whose close it was judged at (RFC 3339, UTC).
+    pub as_of: String,
+    /// Scored reps of the role at that close, the rep included.
+    pub peers: u32,
+    /// The 1 to `max_items` components ranking lowest, lowest first (empty
+    /// when the rep ranks at or above `below_percentile` in every component).
+    pub items: Vec<CoachingItem>,
+}
+
+/// One coached component.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoachingItem {
+    /// The component's KPI.
+    pub kpi: &'static str,
+    /// Its window or period.
+    pub window: String,
+    /// The rep's attainment at the close (uncapped).
+    pub attainment: f64,
+    /// Share of the role's other reps with a lower attainment, ties half, in percent.
+    pub percentile: f64,
+    /// The role's median attainment of the component.
+    pub role_median_attainment: f64,
+    /// The ratios that explain it, against the role median.
+    pub ratios: Vec<CoachingRatio>,
+    /// What to do about it: the first matching rule's sentence, or the fallback.
+    pub suggestion: String,
+}
+
+/// A ratio of the rep against its role's median at the close.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoachingRatio {
+    /// KPI.
+    pub kpi: &'static str,
+    /// Window or period.
+    pub window: String,
+    /// The rep's value (null when undefined).
+    pub value: Option<f64>,
+    /// The median over the role's reps with a value (null when none has one).
+    pub role_median: Option<f64>,
 }
 
 /// Pace and forecast of one period component (docs/forecast.md).

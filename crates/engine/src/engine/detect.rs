@@ -230,9 +230,13 @@ impl Engine {
     fn run_tick(&mut self, prev: i64, t: i64) {
         // A working day of the default calendar closed: rank every rep in its role.
         let day = self.cfg.calendar.period(PeriodKind::Day, prev);
-        let standings = (day.end <= t
+        let close = (day.end <= t
             && self.cfg.detect.calendars[0].working_ms(day.start, day.end) > 0)
-            .then(|| self.standings(day, t));
+            .then(|| self.day_close(day, t));
+        let (standings, mut coached) = match close {
+            Some(c) => (Some(c.standings), c.coached),
+            None => (None, Default::default()),
+        };
         let cfg = &self.cfg;
         let dc = &cfg.detect;
         let ticks: Vec<Tick> = dc.calendars.iter().map(|c| Tick::new(c, t, prev)).collect();
@@ -271,7 +275,14 @@ impl Engine {
             // What a tick changes either follows from the saved state (the
             // baseline's folding, the inactivity deadline, pruning) or is an
             // alert or a week's best: those must reach the changelog.
-            let changed = tick_rep(cfg, id, rs, &at, out);
+            let mut changed = tick_rep(cfg, id, rs, &at, out);
+            if let Some(c) = coached.remove(id) {
+                // Judged once per day, also when a restore replays the close.
+                if !rs.coached.judged(c.day_end()) {
+                    rs.coached = c;
+                    changed = true;
+                }
+            }
             if (changed || out.len() > from) && !rs.unsaved {
                 rs.unsaved = true;
                 self.unsaved.push(id.clone());

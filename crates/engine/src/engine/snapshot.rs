@@ -11,10 +11,10 @@
 //! Record value: one format byte ([`SNAPSHOT_FORMAT`]), then the postcard
 //! encoding of (partition stream time, rep state, detector state, detector
 //! state added in format 3, commission books and the weekday-hour profile
-//! added in format 4). Format 1
+//! added in format 4, coaching added in format 5). Format 1
 //! had no detector state, format 2 not the format-3 part (deal flow, peer
-//! standing), format 3 no commission books; this build still reads them
-//! all (what is missing starts empty). docs/topics.md describes the
+//! standing), format 3 no commission books, format 4 no coaching; this
+//! build still reads them all (what is missing starts empty). docs/topics.md describes the
 //! upgrade path.
 
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ use crate::engine::credit::{Credit, CreditOutcome};
 use crate::state::RepState;
 
 /// Version of the changelog record format this build writes and reads.
-pub const SNAPSHOT_FORMAT: u8 = 4;
+pub const SNAPSHOT_FORMAT: u8 = 5;
 
 /// The oldest format this build still reads.
 pub const SNAPSHOT_FORMAT_MIN: u8 = 1;
@@ -58,6 +58,7 @@ struct SnapshotOut<'a> {
     ext: &'a salespulse_detect::DetectExt,
     incentive: &'a super::incentive::Incentive,
     week: &'a super::forecast::WeekProfile,
+    coached: &'a super::coach::Coached,
 }
 
 /// Format 1.
@@ -86,6 +87,17 @@ struct SnapshotInV3 {
 
 /// Format 4.
 #[derive(Deserialize)]
+struct SnapshotInV4 {
+    stream_time: i64,
+    state: RepState,
+    detect: salespulse_detect::RepDetect,
+    ext: salespulse_detect::DetectExt,
+    incentive: super::incentive::Incentive,
+    week: super::forecast::WeekProfile,
+}
+
+/// Format 5.
+#[derive(Deserialize)]
 struct SnapshotIn {
     stream_time: i64,
     state: RepState,
@@ -93,6 +105,7 @@ struct SnapshotIn {
     ext: salespulse_detect::DetectExt,
     incentive: super::incentive::Incentive,
     week: super::forecast::WeekProfile,
+    coached: super::coach::Coached,
 }
 
 /// What `ingest_from` did with a record.
@@ -206,6 +219,7 @@ impl Engine {
             ext: &rs.detect.ext,
             incentive: &rs.incentive,
             week: &rs.week,
+            coached: &rs.coached,
         };
         postcard::to_extend(&out, vec![SNAPSHOT_FORMAT]).ok()
     }
@@ -232,6 +246,7 @@ impl Engine {
                     ext: salespulse_detect::DetectExt::default(),
                     incentive: Default::default(),
                     week: Default::default(),
+                    coached: Default::default(),
                 }
             }
             2 => {
@@ -243,6 +258,7 @@ impl Engine {
                     ext: salespulse_detect::DetectExt::default(),
                     incentive: Default::default(),
                     week: Default::default(),
+                    coached: Default::default(),
                 }
             }
             3 => {
@@ -254,6 +270,19 @@ impl Engine {
                     ext: v3.ext,
                     incentive: Default::default(),
                     week: Default::default(),
+                    coached: Default::default(),
+                }
+            }
+            4 => {
+                let v4: SnapshotInV4 = postcard::from_bytes(body).map_err(corrupt)?;
+                SnapshotIn {
+                    stream_time: v4.stream_time,
+                    state: v4.state,
+                    detect: v4.detect,
+                    ext: v4.ext,
+                    incentive: v4.incentive,
+                    week: v4.week,
+                    coached: Default::default(),
                 }
             }
             SNAPSHOT_FORMAT => postcard::from_bytes(body).map_err(corrupt)?,
@@ -273,6 +302,7 @@ impl Engine {
         state.detect.ext = snap.ext;
         state.incentive = snap.incentive;
         state.week = snap.week;
+        state.coached = snap.coached;
         self.reps.insert(rep_id.into(), state);
         self.index_pending_credits(rep_id);
         Ok(())

@@ -10,18 +10,25 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use salespulse_detect::peer::Standing;
-use salespulse_kpi::{Component, WindowRef};
+use salespulse_kpi::{kpi_value, Component, WindowRef};
 use salespulse_window::{Period, PeriodKind};
 
+use super::coach::{self, Coached};
 use super::Engine;
 use crate::output::{compute_score, window_sums};
 
 /// Each scored rep's standing at a day close.
 pub(crate) type Standings = FxHashMap<Box<str>, Standing>;
 
+/// What a working-day close judges: standings and coaching.
+pub(crate) struct DayClose {
+    pub standings: Standings,
+    pub coached: BTreeMap<Box<str>, Coached>,
+}
+
 impl Engine {
-    /// The standings at the close of `day`, scored at tick `t`.
-    pub(crate) fn standings(&mut self, day: Period, t: i64) -> Standings {
+    /// The standings and coaching at the close of `day`, scored at tick `t`.
+    pub(crate) fn day_close(&mut self, day: Period, t: i64) -> DayClose {
         let cfg = &self.cfg;
         let at_close = PeriodKind::ALL.map(|k| cfg.calendar.period(k, day.start));
         let period_of = move |c: &Component| match c.window {
@@ -29,15 +36,38 @@ impl Engine {
             WindowRef::Rolling(_) => None,
         };
         let mut by_role: BTreeMap<String, Vec<(f64, Box<str>)>> = BTreeMap::new();
+        let coaching = cfg.coaching.enabled;
+        let mut rows = Vec::new();
         for (id, rs) in self.reps.iter_mut() {
             let sums = window_sums(cfg, rs, t, &at_close);
-            let (profile, score, _) = compute_score(cfg, rs, &sums, &period_of, None);
-            if let Some(s) = score.filter(|s| s.is_finite()) {
-                by_role
-                    .entry(profile.name)
-                    .or_default()
-                    .push((s, id.clone()));
+            let (profile, score, parts) = compute_score(cfg, rs, &sums, &period_of, None);
+            let Some(s) = score.filter(|s| s.is_finite()) else {
+                continue;
+            };
+            if coaching {
+                rows.push(coach::Row {
+                    id: id.clone(),
+                    role: profile.name.clone(),
+                    kpis: cfg
+                        .profiles
+                        .for_role(rs.role())
+                        .components
+                        .iter()
+                        .map(|c| c.kpi)
+                        .collect(),
+                    attainments: coach::attainments(cfg, rs.role(), &parts),
+                    ratios: cfg
+                        .coaching
+                        .ratios
+                        .iter()
+                        .map(|r| kpi_value(r.kpi, &sums[r.window]).as_f64())
+                        .collect(),
+                });
             }
+            by_role
+                .entry(profile.name)
+                .or_default()
+                .push((s, id.clone()));
         }
         let mut out = Standings::default();
         for mut reps in by_role.into_values() {
@@ -47,7 +77,10 @@ impl Engine {
                 out.insert(id, standing(&scores, score, day.start));
             }
         }
-        out
+        DayClose {
+            standings: out,
+            coached: coach::judge(&cfg.coaching, &rows, day.end),
+        }
     }
 }
 
