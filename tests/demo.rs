@@ -114,6 +114,27 @@ fn demo_serves_metrics_and_scores_then_stops_on_sigterm() {
     let (code, body) = http_get(&http, &format!("/v1/reps/{top}")).unwrap();
     assert_eq!(code, 200, "{body}");
     assert!(body.contains(&format!("\"rep_id\":\"{top}\"")), "{body}");
+    let rep: serde_json::Value =
+        serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap_or_default().trim()).unwrap();
+    // The demo keeps scoring, so the top may have moved since the leaderboard.
+    let company = &rep["standing"]["company"];
+    assert!(company["of"].as_u64() >= Some(5), "{body}");
+    assert!(company["rank"].as_u64() <= company["of"].as_u64(), "{body}");
+    let percentile = rep["standing"]["role"]["percentile"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&percentile), "{body}");
+    let team = rep["team_id"].as_str().unwrap();
+    let (code, body) = http_get(&http, &format!("/v1/teams/{team}")).unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("\"team_score\":") && body.contains("\"kpis\":"),
+        "{body}"
+    );
+    let manager = rep["manager_id"]
+        .as_str()
+        .expect("the generator names managers");
+    let (code, body) = http_get(&http, &format!("/v1/managers/{manager}")).unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(&format!("\"rep_id\":\"{top}\"")), "{body}");
     assert_eq!(http_get(&http, "/v1/reps/nobody").unwrap().0, 404);
     let (code, body) = http_get(&http, "/v1/leaderboard?kpi=revenu").unwrap();
     assert_eq!(code, 400);

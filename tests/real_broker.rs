@@ -79,18 +79,35 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
     let second_metrics = http_get(&http, "/metrics").expect("metrics").1;
 
     // (f) The query API agrees with the score topic: once nothing is left to
-    // emit, every rep's /v1/reps answer is its latest record on the topic.
+    // emit, every rep's /v1/reps answer is its latest record on the topic,
+    // plus its company-wide rank, which the topic's records give too.
     std::thread::sleep(Duration::from_secs(3));
     let on_topic = last_records(&read_topic(&broker.addr, "salespulse.scores", 1));
     assert!(!on_topic.is_empty());
+    let scores: Vec<f64> = on_topic
+        .values()
+        .filter_map(|r| r["score"].as_f64())
+        .collect();
     for (rep, record) in &on_topic {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let (code, body) = http_get(&http, &format!("/v1/reps/{rep}")).expect("api");
-            let answer: serde_json::Value =
+            let mut answer: serde_json::Value =
                 serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap_or_default().trim())
                     .unwrap_or_default();
-            if code == 200 && &answer == record {
+            let standing = answer
+                .as_object_mut()
+                .and_then(|o| o.remove("standing"))
+                .unwrap_or_default();
+            let rank = record["score"]
+                .as_f64()
+                .map(|s| scores.iter().filter(|&&o| o > s).count() + 1);
+            let company = &standing["company"];
+            let ranked = rank.is_none_or(|r| {
+                company["rank"].as_u64() == Some(r as u64)
+                    && company["of"].as_u64() == Some(scores.len() as u64)
+            });
+            if code == 200 && &answer == record && ranked {
                 break;
             }
             assert!(

@@ -116,6 +116,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
         team_id: rs.team().map(str::to_string),
         role: rs.role().map(str::to_string),
         region: rs.region().map(str::to_string),
+        manager_id: rs.manager().map(str::to_string),
         as_of: Timestamp(t).to_rfc3339(),
         version: rs.version,
         profile: ProfileRef {

@@ -263,6 +263,12 @@ impl RepState {
             .or(self.seen_region.as_deref())
     }
 
+    pub fn manager(&self) -> Option<&str> {
+        self.directory
+            .as_ref()
+            .and_then(|d| d.1.manager_id.as_deref())
+    }
+
     pub fn role(&self) -> Option<&str> {
         self.directory.as_ref().map(|d| d.1.role.as_str())
     }

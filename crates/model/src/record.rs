@@ -125,6 +125,9 @@ pub struct ScoreRecord {
     pub role: Option<String>,
     /// The rep's region.
     pub region: Option<String>,
+    /// The rep's manager from the directory (`rep.updated`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_id: Option<String>,
     /// Stream time the record was computed at.
     pub as_of: String,
     /// Grows with every record emitted for this rep.

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::AppState;
+use crate::{peers, AppState};
 
 fn error(status: StatusCode, message: String, extra: Value) -> Response {
     let mut body = json!({"error": message});
@@ -102,10 +102,15 @@ pub async fn alerts(
     Json(json!({"total": total, "alerts": hits})).into_response()
 }
 
-/// `GET /v1/reps/{rep_id}`: the rep's latest score record.
+/// `GET /v1/reps/{rep_id}`: the rep's latest score record, with its
+/// company-wide `standing` (percentiles and ranks, see `peers`).
 pub async fn rep(State(st): State<Arc<AppState>>, Path(rep_id): Path<String>) -> Response {
     match st.view.rep(&rep_id) {
-        Some(r) => Json((*r).clone()).into_response(),
+        Some(r) => {
+            let mut body = (*r).clone();
+            body["standing"] = peers::standing(&st.view.all(), &r).unwrap_or(Value::Null);
+            Json(body).into_response()
+        }
         None => error(
             StatusCode::NOT_FOUND,
             format!("unknown rep {rep_id:?}"),
@@ -114,15 +119,15 @@ pub async fn rep(State(st): State<Arc<AppState>>, Path(rep_id): Path<String>) ->
     }
 }
 
-/// `GET /v1/teams/{team_id}`: the team's members with their scores, and the mean.
+/// `GET /v1/teams/{team_id}`: the team's members with their scores, the
+/// quota-weighted team score and plain mean, the team's KPIs and managers.
 pub async fn team(State(st): State<Arc<AppState>>, Path(team_id): Path<String>) -> Response {
-    let mut members: Vec<Value> = st
-        .view
-        .all()
-        .into_iter()
+    let all = st.view.all();
+    let in_team: Vec<&Arc<Value>> = all
+        .iter()
         .filter(|r| r["team_id"].as_str() == Some(team_id.as_str()))
-        .map(|r| json!({"rep_id": r["rep_id"], "role": r["role"], "score": r["score"], "as_of": r["as_of"], "version": r["version"]}))
         .collect();
+    let mut members: Vec<Value> = in_team.iter().map(|r| peers::member_row(r)).collect();
     if members.is_empty() {
         return error(
             StatusCode::NOT_FOUND,
@@ -131,11 +136,27 @@ pub async fn team(State(st): State<Arc<AppState>>, Path(team_id): Path<String>) 
         );
     }
     members.sort_by(|a, b| a["rep_id"].as_str().cmp(&b["rep_id"].as_str()));
-    let scores: Vec<f64> = members.iter().filter_map(|m| m["score"].as_f64()).collect();
-    let mean = (!scores.is_empty())
-        .then(|| (scores.iter().sum::<f64>() / scores.len() as f64 * 1e6).round() / 1e6);
-    Json(json!({"team_id": team_id, "reps": members.len(), "mean_score": mean, "members": members}))
-        .into_response()
+    let (team_score, mean) = peers::team_scores(&in_team);
+    let managers: std::collections::BTreeSet<&str> = in_team
+        .iter()
+        .filter_map(|r| r["manager_id"].as_str())
+        .collect();
+    Json(json!({"team_id": team_id, "reps": members.len(), "team_score": team_score, "mean_score": mean,
+                "managers": managers, "kpis": peers::team_kpis(&in_team), "members": members}))
+    .into_response()
+}
+
+/// `GET /v1/managers/{manager_id}`: the manager's organisation from the
+/// directory's `manager_id`: direct reports, nested managers, team score.
+pub async fn manager(State(st): State<Arc<AppState>>, Path(manager_id): Path<String>) -> Response {
+    match peers::organisation(&st.view.all(), &manager_id) {
+        Some(o) => Json(o).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no rep reports to manager {manager_id:?}"),
+            json!({"manager_id": manager_id}),
+        ),
+    }
 }
 
 /// `GET /v1/leaderboard?role=&team=&region=&kpi=&window=&limit=`: reps ranked by

@@ -19,6 +19,7 @@ use salespulse_kafka::Status;
 
 mod alerts;
 mod api;
+mod peers;
 mod view;
 
 pub use alerts::{AlertFilter, AlertView};
@@ -99,6 +100,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/reps/{rep_id}", get(api::rep))
         .route("/v1/teams/{team_id}", get(api::team))
+        .route("/v1/managers/{manager_id}", get(api::manager))
         .route("/v1/leaderboard", get(api::leaderboard))
         .route("/v1/alerts", get(api::alerts))
         .with_state(state)

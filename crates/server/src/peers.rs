@@ -1,0 +1,428 @@
+//! Company-wide peer view over the latest score record of every rep (the
+//! score topic's view, so every instance answers the same whatever
+//! partitions it owns): a rep's percentile within its role (score and each
+//! component), its rank in role, team and company; team rollups with the
+//! quota-weighted team score and summed KPIs; the manager hierarchy from
+//! the directory's `manager_id`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+type Rec = Arc<Value>;
+
+/// Share of the other values below `x` (ties half), in percent; `values`
+/// holds `x`. 100 when alone.
+pub fn percentile(values: &[f64], x: f64) -> f64 {
+    let n = values.len();
+    if n < 2 {
+        return 100.0;
+    }
+    let lower = values.iter().filter(|&&v| v < x).count();
+    let equal_others = values.iter().filter(|&&v| v == x).count().saturating_sub(1);
+    round6(100.0 * (lower as f64 + 0.5 * equal_others as f64) / (n - 1) as f64)
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn score(r: &Value) -> Option<f64> {
+    r["score"].as_f64()
+}
+
+fn role(r: &Value) -> Option<&str> {
+    r["profile"]["name"].as_str().or(r["role"].as_str())
+}
+
+/// 1 + how many of `group` score higher than `r`, and the group's size (over scored reps).
+fn rank<'a>(group: impl Iterator<Item = &'a Rec>, s: f64) -> Value {
+    let scores: Vec<f64> = group.filter_map(|o| score(o)).collect();
+    let higher = scores.iter().filter(|&&o| o > s).count();
+    json!({"rank": higher + 1, "of": scores.len()})
+}
+
+/// The component's attainment in a record, by KPI and window.
+fn attainment(r: &Value, kpi: &str, window: &str) -> Option<f64> {
+    r["components"]
+        .as_array()?
+        .iter()
+        .find(|c| c["kpi"].as_str() == Some(kpi) && c["window"].as_str() == Some(window))?
+        ["attainment"]
+        .as_f64()
+}
+
+/// `rep`'s standing among `all`: percentile of its score and of each
+/// component's attainment within its role (the profile that scored it),
+/// and its rank in role, team and company by score. None without a score.
+pub fn standing(all: &[Rec], rep: &Value) -> Option<Value> {
+    let s = score(rep)?;
+    let same_role: Vec<&Rec> = all.iter().filter(|o| role(o) == role(rep)).collect();
+    let role_scores: Vec<f64> = same_role.iter().filter_map(|o| score(o)).collect();
+    let components: Vec<Value> = rep["components"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| {
+            let (kpi, window) = (c["kpi"].as_str()?, c["window"].as_str()?);
+            let a = c["attainment"].as_f64()?;
+            let peers: Vec<f64> = same_role
+                .iter()
+                .filter_map(|o| attainment(o, kpi, window))
+                .collect();
+            Some(json!({"kpi": kpi, "window": window, "attainment": a, "percentile": percentile(&peers, a)}))
+        })
+        .collect();
+    let team = rep["team_id"].as_str();
+    let mut role_rank = rank(same_role.iter().copied(), s);
+    role_rank["percentile"] = json!(percentile(&role_scores, s));
+    Some(json!({
+        "role": role_rank,
+        "team": rank(all.iter().filter(|o| team.is_some() && o["team_id"].as_str() == team), s),
+        "company": rank(all.iter(), s),
+        "components": components,
+    }))
+}
+
+/// A member's quota: the target of its `revenue` or `partner_revenue`
+/// component with a calendar-period window (the first such), if any.
+fn quota(r: &Value) -> Option<f64> {
+    r["components"].as_array()?.iter().find_map(|c| {
+        let money = matches!(c["kpi"].as_str(), Some("revenue" | "partner_revenue"));
+        let period = matches!(
+            c["window"].as_str(),
+            Some("day" | "week" | "month" | "quarter")
+        );
+        (money && period).then(|| c["target"].as_f64()).flatten()
+    })
+}
+
+/// The quota-weighted mean score of `members` (reps with a bigger quota
+/// count more; members without a quota count as the mean quota of those
+/// with one; equal weights when none has one), and the plain mean.
+pub fn team_scores(members: &[&Rec]) -> (Option<f64>, Option<f64>) {
+    let scored: Vec<(f64, Option<f64>)> = members
+        .iter()
+        .filter_map(|m| Some((score(m)?, quota(m).filter(|q| *q > 0.0))))
+        .collect();
+    if scored.is_empty() {
+        return (None, None);
+    }
+    let quotas: Vec<f64> = scored.iter().filter_map(|x| x.1).collect();
+    let fill = if quotas.is_empty() {
+        1.0
+    } else {
+        quotas.iter().sum::<f64>() / quotas.len() as f64
+    };
+    let (mut num, mut den) = (0.0, 0.0);
+    for (s, q) in &scored {
+        let w = q.unwrap_or(fill);
+        num += w * s;
+        den += w;
+    }
+    let mean = scored.iter().map(|x| x.0).sum::<f64>() / scored.len() as f64;
+    (Some(round6(num / den)), Some(round6(mean)))
+}
+
+/// KPIs that add up over reps (counts and money); the others are derived
+/// from these sums or, for survey scores and cycle length, averaged.
+const ADDITIVE: [&str; 16] = [
+    "revenue",
+    "deals_won",
+    "deals_lost",
+    "pipeline_created",
+    "calls",
+    "meetings",
+    "emails",
+    "activities",
+    "new_customers",
+    "invoiced",
+    "collected",
+    "refunds",
+    "net_revenue",
+    "partners_onboarded",
+    "partner_revenue",
+    "assists",
+];
+
+/// Team KPIs by window over `members`' `kpis` tables: sums of additive KPIs,
+/// ratios re-derived from those sums, and the members' mean for `csat`,
+/// `nps` and `sales_cycle_days` (their counts are not in the records).
+pub fn team_kpis(members: &[&Rec]) -> Value {
+    let mut sums: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut means: BTreeMap<String, BTreeMap<String, (f64, u32)>> = BTreeMap::new();
+    for m in members {
+        let Some(kpis) = m["kpis"].as_object() else {
+            continue;
+        };
+        for (kpi, windows) in kpis {
+            for (w, v) in windows.as_object().into_iter().flatten() {
+                let Some(v) = v.as_f64() else { continue };
+                if ADDITIVE.contains(&kpi.as_str()) {
+                    *sums
+                        .entry(kpi.clone())
+                        .or_default()
+                        .entry(w.clone())
+                        .or_default() += v;
+                } else if matches!(kpi.as_str(), "csat" | "nps" | "sales_cycle_days") {
+                    let e = means
+                        .entry(kpi.clone())
+                        .or_default()
+                        .entry(w.clone())
+                        .or_default();
+                    e.0 += v;
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    let mut out = Map::new();
+    for (kpi, ws) in &sums {
+        out.insert(
+            kpi.clone(),
+            json!(ws
+                .iter()
+                .map(|(w, v)| (w.clone(), json!(round6(*v))))
+                .collect::<Map<_, _>>()),
+        );
+    }
+    let ratio = |num: &str, den: &str, plus: Option<&str>| -> Map<String, Value> {
+        let Some(d) = sums.get(den) else {
+            return Map::new();
+        };
+        d.iter()
+            .map(|(w, dv)| {
+                let n = sums.get(num).and_then(|x| x.get(w)).copied().unwrap_or(0.0);
+                let extra = plus
+                    .and_then(|p| sums.get(p))
+                    .and_then(|x| x.get(w))
+                    .copied()
+                    .unwrap_or(0.0);
+                let total = dv + extra;
+                (
+                    w.clone(),
+                    if total > 0.0 {
+                        json!(round6(n / total))
+                    } else {
+                        Value::Null
+                    },
+                )
+            })
+            .collect()
+    };
+    out.insert(
+        "win_rate".into(),
+        json!(ratio("deals_won", "deals_won", Some("deals_lost"))),
+    );
+    out.insert(
+        "avg_deal_size".into(),
+        json!(ratio("revenue", "deals_won", None)),
+    );
+    out.insert(
+        "meetings_per_call".into(),
+        json!(ratio("meetings", "calls", None)),
+    );
+    out.insert(
+        "collection_rate".into(),
+        json!(ratio("collected", "invoiced", None)),
+    );
+    for (kpi, ws) in &means {
+        let m: Map<String, Value> = ws
+            .iter()
+            .map(|(w, (s, n))| (w.clone(), json!(round6(s / f64::from(*n)))))
+            .collect();
+        out.insert(kpi.clone(), Value::Object(m));
+    }
+    Value::Object(out)
+}
+
+/// One member row of a team or manager answer.
+pub fn member_row(r: &Value) -> Value {
+    json!({"rep_id": r["rep_id"], "role": r["role"], "team_id": r["team_id"], "manager_id": r["manager_id"],
+           "score": r["score"], "as_of": r["as_of"], "version": r["version"]})
+}
+
+/// The manager `id`'s organisation: direct reports, and the reports of
+/// each report that manages others (any depth, each manager once).
+pub fn organisation(all: &[Rec], id: &str) -> Option<Value> {
+    let mut reports: BTreeMap<&str, Vec<&Rec>> = BTreeMap::new();
+    for r in all {
+        if let Some(m) = r["manager_id"].as_str() {
+            reports.entry(m).or_default().push(r);
+        }
+    }
+    reports.get(id)?;
+    let mut seen = BTreeSet::new();
+    Some(org_node(&reports, id, &mut seen))
+}
+
+fn org_node<'a>(
+    reports: &BTreeMap<&'a str, Vec<&'a Rec>>,
+    id: &'a str,
+    seen: &mut BTreeSet<&'a str>,
+) -> Value {
+    seen.insert(id);
+    let direct = reports.get(id).map(Vec::as_slice).unwrap_or_default();
+    let mut everyone: Vec<&Rec> = direct.to_vec();
+    let mut managers = Vec::new();
+    for r in direct {
+        let Some(sub) = r["rep_id"].as_str() else {
+            continue;
+        };
+        if reports.contains_key(sub) && !seen.contains(sub) {
+            let node = org_node(reports, sub, seen);
+            collect(reports, sub, &mut everyone, &mut BTreeSet::from([id]));
+            managers.push(node);
+        }
+    }
+    everyone.sort_by(|a, b| a["rep_id"].as_str().cmp(&b["rep_id"].as_str()));
+    everyone.dedup_by(|a, b| a["rep_id"] == b["rep_id"]);
+    let (team_score, mean_score) = team_scores(&everyone);
+    let teams: BTreeSet<&str> = everyone
+        .iter()
+        .filter_map(|r| r["team_id"].as_str())
+        .collect();
+    let mut rows: Vec<Value> = direct.iter().map(|r| member_row(r)).collect();
+    rows.sort_by(|a, b| a["rep_id"].as_str().cmp(&b["rep_id"].as_str()));
+    json!({"manager_id": id, "direct_reports": rows, "reps_total": everyone.len(),
+           "teams": teams, "team_score": team_score, "mean_score": mean_score, "managers": managers})
+}
+
+/// Everyone under `id`, at any depth.
+fn collect<'a>(
+    reports: &BTreeMap<&'a str, Vec<&'a Rec>>,
+    id: &'a str,
+    out: &mut Vec<&'a Rec>,
+    seen: &mut BTreeSet<&'a str>,
+) {
+    if !seen.insert(id) {
+        return;
+    }
+    for r in reports.get(id).map(Vec::as_slice).unwrap_or_default() {
+        out.push(r);
+        if let Some(sub) = r["rep_id"].as_str() {
+            collect(reports, sub, out, seen);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(
+        rep: &str,
+        team: &str,
+        role: &str,
+        manager: Option<&str>,
+        score: f64,
+        comps: &[(&str, &str, f64, f64)],
+    ) -> Rec {
+        let components: Vec<Value> = comps
+            .iter()
+            .map(|(k, w, t, a)| json!({"kpi": k, "window": w, "target": t, "attainment": a}))
+            .collect();
+        Arc::new(
+            json!({"kind": "score", "rep_id": rep, "team_id": team, "role": role, "manager_id": manager,
+            "profile": {"name": role, "version": 1}, "score": score, "components": components,
+            "kpis": {"revenue": {"month": score * 100.0}, "deals_won": {"month": 2}, "deals_lost": {"month": 1},
+                     "csat": {"30d": score / 20.0}}}),
+        )
+    }
+
+    fn company() -> Vec<Rec> {
+        vec![
+            rec(
+                "a",
+                "t1",
+                "direct",
+                Some("m1"),
+                80.0,
+                &[("revenue", "month", 40000.0, 0.8)],
+            ),
+            rec(
+                "b",
+                "t1",
+                "direct",
+                Some("m1"),
+                60.0,
+                &[("revenue", "month", 20000.0, 0.5)],
+            ),
+            rec(
+                "c",
+                "t2",
+                "direct",
+                Some("m2"),
+                60.0,
+                &[("revenue", "month", 40000.0, 0.9)],
+            ),
+            rec(
+                "d",
+                "t2",
+                "inside",
+                Some("m2"),
+                100.0,
+                &[("calls", "day", 30.0, 1.0)],
+            ),
+            rec(
+                "m2",
+                "t9",
+                "direct",
+                Some("m1"),
+                40.0,
+                &[("revenue", "month", 40000.0, 0.2)],
+            ),
+        ]
+    }
+
+    #[test]
+    fn standing_in_role_team_and_company() {
+        let all = company();
+        // b: direct scores 80, 60, 60, 40 -> one lower, one tie: (1 + 0.5) / 3.
+        let s = standing(&all, &all[1]).unwrap();
+        assert_eq!(s["role"], json!({"rank": 2, "of": 4, "percentile": 50.0}));
+        assert_eq!(s["team"], json!({"rank": 2, "of": 2}));
+        assert_eq!(s["company"], json!({"rank": 3, "of": 5}));
+        // Revenue attainment .5 among .8 .5 .9 .2: one lower -> 1/3.
+        assert_eq!(s["components"][0]["percentile"], 33.333333);
+        let d = standing(&all, &all[3]).unwrap();
+        assert_eq!(d["role"], json!({"rank": 1, "of": 1, "percentile": 100.0}));
+        assert_eq!(d["company"]["rank"], 1);
+    }
+
+    #[test]
+    fn team_score_weights_members_by_quota() {
+        let all = company();
+        let t1: Vec<&Rec> = all.iter().filter(|r| r["team_id"] == "t1").collect();
+        // (40000 × 80 + 20000 × 60) / 60000 = 73.333333; plain mean 70.
+        assert_eq!(team_scores(&t1), (Some(73.333333), Some(70.0)));
+        // d has no quota: it counts as the mean quota (40000) -> (60 + 100) / 2.
+        let t2: Vec<&Rec> = all.iter().filter(|r| r["team_id"] == "t2").collect();
+        assert_eq!(team_scores(&t2), (Some(80.0), Some(80.0)));
+        let k = team_kpis(&t1);
+        assert_eq!(k["revenue"]["month"], 14000.0);
+        assert_eq!(k["win_rate"]["month"], 0.666667);
+        assert_eq!(k["avg_deal_size"]["month"], 3500.0);
+        assert_eq!(k["csat"]["30d"], 3.5);
+    }
+
+    #[test]
+    fn organisation_nests_managers_who_report_to_managers() {
+        let all = company();
+        let o = organisation(&all, "m1").unwrap();
+        let direct: Vec<&str> = o["direct_reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["rep_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(direct, ["a", "b", "m2"]);
+        assert_eq!(o["reps_total"], 5, "a, b, m2 and m2's c and d");
+        assert_eq!(o["managers"][0]["manager_id"], "m2");
+        assert_eq!(o["managers"][0]["reps_total"], 2);
+        assert_eq!(o["teams"], json!(["t1", "t2", "t9"]));
+        assert!(organisation(&all, "nobody").is_none());
+    }
+}
