@@ -26,6 +26,7 @@ mod detect;
 pub(crate) mod forecast;
 pub(crate) mod incentive;
 mod memory;
+pub(crate) mod previous;
 mod rollup;
 mod snapshot;
 mod standing;

@@ -6,7 +6,7 @@
 use salespulse_kpi::{kpi_value, score, Component, KpiValue, SalesAcc, ScoreInput, WindowRef};
 use salespulse_model::record::WindowName;
 use salespulse_model::record::{
-    ComponentScore, KpiTable, Num, PeriodRef, ProfileRef, RecordKind, ScoreRecord,
+    ComponentScore, KpiTable, Num, PeriodRef, PreviousPeriod, ProfileRef, RecordKind, ScoreRecord,
 };
 use salespulse_model::{KpiName, Timestamp};
 use salespulse_window::{Period, PeriodKind};
@@ -126,6 +126,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
         score: None,
         components: Vec::new(),
         period: None,
+        previous: None,
         kpis: KpiTable::default(),
         commission: None,
         forecast: Vec::new(),
@@ -177,27 +178,78 @@ pub(crate) fn summary_record(
         .or_else(|| incentive::closed_sums(rs, &period))
         .unwrap_or_default();
     incentive::keep_closed(cfg, rs, &period, acc);
+    let before = rs.history.before(&cfg.calendar, &period);
+    rs.history.note(&period, acc);
+    let (profile, score, components) = period_score(cfg, rs, period, acc);
+    let mut rec = header(rep_id, rs, t, floor, RecordKind::PeriodSummary);
+    rec.profile = profile;
+    rec.score = score;
+    rec.components = components;
+    rec.period = Some(period_ref(&period));
+    let names: [WindowName; 1] = [period.kind.as_str().into()];
+    rec.kpis = kpi_table(cfg, &names, &[acc]);
+    rec.previous = before.map(|(p, prev)| {
+        let (_, prev_score, _) = period_score(cfg, rs, p, prev);
+        let kpis = kpi_table(cfg, &names, &[prev]);
+        PreviousPeriod {
+            period: period_ref(&p),
+            score: prev_score,
+            score_change: score.zip(prev_score).map(|(a, b)| round6(a - b)),
+            kpi_change: change(&rec.kpis, &kpis),
+            kpis,
+        }
+    });
+    rec.commission = incentive::commission(cfg, rs, &period);
+    rec
+}
+
+fn period_ref(p: &Period) -> PeriodRef {
+    PeriodRef {
+        kind: p.kind.as_str(),
+        start: Timestamp(p.start).to_rfc3339(),
+        end: Timestamp(p.end).to_rfc3339(),
+    }
+}
+
+/// The summary score of `period` from its sums: only the components
+/// measured over that period kind.
+fn period_score(
+    cfg: &EngineConfig,
+    rs: &RepState,
+    period: Period,
+    acc: SalesAcc,
+) -> (ProfileRef, Option<f64>, Vec<ComponentScore>) {
     let rolling = cfg.specs.specs().len();
     let mut sums = vec![SalesAcc::default(); rolling + PeriodKind::ALL.len()];
     sums[rolling + period.kind as usize] = acc;
     let period_of = |_: &Component| Some(period);
-    let (profile, score, components) = compute_score(
+    compute_score(
         cfg,
         rs,
         &sums,
         &period_of,
         Some(WindowRef::Period(period.kind)),
-    );
-    let mut rec = header(rep_id, rs, t, floor, RecordKind::PeriodSummary);
-    rec.profile = profile;
-    rec.score = score;
-    rec.components = components;
-    rec.period = Some(PeriodRef {
-        kind: period.kind.as_str(),
-        start: Timestamp(period.start).to_rfc3339(),
-        end: Timestamp(period.end).to_rfc3339(),
-    });
-    rec.kpis = kpi_table(cfg, &[period.kind.as_str().into()], &[acc]);
-    rec.commission = incentive::commission(cfg, rs, &period);
-    rec
+    )
+}
+
+/// `now - before`, value by value (counts stay integers; null when either is null).
+fn change(now: &KpiTable, before: &KpiTable) -> KpiTable {
+    let diff = |a: Option<Num>, b: Option<Num>| match (a?, b?) {
+        (Num::Int(x), Num::Int(y)) => Some(Num::Int(x - y)),
+        (x, y) => Some(Num::Real(round6(x.as_f64() - y.as_f64()))),
+    };
+    KpiTable(
+        now.0
+            .iter()
+            .zip(&before.0)
+            .map(|((k, row), (_, prev))| {
+                let r = row
+                    .iter()
+                    .zip(prev)
+                    .map(|((w, a), (_, b))| (w.clone(), diff(*a, *b)))
+                    .collect();
+                (*k, r)
+            })
+            .collect(),
+    )
 }

@@ -177,6 +177,9 @@ pub(crate) struct RepState {
     /// Coaching judged at the last working-day close (changelog format 5).
     #[serde(skip)]
     pub coached: crate::engine::coach::Coached,
+    /// The last closed periods' sums (changelog format 6).
+    #[serde(skip)]
+    pub history: crate::engine::previous::History,
     /// Changed since the last flush (a score record is due).
     #[serde(skip)]
     pub dirty: bool,
@@ -244,6 +247,7 @@ impl RepState {
             incentive: Default::default(),
             week: Default::default(),
             coached: Default::default(),
+            history: Default::default(),
             dirty: false,
             unsaved: false,
         }

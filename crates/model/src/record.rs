@@ -141,6 +141,9 @@ pub struct ScoreRecord {
     /// For a period summary, the period it closes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub period: Option<PeriodRef>,
+    /// For a period summary, the period before it and the change since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousPeriod>,
     /// KPI values.
     pub kpis: KpiTable,
     /// The commission statement of the plan's period: the current one in a
@@ -154,6 +157,21 @@ pub struct ScoreRecord {
     /// working-day close, with the ratios that explain them (score records only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coaching: Option<Coaching>,
+}
+
+/// The period before a summary's period, and what changed (docs/records.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PreviousPeriod {
+    /// The previous period.
+    pub period: PeriodRef,
+    /// Its score (the same components as the summary's, with today's targets).
+    pub score: Option<f64>,
+    /// This period's score minus the previous one's.
+    pub score_change: Option<f64>,
+    /// The previous period's KPI values.
+    pub kpis: KpiTable,
+    /// This period's KPI values minus the previous period's (null when either is null).
+    pub kpi_change: KpiTable,
 }
 
 /// Coaching feedback (docs/coaching.md).

@@ -11,10 +11,11 @@
 //! Record value: one format byte ([`SNAPSHOT_FORMAT`]), then the postcard
 //! encoding of (partition stream time, rep state, detector state, detector
 //! state added in format 3, commission books and the weekday-hour profile
-//! added in format 4, coaching added in format 5). Format 1
+//! added in format 4, coaching added in format 5, closed-period history
+//! added in format 6). Format 1
 //! had no detector state, format 2 not the format-3 part (deal flow, peer
-//! standing), format 3 no commission books, format 4 no coaching; this
-//! build still reads them all (what is missing starts empty). docs/topics.md describes the
+//! standing), format 3 no commission books, format 4 no coaching, format 5
+//! no history; this build still reads them all (what is missing starts empty). docs/topics.md describes the
 //! upgrade path.
 
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,7 @@ use crate::engine::credit::{Credit, CreditOutcome};
 use crate::state::RepState;
 
 /// Version of the changelog record format this build writes and reads.
-pub const SNAPSHOT_FORMAT: u8 = 5;
+pub const SNAPSHOT_FORMAT: u8 = 6;
 
 /// The oldest format this build still reads.
 pub const SNAPSHOT_FORMAT_MIN: u8 = 1;
@@ -59,53 +60,41 @@ struct SnapshotOut<'a> {
     incentive: &'a super::incentive::Incentive,
     week: &'a super::forecast::WeekProfile,
     coached: &'a super::coach::Coached,
+    history: &'a super::previous::History,
 }
 
-/// Format 1.
-#[derive(Deserialize)]
-struct SnapshotInV1 {
-    stream_time: i64,
-    state: RepState,
-}
-
-/// Format 2.
-#[derive(Deserialize)]
-struct SnapshotInV2 {
-    stream_time: i64,
-    state: RepState,
-    detect: salespulse_detect::RepDetect,
-}
-
-/// Format 3.
-#[derive(Deserialize)]
-struct SnapshotInV3 {
-    stream_time: i64,
-    state: RepState,
-    detect: salespulse_detect::RepDetect,
-    ext: salespulse_detect::DetectExt,
-}
-
-/// Format 4.
-#[derive(Deserialize)]
-struct SnapshotInV4 {
-    stream_time: i64,
-    state: RepState,
-    detect: salespulse_detect::RepDetect,
-    ext: salespulse_detect::DetectExt,
-    incentive: super::incentive::Incentive,
-    week: super::forecast::WeekProfile,
-}
-
-/// Format 5.
-#[derive(Deserialize)]
-struct SnapshotIn {
-    stream_time: i64,
-    state: RepState,
-    detect: salespulse_detect::RepDetect,
-    ext: salespulse_detect::DetectExt,
-    incentive: super::incentive::Incentive,
-    week: super::forecast::WeekProfile,
-    coached: super::coach::Coached,
+/// Reads a format-`format` record body: every format writes the fields of
+/// the formats before it, then its own, so each part is read in turn and
+/// what an older format lacks starts empty. Trailing bytes are an error.
+fn decode_body(format: u8, body: &[u8]) -> Result<(i64, RepState), postcard::Error> {
+    fn take<'a, T: Deserialize<'a>>(rest: &mut &'a [u8]) -> Result<T, postcard::Error> {
+        let (v, r) = postcard::take_from_bytes(rest)?;
+        *rest = r;
+        Ok(v)
+    }
+    let mut rest = body;
+    let stream_time: i64 = take(&mut rest)?;
+    let mut state: RepState = take(&mut rest)?;
+    if format >= 2 {
+        state.detect = take(&mut rest)?;
+    }
+    if format >= 3 {
+        state.detect.ext = take(&mut rest)?;
+    }
+    if format >= 4 {
+        state.incentive = take(&mut rest)?;
+        state.week = take(&mut rest)?;
+    }
+    if format >= 5 {
+        state.coached = take(&mut rest)?;
+    }
+    if format >= 6 {
+        state.history = take(&mut rest)?;
+    }
+    if !rest.is_empty() {
+        return Err(postcard::Error::DeserializeBadEncoding);
+    }
+    Ok((stream_time, state))
 }
 
 /// What `ingest_from` did with a record.
@@ -220,6 +209,7 @@ impl Engine {
             incentive: &rs.incentive,
             week: &rs.week,
             coached: &rs.coached,
+            history: &rs.history,
         };
         postcard::to_extend(&out, vec![SNAPSHOT_FORMAT]).ok()
     }
@@ -236,73 +226,22 @@ impl Engine {
             rep: rep(),
             reason: e.to_string(),
         };
-        let snap: SnapshotIn = match format {
-            1 => {
-                let v1: SnapshotInV1 = postcard::from_bytes(body).map_err(corrupt)?;
-                SnapshotIn {
-                    stream_time: v1.stream_time,
-                    state: v1.state,
-                    detect: salespulse_detect::RepDetect::default(),
-                    ext: salespulse_detect::DetectExt::default(),
-                    incentive: Default::default(),
-                    week: Default::default(),
-                    coached: Default::default(),
-                }
-            }
-            2 => {
-                let v2: SnapshotInV2 = postcard::from_bytes(body).map_err(corrupt)?;
-                SnapshotIn {
-                    stream_time: v2.stream_time,
-                    state: v2.state,
-                    detect: v2.detect,
-                    ext: salespulse_detect::DetectExt::default(),
-                    incentive: Default::default(),
-                    week: Default::default(),
-                    coached: Default::default(),
-                }
-            }
-            3 => {
-                let v3: SnapshotInV3 = postcard::from_bytes(body).map_err(corrupt)?;
-                SnapshotIn {
-                    stream_time: v3.stream_time,
-                    state: v3.state,
-                    detect: v3.detect,
-                    ext: v3.ext,
-                    incentive: Default::default(),
-                    week: Default::default(),
-                    coached: Default::default(),
-                }
-            }
-            4 => {
-                let v4: SnapshotInV4 = postcard::from_bytes(body).map_err(corrupt)?;
-                SnapshotIn {
-                    stream_time: v4.stream_time,
-                    state: v4.state,
-                    detect: v4.detect,
-                    ext: v4.ext,
-                    incentive: v4.incentive,
-                    week: v4.week,
-                    coached: Default::default(),
-                }
-            }
-            SNAPSHOT_FORMAT => postcard::from_bytes(body).map_err(corrupt)?,
-            got => return Err(SnapshotError::Version { rep: rep(), got }),
-        };
+        if !(SNAPSHOT_FORMAT_MIN..=SNAPSHOT_FORMAT).contains(&format) {
+            return Err(SnapshotError::Version {
+                rep: rep(),
+                got: format,
+            });
+        }
+        let (stream_time, state) = decode_body(format, body).map_err(corrupt)?;
         // A rep's state only moves forward through its input, so of two
         // records the one that applied more is the newer, whatever order the
         // broker kept them in (a retried produce can land after a later one).
         if let Some(held) = self.reps.get(rep_id) {
-            if progress(held) > progress(&snap.state) {
+            if progress(held) > progress(&state) {
                 return Ok(());
             }
         }
-        self.stream_time = self.stream_time.max(snap.stream_time);
-        let mut state = snap.state;
-        state.detect = snap.detect;
-        state.detect.ext = snap.ext;
-        state.incentive = snap.incentive;
-        state.week = snap.week;
-        state.coached = snap.coached;
+        self.stream_time = self.stream_time.max(stream_time);
         self.reps.insert(rep_id.into(), state);
         self.index_pending_credits(rep_id);
         Ok(())

@@ -1,0 +1,72 @@
+//! Period over period: each rep keeps the sums of its last two closed
+//! periods of every kind (changelog format 6), so a period summary can
+//! carry the period before it and the change (this period minus last),
+//! also when a late event re-emits the summary.
+
+use serde::{Deserialize, Serialize};
+
+use salespulse_kpi::SalesAcc;
+use salespulse_window::{Calendar, Period};
+
+/// Closed periods kept per kind.
+const KEEP: usize = 2;
+
+/// The last closed periods' sums, by period kind: (start, sums), oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct History {
+    by_kind: [Vec<(i64, SalesAcc)>; 4],
+}
+
+impl History {
+    /// Records the final sums of a closed period (again, when a late event changed them).
+    pub(crate) fn note(&mut self, p: &Period, acc: SalesAcc) {
+        let kept = &mut self.by_kind[p.kind as usize];
+        match kept.iter_mut().find(|(s, _)| *s == p.start) {
+            Some(slot) => slot.1 = acc,
+            None => {
+                kept.push((p.start, acc));
+                kept.sort_unstable_by_key(|(s, _)| *s);
+                if kept.len() > KEEP {
+                    kept.remove(0);
+                }
+            }
+        }
+    }
+
+    /// The period right before `p` and its sums, if the rep had one.
+    pub(crate) fn before(&self, calendar: &Calendar, p: &Period) -> Option<(Period, SalesAcc)> {
+        let prev = calendar.period(p.kind, p.start - 1);
+        self.by_kind[p.kind as usize]
+            .iter()
+            .find(|(s, _)| *s == prev.start)
+            .map(|(_, a)| (prev, *a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use salespulse_window::PeriodKind;
+
+    #[test]
+    fn keeps_the_last_two_and_finds_the_one_before() {
+        let cal = Calendar::new("UTC").unwrap();
+        let jan = cal.period(PeriodKind::Month, 1_767_225_600_000); // 2026-01-01
+        let feb = cal.period(PeriodKind::Month, jan.end);
+        let mar = cal.period(PeriodKind::Month, feb.end);
+        let acc = |calls| SalesAcc {
+            calls,
+            ..SalesAcc::default()
+        };
+        let mut h = History::default();
+        h.note(&jan, acc(1));
+        h.note(&feb, acc(2));
+        assert_eq!(h.before(&cal, &feb), Some((jan, acc(1))));
+        h.note(&jan, acc(5)); // a late event corrected January
+        assert_eq!(h.before(&cal, &feb), Some((jan, acc(5))));
+        h.note(&mar, acc(3));
+        assert_eq!(h.before(&cal, &mar), Some((feb, acc(2))));
+        assert_eq!(h.before(&cal, &feb), None, "January is no longer kept");
+        assert_eq!(h.before(&cal, &jan), None);
+    }
+}

@@ -1,0 +1,105 @@
+//! Period over period in period summaries, computed by hand: the summary of
+//! February carries January (as corrected by a late event) and the change.
+
+use salespulse_engine::{Engine, EngineConfig, Settings};
+use serde_json::Value;
+
+fn call(at: &str, n: usize) -> String {
+    format!(
+        r#"{{"event_id":"c-{at}-{n}","type":"activity.call","occurred_at":"{at}","rep_id":"r1"}}"#
+    )
+}
+
+fn month_summaries(e: &mut Engine, line: &str, out: &mut Vec<Value>) {
+    e.ingest(line.as_bytes(), None).unwrap();
+    for r in e.flush() {
+        let v = serde_json::to_value(&r).unwrap();
+        if v["kind"] == "period_summary" && v["period"]["kind"] == "month" {
+            out.push(v);
+        }
+    }
+}
+
+#[test]
+fn february_summary_compares_with_corrected_january() {
+    let s: Settings = serde_json::from_str(
+        r#"{"profiles": {"direct": {"components": [{"kpi": "calls", "window": "month", "target": 4, "weight": 1}]}}}"#,
+    )
+    .unwrap();
+    let mut e = Engine::new(EngineConfig::new(&s).unwrap());
+    let mut out = Vec::new();
+    for n in 0..3 {
+        month_summaries(&mut e, &call("2026-01-10T10:00:00Z", n), &mut out);
+    }
+    // Closes January: 3 calls, no period before it.
+    month_summaries(&mut e, &call("2026-02-01T00:30:00Z", 0), &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0]["kpis"]["calls"]["month"], 3);
+    assert!(out[0].get("previous").is_none());
+    // A late January call inside the 2-day grace corrects January to 4.
+    month_summaries(&mut e, &call("2026-01-31T23:00:00Z", 0), &mut out);
+    assert_eq!(out[1]["kpis"]["calls"]["month"], 4);
+    for n in 1..5 {
+        month_summaries(&mut e, &call("2026-02-10T10:00:00Z", n), &mut out);
+    }
+    // Closes February: 5 calls (score 100 × 5/4 = 125) against January's 4 (100).
+    month_summaries(&mut e, &call("2026-03-01T08:00:00Z", 0), &mut out);
+    let feb = out.last().unwrap();
+    assert_eq!(feb["period"]["start"], "2026-02-01T00:00:00Z");
+    assert_eq!(feb["score"], 125.0);
+    let prev = &feb["previous"];
+    assert_eq!(prev["period"]["start"], "2026-01-01T00:00:00Z");
+    assert_eq!(prev["score"], 100.0);
+    assert_eq!(prev["score_change"], 25.0);
+    assert_eq!(prev["kpis"]["calls"]["month"], 4);
+    assert_eq!(prev["kpi_change"]["calls"]["month"], 1);
+    assert_eq!(prev["kpi_change"]["meetings_per_call"]["month"], 0.0);
+    assert_eq!(
+        prev["kpi_change"]["win_rate"]["month"],
+        Value::Null,
+        "no deals either month"
+    );
+}
+
+/// The history is in the changelog: an engine restored mid-February emits
+/// the same February summary, previous period included.
+#[test]
+fn a_restored_engine_remembers_the_period_before() {
+    let s: Settings = serde_json::from_str(
+        r#"{"profiles": {"direct": {"components": [{"kpi": "calls", "window": "month", "target": 4, "weight": 1}]}}}"#,
+    )
+    .unwrap();
+    let cfg = EngineConfig::new(&s).unwrap();
+    let mut whole = Engine::new(cfg.clone());
+    let mut sink = Vec::new();
+    let first = [
+        call("2026-01-10T10:00:00Z", 0),
+        call("2026-01-12T10:00:00Z", 1),
+        call("2026-02-05T10:00:00Z", 2),
+        call("2026-02-06T10:00:00Z", 3),
+    ];
+    for l in &first {
+        month_summaries(&mut whole, l, &mut sink);
+    }
+    let mut restored = Engine::new(cfg);
+    for rep in whole.take_unsaved() {
+        restored
+            .restore_rep(&rep, &whole.snapshot(&rep).unwrap())
+            .unwrap();
+    }
+    restored.finish_restore();
+    let close = call("2026-03-01T08:00:00Z", 4);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    month_summaries(&mut whole, &close, &mut a);
+    month_summaries(&mut restored, &close, &mut b);
+    let strip = |v: &mut Vec<Value>| {
+        for r in v.iter_mut() {
+            r.as_object_mut().unwrap().remove("version");
+        }
+    };
+    strip(&mut a);
+    strip(&mut b);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["previous"]["kpis"]["calls"]["month"], 2);
+    assert_eq!(a, b);
+}
