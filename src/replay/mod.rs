@@ -99,10 +99,20 @@ fn open_output(path: &str) -> Result<Box<dyn Write>> {
     Ok(Box::new(BufWriter::with_capacity(1 << 20, f)))
 }
 
+/// Writes `v` as one NDJSON line. The record is serialized into a reused
+/// buffer first: serde_json's many small writes straight into a `dyn Write`
+/// cost more than the copy.
 fn write_json<T: Serialize>(out: &mut dyn Write, v: &T) -> Result<()> {
-    serde_json::to_writer(&mut *out, v)?;
-    out.write_all(b"\n")?;
-    Ok(())
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with_borrow_mut(|buf| {
+        buf.clear();
+        serde_json::to_writer(&mut *buf, v)?;
+        buf.push(b'\n');
+        out.write_all(buf)?;
+        Ok(())
+    })
 }
 
 fn progress_bar(len: Option<u64>) -> indicatif::ProgressBar {
