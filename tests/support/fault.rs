@@ -162,8 +162,13 @@ impl Rng {
 }
 
 /// Prints the day summaries (rep, day) where the live score topic and a
-/// 3-partition replay differ, to locate lost or doubled events.
-pub fn print_day_differences(records: &[super::Record], events: &std::path::Path) {
+/// replay over `partitions` differ (at most 10), to locate lost or doubled
+/// events; returns how many differ.
+pub fn print_day_differences(
+    records: &[super::Record],
+    events: &std::path::Path,
+    partitions: i32,
+) -> usize {
     fn days(
         vals: impl Iterator<Item = serde_json::Value>,
     ) -> HashMap<(String, String), serde_json::Value> {
@@ -198,7 +203,7 @@ pub fn print_day_differences(records: &[super::Record], events: &std::path::Path
         "--events",
         events.to_str().unwrap_or_default(),
         "--partitions",
-        "3",
+        &partitions.to_string(),
         "--emit",
         "all",
     ]);
@@ -222,6 +227,7 @@ pub fn print_day_differences(records: &[super::Record], events: &std::path::Path
             diff.join("; ")
         );
     }
+    keys.len()
 }
 
 /// Prints the `run:` summary line of a service log.
@@ -244,7 +250,7 @@ pub fn assert_equals_replay(broker: &str, events: &std::path::Path, partitions: 
         .collect();
     differ.sort();
     if let Some(rep) = differ.first() {
-        print_day_differences(&records, events);
+        print_day_differences(&records, events, partitions);
         panic!(
             "{} of {} reps differ from replay; first {rep}: {}",
             differ.len(),

@@ -247,6 +247,44 @@ impl Engine {
         Ok(())
     }
 
+    /// After a restore: re-emits what records at or after `committed` of
+    /// input slot `slot` may have emitted before the process stopped. A
+    /// rep whose restored state already holds such a record will skip it
+    /// when it is redelivered, so the score record, the corrected period
+    /// summaries and the alert records it caused could otherwise be lost
+    /// with the outputs that were still in flight. For each such rep: its
+    /// score record is due, so is the summary of every closed period still
+    /// kept, and its open alerts are raised again (same alert ids and
+    /// versions, so consumers see no change). Returns the number of reps.
+    pub fn reemit_beyond(&mut self, slot: usize, committed: i64) -> usize {
+        let t = self.stream_time;
+        let mut ids: Vec<Box<str>> = self
+            .reps
+            .iter()
+            .filter(|(_, rs)| rs.applied.get(slot).is_some_and(|&o| o >= committed))
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort_unstable();
+        for id in &ids {
+            let Some(rs) = self.reps.get_mut(id) else {
+                continue;
+            };
+            if !rs.dirty {
+                rs.dirty = true;
+                self.dirty.push(id.clone());
+            }
+            for kind in self.cfg.summary_periods.iter().copied() {
+                for (p, _) in rs.periods.entries(kind) {
+                    if p.end <= t {
+                        self.summaries_due.insert((id.clone(), kind, p.start));
+                    }
+                }
+            }
+            self.detection.out.extend(rs.detect.open.iter().cloned());
+        }
+        ids.len()
+    }
+
     /// Sets the current calendar periods from the restored stream time.
     pub fn finish_restore(&mut self) {
         if self.stream_time != i64::MIN {

@@ -378,6 +378,16 @@ impl Processor {
     fn adopt(&mut self, partition: i32, r: Restored, offsets: HashMap<String, Offsets>) {
         let (mut engine, n) = (r.engine, r.records);
         engine.set_partition(partition);
+        // Outputs of records past the committed offsets may have been in
+        // flight when the last owner stopped: re-emit them (see Engine::reemit_beyond).
+        for (topic, o) in &offsets {
+            if let Some(slot) = self.layout.slot(topic) {
+                let reps = engine.reemit_beyond(slot, o.committed);
+                if reps > 0 {
+                    info!(partition, %topic, reps, "re-emitting the outputs of reps ahead of the committed offset");
+                }
+            }
+        }
         self.summary.restored += n;
         info!(partition, changelog_records = n, reps = engine.rep_count(), offsets = ?offsets, "partition taken over");
         self.groups.insert(
