@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use salespulse_model::record::ScoreRecord;
+use salespulse_model::record::{RecordKind, ScoreRecord};
 
 use super::partitioned::Partitioned;
 
@@ -101,7 +101,7 @@ impl Side {
             *earned.entry(rep.as_str()).or_default() += e;
         }
         let mut by_role: HashMap<&str, Vec<f64>> = HashMap::new();
-        let scores = finals.iter().filter(|r| r.kind == ScoreKind::Score);
+        let scores = finals.iter().filter(|r| r.kind == RecordKind::Score);
         for r in scores.clone() {
             if let Some(s) = r.score {
                 by_role.entry(&r.profile.name).or_default().push(s);
@@ -128,8 +128,6 @@ impl Side {
         Side { reps }
     }
 }
-
-use salespulse_model::record::RecordKind as ScoreKind;
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0

@@ -163,12 +163,8 @@ impl Rng {
 
 /// Prints the day summaries (rep, day) where the live score topic and a
 /// replay over `partitions` differ (at most 10), to locate lost or doubled
-/// events; returns how many differ.
-pub fn print_day_differences(
-    records: &[super::Record],
-    events: &std::path::Path,
-    partitions: i32,
-) -> usize {
+/// events.
+pub fn print_day_differences(records: &[super::Record], events: &std::path::Path, partitions: i32) {
     fn days(
         vals: impl Iterator<Item = serde_json::Value>,
     ) -> HashMap<(String, String), serde_json::Value> {
@@ -227,7 +223,6 @@ pub fn print_day_differences(
             diff.join("; ")
         );
     }
-    keys.len()
 }
 
 /// Prints the `run:` summary line of a service log.

@@ -166,6 +166,13 @@ impl CoachingConfig {
                 "a percentile from 0 to 100",
             ));
         }
+        if s.min_peers < 2 {
+            return Err(err(
+                "min_peers",
+                s.min_peers.to_string(),
+                "at least 2 (a percentile needs peers)",
+            ));
+        }
         if s.max_items == 0 || s.max_items > 10 {
             return Err(err("max_items", s.max_items.to_string(), "1 to 10"));
         }
@@ -237,7 +244,7 @@ impl CoachingConfig {
             enabled: s.enabled,
             max_items: s.max_items,
             below_percentile: s.below_percentile,
-            min_peers: s.min_peers.max(2),
+            min_peers: s.min_peers,
             ratios,
             explain,
             rules,
@@ -359,6 +366,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.expected.contains("other than assists"), "{e}");
+        let mut s = section(vec![]);
+        s.min_peers = 1;
+        assert_eq!(
+            CoachingConfig::new(&s, &WINDOWS).unwrap_err().key,
+            "min_peers"
+        );
         let mut s = section(vec![]);
         s.explain.insert("revenu".into(), vec![]);
         assert_eq!(

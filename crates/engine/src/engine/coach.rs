@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use salespulse_model::record::{Coaching, CoachingItem, CoachingRatio, ComponentScore, WindowName};
 use salespulse_model::{KpiName, Timestamp};
 
+use super::standing::{median, percentile};
 use crate::coaching::{render as fill, CoachingConfig, Fill};
 use crate::output::round6;
 use crate::EngineConfig;
@@ -78,26 +79,6 @@ pub(crate) fn attainments(
                 .map(|p| p.attainment)
         })
         .collect()
-}
-
-fn median(sorted: &[f64]) -> Option<f64> {
-    let n = sorted.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2]),
-        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
-    }
-}
-
-/// Share of the others below `x` in `sorted` (which holds `x`), ties half, in percent.
-fn percentile(sorted: &[f64], x: f64) -> f64 {
-    let n = sorted.len();
-    if n < 2 {
-        return 100.0;
-    }
-    let lower = sorted.partition_point(|&s| s < x);
-    let equal_others = sorted.partition_point(|&s| s <= x) - lower - 1;
-    100.0 * (lower as f64 + 0.5 * equal_others as f64) / (n - 1) as f64
 }
 
 fn sorted(values: impl Iterator<Item = f64>) -> Vec<f64> {

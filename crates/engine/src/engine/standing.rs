@@ -84,29 +84,40 @@ impl Engine {
     }
 }
 
+/// Share of the others below `x` in `sorted` (ascending, `x` included),
+/// ties counted half, in percent; 100 when alone.
+pub(crate) fn percentile(sorted: &[f64], x: f64) -> f64 {
+    let n = sorted.len();
+    if n < 2 {
+        return 100.0;
+    }
+    let lower = sorted.partition_point(|&s| s < x);
+    let equal_others = sorted.partition_point(|&s| s <= x) - lower - 1;
+    100.0 * (lower as f64 + 0.5 * equal_others as f64) / (n - 1) as f64
+}
+
+/// The median of `sorted` (ascending), None when empty.
+pub(crate) fn median(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
 /// The standing of `score` among `sorted` (ascending, `score` included).
 pub(crate) fn standing(sorted: &[f64], score: f64, day: i64) -> Standing {
     let n = sorted.len();
     let lower = sorted.partition_point(|&s| s < score);
     let upper = sorted.partition_point(|&s| s <= score);
-    let equal_others = upper.saturating_sub(lower).saturating_sub(1);
-    let percentile = if n > 1 {
-        100.0 * (lower as f64 + 0.5 * equal_others as f64) / (n - 1) as f64
-    } else {
-        100.0
-    };
-    let median = if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    };
     Standing {
         day,
         score,
-        percentile,
+        percentile: percentile(sorted, score),
         rank: (n - upper + 1) as u32,
         peers: n as u32,
-        median,
+        median: median(sorted).unwrap_or(score),
         next_below: if lower > 0 { sorted[lower - 1] } else { score },
     }
 }
