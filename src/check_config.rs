@@ -25,7 +25,7 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
         "  reporting currency: {}",
         cfg.decode.currencies.reporting()
     );
-    for p in cfg.profiles.roles() {
+    for p in cfg.profiles.latest().profiles.roles() {
         println!("  profile {} v{}:", p.name, p.version);
         for c in &p.components {
             println!(
@@ -42,6 +42,13 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
             print_plan(plan);
         }
     }
+    let ctl = &cfg.control;
+    println!(
+        "  profile changes: effective at least {} s after publishing; instances re-read the control topic every {} s and wait when it is {} s old",
+        ctl.min_lead_ms / 1000,
+        ctl.refresh_ms / 1000,
+        ctl.stale_after_ms(cfg.max_future_skew_ms) / 1000
+    );
     let c = &cfg.coaching;
     if c.enabled {
         println!(

@@ -35,6 +35,8 @@ struct AppConfig {
     #[serde(default)]
     coaching: salespulse_engine::settings_sections::CoachingSection,
     #[serde(default)]
+    control: salespulse_engine::settings_sections::ControlSection,
+    #[serde(default)]
     kafka: salespulse_kafka::KafkaSection,
     #[serde(default)]
     input: salespulse_kafka::InputSection,
@@ -61,6 +63,25 @@ pub struct Loaded {
 }
 
 fn read(dir: Option<&Path>) -> Result<AppConfig> {
+    builder(dir)?
+        .build()
+        .context("reading configuration")?
+        .try_deserialize()
+        .context("invalid configuration")
+}
+
+/// The `[profiles]` table as JSON and `scoring.default_role`, read as
+/// `load_all` reads them: what a control record carries.
+pub fn profiles_json(dir: Option<&Path>) -> Result<(serde_json::Value, String)> {
+    let cfg = builder(dir)?.build().context("reading configuration")?;
+    let profiles: serde_json::Value = cfg.get("profiles").context("reading [profiles]")?;
+    let default_role: String = cfg
+        .get("scoring.default_role")
+        .unwrap_or_else(|_| "direct".to_string());
+    Ok((profiles, default_role))
+}
+
+fn builder(dir: Option<&Path>) -> Result<config::ConfigBuilder<config::builder::DefaultState>> {
     let mut builder = Config::builder()
         .add_source(File::from_str(DEFAULT_ENGINE, FileFormat::Toml))
         .add_source(File::from_str(DEFAULT_PROFILES, FileFormat::Toml))
@@ -84,8 +105,7 @@ fn read(dir: Option<&Path>) -> Result<AppConfig> {
             .prefix_separator("__")
             .separator("__"),
     );
-    let cfg = builder.build().context("reading configuration")?;
-    cfg.try_deserialize().context("invalid configuration")
+    Ok(builder)
 }
 
 /// Loads and validates everything: engine and Kafka settings.
@@ -98,6 +118,7 @@ pub fn load_all(dir: Option<&Path>) -> Result<Loaded> {
         profiles: app.profiles,
         detect: app.detect,
         coaching: app.coaching,
+        control: app.control,
     };
     let engine = EngineConfig::new(&settings).context("invalid configuration")?;
     let kafka = salespulse_kafka::KafkaSettings {

@@ -52,6 +52,11 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
             loaded.kafka.client_config(),
             &loaded.kafka.output,
         );
+        #[cfg(unix)]
+        let reload = tokio::spawn(crate::control_cmd::reload_on_sighup(
+            config.map(std::path::Path::to_path_buf),
+            loaded.kafka.clone(),
+        ));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut http_stop = stop_rx.clone();
         let http = tokio::spawn(salespulse_server::serve(
@@ -70,6 +75,8 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
         for f in followers {
             f.abort();
         }
+        #[cfg(unix)]
+        reload.abort();
         match http.await {
             Ok(Err(e)) => tracing::warn!(error = %e, "http server"),
             Err(e) => tracing::warn!(error = %e, "http task"),

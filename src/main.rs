@@ -2,6 +2,7 @@
 
 mod check_config;
 mod config;
+mod control_cmd;
 mod demo;
 mod kafka_cmds;
 mod loadgen_cmd;
@@ -39,11 +40,22 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Change profiles while the service runs (docs/control-topic.md).
+    Control {
+        #[command(subcommand)]
+        command: ControlCommand,
+    },
     /// Manage the service's Kafka topics.
     Topics {
         #[command(subcommand)]
         command: TopicsCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ControlCommand {
+    /// Publish the profiles of a config directory as a new version.
+    Publish(control_cmd::PublishArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +87,9 @@ fn main() -> std::process::ExitCode {
         Command::CheckConfig { config } => check_config::run(config.as_deref()),
         Command::Run { config } => kafka_cmds::run_service(config.as_deref()),
         Command::Demo(a) => demo::run_demo(&a),
+        Command::Control {
+            command: ControlCommand::Publish(a),
+        } => control_cmd::publish(&a),
         Command::Topics {
             command: TopicsCommand::Create { partitions, config },
         } => kafka_cmds::topics_create(config.as_deref(), partitions),

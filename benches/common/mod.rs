@@ -30,6 +30,7 @@ pub fn config() -> EngineConfig {
         profiles: cfg.get("profiles").expect("profiles"),
         detect: cfg.get("detect").unwrap_or_default(),
         coaching: cfg.get("coaching").expect("coaching"),
+        control: cfg.get("control").unwrap_or_default(),
     };
     EngineConfig::new(&s).expect("valid config")
 }

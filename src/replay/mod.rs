@@ -35,6 +35,10 @@ pub struct Args {
     /// Config directory overriding the embedded defaults.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Profile changes (NDJSON, the records of the control topic in order),
+    /// applied as the live service applies them.
+    #[arg(long)]
+    control: Option<PathBuf>,
     /// Where score records go, or - for stdout.
     #[arg(long, default_value = "-")]
     out: String,
@@ -133,7 +137,10 @@ fn progress_bar(len: Option<u64>) -> indicatif::ProgressBar {
 
 /// Runs `replay`.
 pub fn run(a: &Args) -> Result<()> {
-    let cfg = crate::config::load(a.config.as_deref())?;
+    let mut cfg = crate::config::load(a.config.as_deref())?;
+    if let Some(path) = &a.control {
+        crate::control_cmd::apply_file(&mut cfg, path)?;
+    }
     let now_ms = match &a.now {
         Some(s) => Some(
             Timestamp::parse_rfc3339(s)

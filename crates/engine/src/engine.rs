@@ -31,6 +31,7 @@ mod rollup;
 mod snapshot;
 mod standing;
 mod validate;
+mod versions;
 
 pub use credit::{Credit, CreditOutcome};
 pub use memory::MemoryReport;
@@ -356,6 +357,7 @@ impl Engine {
         let old = self.stream_time;
         self.detect_ticks(old, t);
         self.stream_time = t;
+        self.on_versions(old, t);
         for kind in PeriodKind::ALL {
             if self.current[kind as usize].end > t {
                 continue;

@@ -7,6 +7,7 @@
 //! service, so every live result can be reproduced from the event log.
 
 mod coaching;
+pub mod control;
 mod engine;
 mod hash;
 mod output;
@@ -25,6 +26,7 @@ pub use settings::{EngineConfig, Settings, SettingsError, WindowSetting};
 /// The config sections the engine reads, for loaders that compose a larger config.
 pub mod settings_sections {
     pub use crate::coaching::CoachingSection;
+    pub use crate::control::ControlSection;
     pub use crate::settings::{CurrencySection, EngineSection, ScoringSection};
 }
 pub use state::{DealTracker, DedupeSet};

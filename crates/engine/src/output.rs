@@ -64,15 +64,17 @@ pub(crate) fn kpi_table(cfg: &EngineConfig, names: &[WindowName], sums: &[SalesA
     )
 }
 
-/// Scores a rep given its window sums (`sums` in window_names order).
+/// Scores a rep given its window sums (`sums` in window_names order),
+/// under the profiles in effect at event time `at`.
 pub(crate) fn compute_score(
     cfg: &EngineConfig,
+    at: i64,
     rs: &RepState,
     sums: &[SalesAcc],
     period_of: &dyn Fn(&Component) -> Option<Period>,
     only: Option<WindowRef>,
 ) -> (ProfileRef, Option<f64>, Vec<ComponentScore>) {
-    let profile = cfg.profiles.for_role(rs.role());
+    let profile = cfg.profiles.for_role(at, rs.role());
     let rolling = cfg.specs.specs().len();
     let value = |c: &Component| match c.window {
         WindowRef::Rolling(k) => kpi_value(c.kpi, &sums[k]),
@@ -150,14 +152,14 @@ pub(crate) fn score_record(
         WindowRef::Period(k) => Some(current[k as usize]),
         WindowRef::Rolling(_) => None,
     };
-    let (profile, score, components) = compute_score(cfg, rs, &sums, &period_of, None);
+    let (profile, score, components) = compute_score(cfg, t, rs, &sums, &period_of, None);
     let mut rec = header(rep_id, rs, t, floor, RecordKind::Score);
     rec.profile = profile;
     rec.score = score;
     rec.components = components;
     rec.kpis = kpi_table(cfg, names, &sums);
-    rec.commission = incentive::current_commission(cfg, rs, current);
-    rec.forecast = forecast::forecasts(cfg, rs, &sums, clock);
+    rec.commission = incentive::current_commission(cfg, rs, t, current);
+    rec.forecast = forecast::forecasts(cfg, t, rs, &sums, clock);
     rec.coaching = coach::render(cfg, rep_id, rs.role(), names, &rs.coached);
     rec
 }
@@ -212,7 +214,8 @@ fn period_ref(p: &Period) -> PeriodRef {
 }
 
 /// The summary score of `period` from its sums: only the components
-/// measured over that period kind.
+/// measured over that period kind, under the profiles in effect at the
+/// period's last instant.
 fn period_score(
     cfg: &EngineConfig,
     rs: &RepState,
@@ -225,6 +228,7 @@ fn period_score(
     let period_of = |_: &Component| Some(period);
     compute_score(
         cfg,
+        period.end - 1,
         rs,
         &sums,
         &period_of,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use salespulse_detect::{DetectConfig, DetectSection};
-use salespulse_kpi::{ProfileError, Profiles, RawProfile};
+use salespulse_kpi::{ProfileError, ProfileTimeline, Profiles, RawProfile};
 use salespulse_model::money::CurrencyError;
 use salespulse_model::{CurrencyTable, DecodeContext};
 use salespulse_window::{parse_duration, Calendar, PeriodKind, RollingSpecs, SpecError};
@@ -136,6 +136,9 @@ pub struct Settings {
     /// `[coaching]`.
     #[serde(default)]
     pub coaching: crate::coaching::CoachingSection,
+    /// `[control]`.
+    #[serde(default)]
+    pub control: crate::control::ControlSection,
 }
 
 /// Invalid engine settings.
@@ -170,6 +173,9 @@ pub enum SettingsError {
     /// Coaching rules.
     #[error("{0}")]
     Coaching(#[from] crate::coaching::CoachingError),
+    /// `[control]`.
+    #[error("{0}")]
+    Control(#[from] crate::control::ControlSettingsError),
     /// A numeric limit.
     #[error("engine.{key} = {value}: {expected}")]
     Limit {
@@ -203,8 +209,11 @@ pub struct EngineConfig {
     pub summary_periods: Vec<PeriodKind>,
     /// Decoder context (size limit, currencies).
     pub decode: DecodeContext,
-    /// Scoring profiles.
-    pub profiles: Profiles,
+    /// Scoring profiles: the starting version and every change since
+    /// (`salespulse.control`), by event time.
+    pub profiles: ProfileTimeline,
+    /// `[control]`.
+    pub control: crate::control::ControlConfig,
     /// Detectors and working time.
     pub detect: DetectConfig,
     /// Coaching rules.
@@ -267,6 +276,7 @@ impl EngineConfig {
             .chain(PeriodKind::ALL.iter().map(|k| k.as_str()))
             .collect();
         let coaching = crate::coaching::CoachingConfig::new(&s.coaching, &names)?;
+        let max_future_skew_ms = duration("max_future_skew", &e.max_future_skew)?;
         Ok(EngineConfig {
             specs,
             calendar,
@@ -274,13 +284,14 @@ impl EngineConfig {
             dedupe_horizon_ms: duration("dedupe_horizon", &e.dedupe_horizon)?,
             dedupe_max_per_rep: e.dedupe_max_per_rep,
             open_deals_max_per_rep: e.open_deals_max_per_rep,
-            max_future_skew_ms: duration("max_future_skew", &e.max_future_skew)?,
+            max_future_skew_ms,
             summary_periods,
             decode: DecodeContext {
                 max_bytes: e.max_event_bytes,
                 currencies,
             },
-            profiles,
+            profiles: ProfileTimeline::new(profiles),
+            control: crate::control::ControlConfig::new(&s.control, max_future_skew_ms)?,
             detect: DetectConfig::new(&s.detect, &e.time_zone)?,
             coaching,
         })

@@ -17,7 +17,7 @@ pub enum TopicOutcome {
     Existed(String),
 }
 
-/// Creates the input, score, DLQ, by-rep, changelog and alert topics. The score
+/// Creates the input, score, DLQ, by-rep, changelog, alert and control topics. The score
 /// and changelog topics are compacted (only the latest record per rep
 /// matters); the others use the broker's delete policy. Existing topics are left alone.
 pub async fn create_topics(
@@ -41,6 +41,9 @@ pub async fn create_topics(
     wanted.push(NewTopic::new(&s.output.by_rep, p, rf()));
     wanted.push(NewTopic::new(&s.output.changelog, p, rf()).set("cleanup.policy", "compact"));
     wanted.push(NewTopic::new(&s.output.alerts, p, rf()));
+    // Every version must stay readable: replays and restarts rebuild the
+    // timeline from the whole topic (a few KB per change).
+    wanted.push(NewTopic::new(&s.output.control, 1, rf()).set("retention.ms", "-1"));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin
         .create_topics(wanted.iter(), &opts)

@@ -9,6 +9,7 @@
 mod admin;
 mod business;
 mod contexts;
+mod control;
 mod layout;
 mod metrics;
 mod produce;
@@ -18,6 +19,7 @@ mod service;
 mod settings;
 
 pub use admin::{create_topics, TopicOutcome};
+pub use control::{publish_control, ControlMetrics};
 pub use metrics::Status;
 pub use produce::{produce_generated, ProduceSummary};
 pub use routing::{murmur2, partition_for};

@@ -99,6 +99,8 @@ pub struct Status {
     pub alerts_firing: IntGaugeVec,
     /// Records skipped because the rep's restored state already held them.
     pub already_applied: IntCounter,
+    /// The control topic's reader.
+    pub control: crate::control::ControlMetrics,
 }
 
 impl Default for Status {
@@ -335,6 +337,7 @@ impl Status {
                 &["kind", "severity", "team"],
             )
             .expect("valid metric"),
+            control: crate::control::ControlMetrics::new(),
             registry,
         };
         status.register(build);
@@ -376,6 +379,9 @@ impl Status {
             Box::new(self.restoring_gauge.clone()),
             Box::new(self.alerts.clone()),
             Box::new(self.alerts_firing.clone()),
+            Box::new(self.control.records.clone()),
+            Box::new(self.control.versions.clone()),
+            Box::new(self.control.late.clone()),
         ];
         for m in all {
             self.registry.register(m).expect("metric names are unique");

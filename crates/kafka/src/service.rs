@@ -27,6 +27,7 @@ use tracing::{info, warn};
 use salespulse_engine::EngineConfig;
 
 use crate::contexts::ProducerHealth;
+use crate::control::ControlReader;
 use crate::layout::Layout;
 use crate::{KafkaError, KafkaSettings, Status};
 
@@ -144,6 +145,7 @@ pub async fn run(
     consumer
         .subscribe(&lock(&proc).layout.topics())
         .map_err(KafkaError::client("subscribing"))?;
+    let mut control = ControlReader::new(s, cfg)?;
     let stop = Arc::new(AtomicBool::new(false));
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let thread = {
@@ -151,7 +153,7 @@ pub async fn run(
         std::thread::Builder::new()
             .name("salespulse-processor".into())
             .spawn(move || {
-                let result = run_loop(&s, &consumer, &proc, &stop);
+                let result = run_loop(&s, &consumer, &mut control, &proc, &stop);
                 drop(consumer); // leaves the group (its revoke callback runs a last cycle)
                 let _ = done_tx.send(());
                 result
@@ -182,6 +184,7 @@ async fn done_tx_closed(rx: tokio::sync::oneshot::Receiver<()>) {
 fn run_loop(
     s: &KafkaSettings,
     consumer: &BaseConsumer<ServiceContext>,
+    control: &mut ControlReader,
     proc: &Mutex<Processor>,
     stop: &AtomicBool,
 ) -> Result<RunSummary, KafkaError> {
@@ -192,15 +195,34 @@ fn run_loop(
     let mut next_commit = Instant::now() + commit_every;
     let mut next_gauges = Instant::now();
     info!(group = %s.kafka.group_id, keyed_by = %s.input.keyed_by, "consuming");
+    let mut stale_since: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) {
+        if control.due() {
+            if let Err(e) = lock(proc).read_control(control) {
+                warn!(error = %e, "reading the control topic");
+            }
+        }
         let due = next_emit.min(next_commit).min(next_gauges);
         let wait = due
             .saturating_duration_since(Instant::now())
             .min(Duration::from_millis(100));
-        match consumer.poll(wait) {
-            Some(Ok(m)) => lock(proc).handle(consumer, &m)?,
-            Some(Err(e)) => warn!(error = %e, "consume error"),
-            None => {}
+        if control.fresh() {
+            if stale_since.take().is_some() {
+                info!("control topic read: processing resumes");
+            }
+            match consumer.poll(wait) {
+                Some(Ok(m)) => lock(proc).handle(consumer, &m)?,
+                Some(Err(e)) => warn!(error = %e, "consume error"),
+                None => {}
+            }
+        } else {
+            // An unseen profile change could cover the next events: apply
+            // nothing until the control topic has been read again.
+            if stale_since.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
+                warn!("the control topic could not be read recently: processing waits");
+                stale_since = Some(Instant::now());
+            }
+            std::thread::sleep(wait.max(Duration::from_millis(50)));
         }
         if let Some(e) = lock(proc).fatal.take() {
             return Err(e);

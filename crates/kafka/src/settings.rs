@@ -107,6 +107,8 @@ pub struct OutputSection {
     pub changelog: String,
     /// Alert records (firing / resolved), keyed by rep_id (the source for data-quality alerts).
     pub alerts: String,
+    /// Profile changes (docs/control-topic.md): one partition, read whole by every instance.
+    pub control: String,
 }
 
 impl Default for OutputSection {
@@ -117,19 +119,21 @@ impl Default for OutputSection {
             by_rep: "salespulse.by-rep".into(),
             changelog: "salespulse.state".into(),
             alerts: "salespulse.alerts".into(),
+            control: "salespulse.control".into(),
         }
     }
 }
 
 impl OutputSection {
     /// Every output topic, in creation order.
-    pub fn topics(&self) -> [&str; 5] {
+    pub fn topics(&self) -> [&str; 6] {
         [
             &self.scores,
             &self.dlq,
             &self.by_rep,
             &self.changelog,
             &self.alerts,
+            &self.control,
         ]
     }
 }

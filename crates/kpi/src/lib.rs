@@ -8,6 +8,7 @@ mod catalog;
 pub mod forecast;
 mod profile;
 mod scoring;
+mod timeline;
 
 pub use acc::{ActivityCounts, SalesAcc};
 pub use catalog::{kpi_value, KpiValue};
@@ -15,3 +16,4 @@ pub use profile::{
     Component, Direction, ProfileError, Profiles, RawComponent, RawProfile, RoleProfile, WindowRef,
 };
 pub use scoring::{score, ScoreInput, TargetContext};
+pub use timeline::{Added, ProfileTimeline, ProfileVersion, TimelineError};

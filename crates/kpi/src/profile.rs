@@ -174,6 +174,16 @@ impl Profiles {
     pub fn roles(&self) -> impl Iterator<Item = &RoleProfile> {
         self.by_role.values()
     }
+
+    /// The profile of exactly `role`, if there is one.
+    pub fn role(&self, role: &str) -> Option<&RoleProfile> {
+        self.by_role.get(role)
+    }
+
+    /// The role whose profile reps without a profiled role get.
+    pub fn default_role(&self) -> &str {
+        &self.default_role
+    }
 }
 
 fn resolve(role: &str, p: &RawProfile, specs: &RollingSpecs) -> Result<RoleProfile, ProfileError> {

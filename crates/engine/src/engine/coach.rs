@@ -62,10 +62,11 @@ pub(crate) struct Row {
 /// depend on when they did.
 pub(crate) fn attainments(
     cfg: &EngineConfig,
+    at: i64,
     role: Option<&str>,
     parts: &[ComponentScore],
 ) -> Vec<Option<f64>> {
-    let profile = cfg.profiles.for_role(role);
+    let profile = cfg.profiles.for_role(at, role);
     profile
         .components
         .iter()
@@ -191,7 +192,8 @@ pub(crate) fn render(
     if !cc.enabled || c.day_end == 0 {
         return None;
     }
-    let profile = cfg.profiles.for_role(role);
+    // The profiles the judgement was made under (see `day_close`).
+    let profile = cfg.profiles.for_role(c.day_end - 1, role);
     let items = c
         .items
         .iter()

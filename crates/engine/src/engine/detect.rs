@@ -41,12 +41,12 @@ pub(crate) struct Detection {
     partition: Option<i32>,
 }
 
-/// The subject of a rep's alerts.
-fn subject<'a>(cfg: &'a EngineConfig, rep_id: &'a str, rs: &'a RepState) -> Subject<'a> {
+/// The subject of a rep's alerts, with its role as profiled at event time `at`.
+fn subject<'a>(cfg: &'a EngineConfig, at: i64, rep_id: &'a str, rs: &'a RepState) -> Subject<'a> {
     Subject {
         rep_id,
         team: rs.team(),
-        role: &cfg.profiles.for_role(rs.role()).name,
+        role: &cfg.profiles.for_role(at, rs.role()).name,
     }
 }
 
@@ -73,7 +73,7 @@ pub(crate) fn on_event(
     let e = ev.occurred_at.0;
     let from = out.len();
     let mut d = std::mem::take(&mut rs.detect);
-    let who = subject(cfg, rep_id, rs);
+    let who = subject(cfg, e, rep_id, rs);
     let mut r = Raise {
         cfg: cfg.detect.role(who.role),
         who,
@@ -113,7 +113,7 @@ pub(crate) fn hold_outlier(
     let micros = SalesAcc::from_body(&ev.body, None).revenue;
     let amount = cfg.decode.currencies.micros_to_output(i128::from(micros));
     let mut d = std::mem::take(&mut rs.detect);
-    let who = subject(cfg, rep_id, rs);
+    let who = subject(cfg, ev.occurred_at.0, rep_id, rs);
     let role = cfg.detect.role(who.role);
     if !(role.raw.outlier_deal.exclude && is_outlier(&d, amount, role)) {
         rs.detect = d;
@@ -324,7 +324,7 @@ fn tick_rep(
     let tick = &at.ticks[cal];
     let from = out.len();
     let mut d = std::mem::take(&mut rs.detect);
-    let who = subject(cfg, id, rs);
+    let who = subject(cfg, t, id, rs);
     let mut r = Raise {
         cfg: dc.role(who.role),
         who,
@@ -371,7 +371,7 @@ fn pace_input(
     cal: &salespulse_detect::WorkCalendar,
     t: i64,
 ) -> Option<PaceInput> {
-    let profile = cfg.profiles.for_role(rs.role());
+    let profile = cfg.profiles.for_role(t, rs.role());
     let targets = rs.targets(cfg);
     let start_ms = targets.start_ms;
     let (mut got, mut expected, mut weight) = (0.0, 0.0, 0.0);

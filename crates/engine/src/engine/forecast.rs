@@ -209,11 +209,12 @@ fn events(kpi: KpiName, w: &SalesAcc) -> Option<(f64, Option<f64>)> {
 /// The forecasts of the rep's higher-is-better period components.
 pub(crate) fn forecasts(
     cfg: &EngineConfig,
+    t: i64,
     rs: &RepState,
     sums: &[SalesAcc],
     clock: &Clock,
 ) -> Vec<Forecast> {
-    let profile = cfg.profiles.for_role(rs.role());
+    let profile = cfg.profiles.for_role(t, rs.role());
     let Some(cal) = clock.cals.get(cfg.detect.calendar_of(rs.region())) else {
         return Vec::new();
     };

@@ -31,8 +31,30 @@ impl Incentive {
     }
 }
 
-fn plan<'c>(cfg: &'c EngineConfig, rs: &RepState) -> Option<&'c Plan> {
-    cfg.profiles.for_role(rs.role()).commission.as_ref()
+/// The plan of the statement period that `period` is: the one in effect
+/// at its start, so a plan change applies from the first statement period
+/// that starts at or after its `effective_at` (docs/incentives.md).
+fn plan_of<'c>(cfg: &'c EngineConfig, rs: &RepState, period: &Period) -> Option<&'c Plan> {
+    let of = |at: i64| {
+        cfg.profiles
+            .for_role(at, rs.role())
+            .commission
+            .as_ref()
+            .filter(|p| p.period == period.kind)
+    };
+    of(period.start).or_else(|| of(period.end - 1))
+}
+
+/// The statement period containing event time `at`, and its plan.
+fn plan_at<'c>(cfg: &'c EngineConfig, rs: &RepState, at: i64) -> Option<(&'c Plan, Period)> {
+    let kind = cfg
+        .profiles
+        .for_role(at, rs.role())
+        .commission
+        .as_ref()?
+        .period;
+    let p = cfg.calendar.period(kind, at);
+    Some((plan_of(cfg, rs, &p)?, p))
 }
 
 /// Books an applied event; returns the closed statement period a refund
@@ -44,9 +66,8 @@ pub(crate) fn on_event(
     acc: &SalesAcc,
     t: i64,
 ) -> Option<Period> {
-    let plan = plan(cfg, rs)?;
     let e = ev.occurred_at.0;
-    let p = cfg.calendar.period(plan.period, e);
+    let (plan, p) = plan_at(cfg, rs, e)?;
     let books = &mut rs.incentive.books;
     let mut corrected = None;
     match &ev.body {
@@ -98,7 +119,7 @@ pub(crate) fn closed_sums(rs: &RepState, period: &Period) -> Option<SalesAcc> {
 
 /// Keeps a closed statement period's sums for corrections (plans with a clawback window).
 pub(crate) fn keep_closed(cfg: &EngineConfig, rs: &mut RepState, period: &Period, acc: SalesAcc) {
-    if plan(cfg, rs).is_none_or(|p| p.clawback_ms == 0 || p.period != period.kind) {
+    if plan_of(cfg, rs, period).is_none_or(|p| p.clawback_ms == 0) {
         return;
     }
     let closed = &mut rs.incentive.closed;
@@ -125,18 +146,16 @@ fn target(cfg: &EngineConfig, rs: &RepState, plan: &Plan, period: &Period) -> f6
 pub(crate) fn current_commission(
     cfg: &EngineConfig,
     rs: &RepState,
+    t: i64,
     current: &[Period; 4],
 ) -> Option<Commission> {
-    let kind = plan(cfg, rs)?.period;
-    commission(cfg, rs, &current[kind as usize])
+    let (_, p) = plan_at(cfg, rs, t)?;
+    commission(cfg, rs, &current[p.kind as usize])
 }
 
 /// The statement of `period` (a period of the plan's kind), if the rep has a plan.
 pub(crate) fn commission(cfg: &EngineConfig, rs: &RepState, period: &Period) -> Option<Commission> {
-    let plan = plan(cfg, rs)?;
-    if period.kind != plan.period {
-        return None;
-    }
+    let plan = plan_of(cfg, rs, period)?;
     let target = (target(cfg, rs, plan, period) * MICROS).round() as i64;
     let s = rs
         .incentive

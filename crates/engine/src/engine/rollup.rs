@@ -82,7 +82,7 @@ impl Engine {
         let mut groups: BTreeMap<K, GroupSums> = BTreeMap::new();
         for rs in self.reps.values_mut() {
             let sums = window_sums(&self.cfg, rs, t, &self.current);
-            let (_, score, _) = compute_score(&self.cfg, rs, &sums, &period_of, None);
+            let (_, score, _) = compute_score(&self.cfg, t, rs, &sums, &period_of, None);
             let g = groups.entry(key(rs)).or_insert_with(|| GroupSums {
                 reps: 0,
                 sums: vec![SalesAcc::default(); sums.len()],

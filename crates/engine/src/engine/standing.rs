@@ -30,6 +30,8 @@ impl Engine {
     /// The standings and coaching at the close of `day`, scored at tick `t`.
     pub(crate) fn day_close(&mut self, day: Period, t: i64) -> DayClose {
         let cfg = &self.cfg;
+        // Judged under the profiles of the closed day's last instant.
+        let at = day.end - 1;
         let at_close = PeriodKind::ALL.map(|k| cfg.calendar.period(k, day.start));
         let period_of = move |c: &Component| match c.window {
             WindowRef::Period(k) => Some(at_close[k as usize]),
@@ -40,7 +42,7 @@ impl Engine {
         let mut rows = Vec::new();
         for (id, rs) in self.reps.iter_mut() {
             let sums = window_sums(cfg, rs, t, &at_close);
-            let (profile, score, parts) = compute_score(cfg, rs, &sums, &period_of, None);
+            let (profile, score, parts) = compute_score(cfg, at, rs, &sums, &period_of, None);
             let Some(s) = score.filter(|s| s.is_finite()) else {
                 continue;
             };
@@ -50,12 +52,12 @@ impl Engine {
                     role: profile.name.clone(),
                     kpis: cfg
                         .profiles
-                        .for_role(rs.role())
+                        .for_role(at, rs.role())
                         .components
                         .iter()
                         .map(|c| c.kpi)
                         .collect(),
-                    attainments: coach::attainments(cfg, rs.role(), &parts),
+                    attainments: coach::attainments(cfg, at, rs.role(), &parts),
                     ratios: cfg
                         .coaching
                         .ratios

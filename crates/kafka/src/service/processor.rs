@@ -110,6 +110,27 @@ impl Processor {
         let _ = consumer; // lag comes from the statistics callback
     }
 
+    /// Reads the control topic's new records and hands any new profile
+    /// version to every engine (new engines start from `cfg`).
+    pub(super) fn read_control(
+        &mut self,
+        reader: &mut crate::control::ControlReader,
+    ) -> Result<(), KafkaError> {
+        if !reader.read(&mut self.cfg, &self.status.control)? {
+            return Ok(());
+        }
+        for (partition, g) in &mut self.groups {
+            if g.engine.set_profiles(self.cfg.profiles.clone()) {
+                self.status.control.late.inc();
+                warn!(
+                    partition,
+                    "a profile change arrived after stream time passed its effective_at: records since then used the version before (docs/control-topic.md)"
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Marks every group for a full emission (shutdown).
     pub(super) fn final_records(&mut self) {
         for g in self.groups.values_mut() {
