@@ -70,15 +70,33 @@ fn read(dir: Option<&Path>) -> Result<AppConfig> {
         .context("invalid configuration")
 }
 
-/// The `[profiles]` table as JSON and `scoring.default_role`, read as
-/// `load_all` reads them: what a control record carries.
-pub fn profiles_json(dir: Option<&Path>) -> Result<(serde_json::Value, String)> {
+/// What a control record carries, read as `load_all` reads it.
+pub struct Versioned {
+    /// The `[profiles]` table.
+    pub profiles: serde_json::Value,
+    /// The detector tables of `[detect]` that a change may carry.
+    pub detect: serde_json::Value,
+    /// `scoring.default_role`.
+    pub default_role: String,
+}
+
+/// The versioned part of the configuration as JSON.
+pub fn versioned_json(dir: Option<&Path>) -> Result<Versioned> {
     let cfg = builder(dir)?.build().context("reading configuration")?;
     let profiles: serde_json::Value = cfg.get("profiles").context("reading [profiles]")?;
+    let detect: serde_json::Value = cfg.get("detect").unwrap_or_default();
+    let detect = salespulse_engine::VERSIONED_DETECT_KEYS
+        .iter()
+        .filter_map(|k| Some(((*k).to_string(), detect.get(*k)?.clone())))
+        .collect();
     let default_role: String = cfg
         .get("scoring.default_role")
         .unwrap_or_else(|_| "direct".to_string());
-    Ok((profiles, default_role))
+    Ok(Versioned {
+        profiles,
+        detect: serde_json::Value::Object(detect),
+        default_role,
+    })
 }
 
 fn builder(dir: Option<&Path>) -> Result<config::ConfigBuilder<config::builder::DefaultState>> {

@@ -50,10 +50,10 @@ pub fn record_for(
     source: &str,
 ) -> Result<Vec<u8>> {
     let loaded = crate::config::load_all(dir)?;
-    let (profiles, default_role) = crate::config::profiles_json(dir)?;
+    let v = crate::config::versioned_json(dir)?;
     let now = published_at.unwrap_or_else(now_ms);
     let at = effective_at.unwrap_or(now + loaded.engine.control.min_lead_ms);
-    let record = control_record(&profiles, &default_role, at, now, source);
+    let record = control_record(&v.profiles, &v.detect, &v.default_role, at, now, source);
     parse_control(&loaded.engine, &record).context("the change would be rejected")?;
     Ok(record)
 }

@@ -23,7 +23,7 @@ pub use emit::{expire, Raise, Subject};
 pub use pace::PaceInput;
 pub use quality::{source_of, Quality};
 pub use rep::{DetectExt, RepDetect};
-pub use settings::{DetectConfig, DetectSection, RoleConfig};
+pub use settings::{DetectConfig, DetectSection, RoleConfig, VERSIONED_KEYS};
 pub use worktime::WorkCalendar;
 
 /// A detector setting is wrong.

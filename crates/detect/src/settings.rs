@@ -108,6 +108,67 @@ impl DetectConfig {
     }
 }
 
+/// The `[detect]` keys a profile change may carry: the detector tables and
+/// their per-role overrides. Working time, the tick and data quality stay as
+/// the service started (they shape state that a change could not carry over).
+pub const VERSIONED_KEYS: [&str; 7] = [
+    "behind_pace",
+    "sudden_drop",
+    "inactivity",
+    "outlier_deal",
+    "peer_laggard",
+    "achievement",
+    "roles",
+];
+
+impl DetectConfig {
+    /// The settings of `base` with the detector tables of `patch` (a JSON
+    /// object of [`VERSIONED_KEYS`] tables, merged key by key) and those
+    /// tables as JSON, which identify the version.
+    pub fn versioned(
+        base: &DetectSection,
+        patch: Option<&serde_json::Value>,
+        engine_tz: &str,
+    ) -> Result<(DetectConfig, serde_json::Value), DetectError> {
+        let mut full = to_value(base)?;
+        if let Some(patch) = patch {
+            let Some(tables) = patch.as_object() else {
+                return Err(DetectError::setting(
+                    "detect",
+                    &patch.to_string(),
+                    "an object of detector tables",
+                ));
+            };
+            for (key, table) in tables {
+                if !VERSIONED_KEYS.contains(&key.as_str()) {
+                    return Err(DetectError::setting(
+                        &format!("detect.{key}"),
+                        &table.to_string(),
+                        &format!(
+                            "one of {} (other [detect] keys change with a restart)",
+                            VERSIONED_KEYS.join(", ")
+                        ),
+                    ));
+                }
+                if let Some(slot) = full.get_mut(key) {
+                    merge(slot, table);
+                }
+            }
+        }
+        let section: DetectSection = serde_json::from_value(full.clone()).map_err(|e| {
+            DetectError::setting("detect", &e.to_string(), "detector tables with known keys")
+        })?;
+        let config = DetectConfig::new(&section, engine_tz)?;
+        // From the parsed settings, so 3 and 3.0 are the same version.
+        let full = to_value(&section)?;
+        let tables = VERSIONED_KEYS
+            .iter()
+            .filter_map(|k| Some(((*k).to_string(), full.get(*k)?.clone())))
+            .collect();
+        Ok((config, serde_json::Value::Object(tables)))
+    }
+}
+
 fn to_value<T: Serialize>(v: &T) -> Result<serde_json::Value, DetectError> {
     serde_json::to_value(v)
         .map_err(|e| DetectError::setting("detect", &e.to_string(), "serialisable settings"))

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use salespulse_detect::DetectConfig;
 use salespulse_kpi::{Added, Profiles, RawProfile, TimelineError};
 use salespulse_model::Timestamp;
 use salespulse_window::parse_duration;
@@ -123,6 +124,24 @@ struct RawControl {
     #[serde(default)]
     default_role: Option<String>,
     profiles: BTreeMap<String, RawProfile>,
+    #[serde(default)]
+    detect: Option<serde_json::Value>,
+}
+
+/// The detector settings of a profile version; versions compare by the
+/// detector tables they were built from.
+#[derive(Debug, Clone)]
+pub struct Detectors {
+    /// The settings.
+    pub config: DetectConfig,
+    /// The `[detect]` tables of `salespulse_detect::VERSIONED_KEYS`, as JSON.
+    pub tables: serde_json::Value,
+}
+
+impl PartialEq for Detectors {
+    fn eq(&self, other: &Self) -> bool {
+        self.tables == other.tables
+    }
 }
 
 /// A validated profile change, not yet added.
@@ -136,6 +155,8 @@ pub struct ProfileChange {
     pub source: String,
     /// The complete set of role profiles.
     pub profiles: Profiles,
+    /// The detector settings.
+    pub detectors: Detectors,
 }
 
 /// A control record that was not applied: what is wrong and what is expected.
@@ -170,6 +191,9 @@ pub enum ControlError {
     /// The profiles are invalid.
     #[error("profiles: {0}")]
     Profile(String),
+    /// The detector settings are invalid.
+    #[error("{0}")]
+    Detect(String),
     /// The change cannot follow the versions in effect.
     #[error("{0}")]
     Timeline(#[from] TimelineError),
@@ -181,7 +205,7 @@ impl ControlError {
         match self {
             ControlError::Shape(_) | ControlError::Type(_) | ControlError::Time { .. } => "shape",
             ControlError::Lead { .. } => "lead",
-            ControlError::Profile(_) => "profile",
+            ControlError::Profile(_) | ControlError::Detect(_) => "profile",
             ControlError::Timeline(_) => "timeline",
         }
     }
@@ -220,11 +244,18 @@ pub fn parse_control(cfg: &EngineConfig, bytes: &[u8]) -> Result<ProfileChange, 
         .unwrap_or_else(|| latest.profiles.default_role().to_string());
     let profiles = Profiles::new(&raw.profiles, &default_role, &cfg.specs)
         .map_err(|e| ControlError::Profile(e.to_string()))?;
+    let (config, tables) = DetectConfig::versioned(
+        &cfg.detect_base,
+        raw.detect.as_ref(),
+        cfg.calendar.tz_name(),
+    )
+    .map_err(|e| ControlError::Detect(e.to_string()))?;
     Ok(ProfileChange {
         effective_at,
         published_at,
         source: raw.source.unwrap_or_default(),
         profiles,
+        detectors: Detectors { config, tables },
     })
 }
 
@@ -232,7 +263,9 @@ pub fn parse_control(cfg: &EngineConfig, bytes: &[u8]) -> Result<ProfileChange, 
 pub fn apply_control(cfg: &mut EngineConfig, bytes: &[u8]) -> Result<ControlApplied, ControlError> {
     let change = parse_control(cfg, bytes)?;
     let effective_at = change.effective_at;
-    let added = cfg.profiles.add(effective_at, change.profiles)?;
+    let added = cfg
+        .profiles
+        .add(effective_at, change.profiles, change.detectors)?;
     Ok(ControlApplied {
         added,
         effective_at,
@@ -252,9 +285,11 @@ pub struct ControlApplied {
 }
 
 /// The control record that makes `profiles` (the `[profiles]` table as
-/// JSON) effective at `effective_at`, published at `published_at` (ms).
+/// JSON) and the detector tables `detect` effective at `effective_at`,
+/// published at `published_at` (ms).
 pub fn control_record(
     profiles: &serde_json::Value,
+    detect: &serde_json::Value,
     default_role: &str,
     effective_at: i64,
     published_at: i64,
@@ -267,6 +302,7 @@ pub fn control_record(
         "source": source,
         "default_role": default_role,
         "profiles": profiles,
+        "detect": detect,
     });
     serde_json::to_vec(&v).unwrap_or_default()
 }

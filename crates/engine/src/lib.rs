@@ -20,7 +20,7 @@ pub use engine::{
     Stats, SCORE_BUCKETS, SNAPSHOT_FORMAT,
 };
 pub use hash::stable_hash;
-pub use salespulse_detect::{DetectConfig, DetectSection};
+pub use salespulse_detect::{DetectConfig, DetectSection, VERSIONED_KEYS as VERSIONED_DETECT_KEYS};
 pub use settings::{EngineConfig, Settings, SettingsError, WindowSetting};
 
 /// The config sections the engine reads, for loaders that compose a larger config.

@@ -211,7 +211,9 @@ pub struct EngineConfig {
     pub decode: DecodeContext,
     /// Scoring profiles: the starting version and every change since
     /// (`salespulse.control`), by event time.
-    pub profiles: ProfileTimeline,
+    pub profiles: ProfileTimeline<crate::control::Detectors>,
+    /// `[detect]` as configured: what a change's detector tables patch.
+    pub detect_base: salespulse_detect::DetectSection,
     /// `[control]`.
     pub control: crate::control::ControlConfig,
     /// Detectors and working time.
@@ -277,6 +279,8 @@ impl EngineConfig {
             .collect();
         let coaching = crate::coaching::CoachingConfig::new(&s.coaching, &names)?;
         let max_future_skew_ms = duration("max_future_skew", &e.max_future_skew)?;
+        let (config, tables) = DetectConfig::versioned(&s.detect, None, &e.time_zone)?;
+        let detectors = crate::control::Detectors { config, tables };
         Ok(EngineConfig {
             specs,
             calendar,
@@ -290,11 +294,18 @@ impl EngineConfig {
                 max_bytes: e.max_event_bytes,
                 currencies,
             },
-            profiles: ProfileTimeline::new(profiles),
+            profiles: ProfileTimeline::new(profiles, detectors),
+            detect_base: s.detect.clone(),
             control: crate::control::ControlConfig::new(&s.control, max_future_skew_ms)?,
             detect: DetectConfig::new(&s.detect, &e.time_zone)?,
             coaching,
         })
+    }
+
+    /// The detector settings in effect at event time `t` (working time,
+    /// the tick and data quality are in `detect`, which does not change).
+    pub fn detectors_at(&self, t: i64) -> &DetectConfig {
+        &self.profiles.extra_at(t).config
     }
 
     /// Names of every window and period, in output order.

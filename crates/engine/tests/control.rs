@@ -263,3 +263,56 @@ fn rejected_changes_say_what_is_wrong() {
     );
     assert_eq!(cfg.profiles.versions().len(), 2);
 }
+
+/// The inactivity alerts of `r1` firing when `r2` moves stream time to `at`:
+/// (threshold, severity).
+fn inactivity_at(e: &mut Engine, at: &str) -> Vec<(f64, String)> {
+    feed(e, &call("r2", at, 0));
+    e.drain_alerts()
+        .into_iter()
+        .filter_map(|a| {
+            let v = serde_json::to_value(&a).unwrap();
+            (v["kind"] == "inactivity" && v["rep_id"] == "r1" && v["status"] == "firing").then(
+                || {
+                    (
+                        v["threshold"].as_f64().unwrap(),
+                        v["severity"].as_str().unwrap().to_string(),
+                    )
+                },
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn detector_settings_change_with_the_version_in_effect() {
+    let mut cfg = config(V1);
+    let with_detect = |detect: &str| {
+        change(V1, "2026-03-16T00:00:00Z", "2026-03-15T00:00:00Z").replace(
+            "\"source\":\"test\"",
+            &format!("\"source\":\"test\",\"detect\":{detect}"),
+        )
+    };
+    // Working time, the tick and data quality cannot change while running.
+    let e = apply_control(
+        &mut cfg,
+        with_detect(r#"{"calendar":{"working_hours":"08:00-16:00"}}"#).as_bytes(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("detect.calendar"), "{e}");
+    // Only the detectors change (the profiles are the same): a new version.
+    let inactivity = r#"{"inactivity":{"working_hours":2.0,"severity":"critical"}}"#;
+    let applied = apply_control(&mut cfg, with_detect(inactivity).as_bytes()).unwrap();
+    assert_eq!(applied.added, Added::New);
+    let mut e = Engine::new(cfg);
+    // Before March 16 (Monday the 9th): 3 working hours of silence are not
+    // enough; 7 are, for a warning with the 4-hour threshold.
+    feed(&mut e, &call("r1", "2026-03-09T09:00:00Z", 0));
+    assert_eq!(inactivity_at(&mut e, "2026-03-09T12:00:00Z"), vec![]);
+    let four = inactivity_at(&mut e, "2026-03-09T16:00:00Z");
+    assert_eq!(four, vec![(4.0, "warning".to_string())]);
+    // From March 16: 3 hours exceed the 2-hour threshold, critical.
+    feed(&mut e, &call("r1", "2026-03-16T09:00:00Z", 0));
+    let two = inactivity_at(&mut e, "2026-03-16T12:00:00Z");
+    assert_eq!(two, vec![(2.0, "critical".to_string())]);
+}

@@ -4,6 +4,9 @@
 //! effect from the beginning of time; every later one from its
 //! `effective_at`. Changes arrive in order (the control topic has one
 //! partition), so every instance and every replay builds the same timeline.
+//! A version may carry more settings than the profiles (`X`, the engine's
+//! detector settings); a version differs from the one before when either
+//! does.
 
 use std::sync::Arc;
 
@@ -11,11 +14,13 @@ use crate::profile::{Profiles, RoleProfile};
 
 /// One version of every role's profile, in effect from `effective_at` (ms).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ProfileVersion {
+pub struct ProfileVersion<X = ()> {
     /// Event time from which it applies (`i64::MIN` for the starting one).
     pub effective_at: i64,
     /// The profiles.
     pub profiles: Arc<Profiles>,
+    /// The other versioned settings.
+    pub extra: Arc<X>,
 }
 
 /// Why a new version was not added.
@@ -46,32 +51,43 @@ pub enum TimelineError {
 pub enum Added {
     /// A new version, in effect from its `effective_at`.
     New,
-    /// The same profiles as the latest version: nothing changes (several
-    /// instances reloading the same files publish the same change).
+    /// The same profiles and settings as the latest version: nothing
+    /// changes (several instances reloading the same files publish the
+    /// same change).
     Unchanged,
 }
 
 /// Profile versions in event-time order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ProfileTimeline {
-    versions: Vec<ProfileVersion>,
+pub struct ProfileTimeline<X = ()> {
+    versions: Vec<ProfileVersion<X>>,
 }
 
-impl ProfileTimeline {
+impl<X: PartialEq> ProfileTimeline<X> {
     /// A timeline whose only version is in effect from the beginning of time.
-    pub fn new(initial: Profiles) -> Self {
+    pub fn new(initial: Profiles, extra: X) -> Self {
         ProfileTimeline {
             versions: vec![ProfileVersion {
                 effective_at: i64::MIN,
                 profiles: Arc::new(initial),
+                extra: Arc::new(extra),
             }],
         }
     }
 
+    fn version_at(&self, t: i64) -> &ProfileVersion<X> {
+        let i = self.versions.partition_point(|v| v.effective_at <= t);
+        &self.versions[i.saturating_sub(1)]
+    }
+
     /// The profiles in effect at event time `t`.
     pub fn at(&self, t: i64) -> &Profiles {
-        let i = self.versions.partition_point(|v| v.effective_at <= t);
-        &self.versions[i.saturating_sub(1)].profiles
+        &self.version_at(t).profiles
+    }
+
+    /// The other settings in effect at event time `t`.
+    pub fn extra_at(&self, t: i64) -> &X {
+        &self.version_at(t).extra
     }
 
     /// Shorthand: the profile of `role` in effect at `t`.
@@ -80,14 +96,14 @@ impl ProfileTimeline {
     }
 
     /// The latest version.
-    pub fn latest(&self) -> &ProfileVersion {
+    pub fn latest(&self) -> &ProfileVersion<X> {
         self.versions
             .last()
             .expect("a timeline always holds its starting version")
     }
 
     /// Every version, oldest first.
-    pub fn versions(&self) -> &[ProfileVersion] {
+    pub fn versions(&self) -> &[ProfileVersion<X>] {
         &self.versions
     }
 
@@ -98,12 +114,17 @@ impl ProfileTimeline {
             .any(|v| v.effective_at > from && v.effective_at <= to)
     }
 
-    /// Checks that `profiles` may follow the latest version from
-    /// `effective_at`: later in event time, and every changed role with a
-    /// higher version number. Adds nothing.
-    pub fn check(&self, effective_at: i64, profiles: &Profiles) -> Result<Added, TimelineError> {
+    /// Checks that `profiles` and `extra` may follow the latest version
+    /// from `effective_at`: later in event time, and every changed role
+    /// with a higher version number. Adds nothing.
+    pub fn check(
+        &self,
+        effective_at: i64,
+        profiles: &Profiles,
+        extra: &X,
+    ) -> Result<Added, TimelineError> {
         let latest = self.latest();
-        if *latest.profiles == *profiles {
+        if *latest.profiles == *profiles && *latest.extra == *extra {
             return Ok(Added::Unchanged);
         }
         if effective_at <= latest.effective_at {
@@ -127,13 +148,19 @@ impl ProfileTimeline {
         Ok(Added::New)
     }
 
-    /// Adds `profiles` from `effective_at` after [`check`](Self::check).
-    pub fn add(&mut self, effective_at: i64, profiles: Profiles) -> Result<Added, TimelineError> {
-        let added = self.check(effective_at, &profiles)?;
+    /// Adds `profiles` and `extra` from `effective_at` after [`check`](Self::check).
+    pub fn add(
+        &mut self,
+        effective_at: i64,
+        profiles: Profiles,
+        extra: X,
+    ) -> Result<Added, TimelineError> {
+        let added = self.check(effective_at, &profiles, &extra)?;
         if added == Added::New {
             self.versions.push(ProfileVersion {
                 effective_at,
                 profiles: Arc::new(profiles),
+                extra: Arc::new(extra),
             });
         }
         Ok(added)

@@ -75,7 +75,7 @@ pub(crate) fn on_event(
     let mut d = std::mem::take(&mut rs.detect);
     let who = subject(cfg, e, rep_id, rs);
     let mut r = Raise {
-        cfg: cfg.detect.role(who.role),
+        cfg: cfg.detectors_at(e).role(who.role),
         who,
         out,
     };
@@ -114,7 +114,7 @@ pub(crate) fn hold_outlier(
     let amount = cfg.decode.currencies.micros_to_output(i128::from(micros));
     let mut d = std::mem::take(&mut rs.detect);
     let who = subject(cfg, ev.occurred_at.0, rep_id, rs);
-    let role = cfg.detect.role(who.role);
+    let role = cfg.detectors_at(ev.occurred_at.0).role(who.role);
     if !(role.raw.outlier_deal.exclude && is_outlier(&d, amount, role)) {
         rs.detect = d;
         return Ok(());
@@ -326,7 +326,7 @@ fn tick_rep(
     let mut d = std::mem::take(&mut rs.detect);
     let who = subject(cfg, t, id, rs);
     let mut r = Raise {
-        cfg: dc.role(who.role),
+        cfg: cfg.detectors_at(t).role(who.role),
         who,
         out,
     };

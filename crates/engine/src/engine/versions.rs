@@ -6,6 +6,7 @@
 use salespulse_kpi::ProfileTimeline;
 
 use super::Engine;
+use crate::control::Detectors;
 
 impl Engine {
     /// Takes the profile versions of `timeline`, which extends the current
@@ -15,7 +16,7 @@ impl Engine {
     /// since its `effective_at` used the version before it. The live
     /// service's refresh rule prevents that (docs/control-topic.md); every
     /// rep is scored again either way.
-    pub fn set_profiles(&mut self, timeline: ProfileTimeline) -> bool {
+    pub fn set_profiles(&mut self, timeline: ProfileTimeline<Detectors>) -> bool {
         let known = self.cfg.profiles.versions().len();
         let late = timeline
             .versions()
