@@ -513,6 +513,8 @@ fn add(
             if p.end <= t && cfg.summary_periods.contains(&p.kind) {
                 sink.summaries_due.insert((rep_id.into(), p.kind, p.start));
             }
+        } else {
+            rs.history.add_late(&p, acc);
         }
     }
 }

@@ -6,7 +6,8 @@
 use salespulse_kpi::{kpi_value, score, Component, KpiValue, SalesAcc, ScoreInput, WindowRef};
 use salespulse_model::record::WindowName;
 use salespulse_model::record::{
-    ComponentScore, KpiTable, Num, PeriodRef, PreviousPeriod, ProfileRef, RecordKind, ScoreRecord,
+    ComponentScore, KpiTable, LastPeriod, Num, PeriodRef, PreviousPeriod, ProfileRef, RecordKind,
+    ScoreRecord,
 };
 use salespulse_model::{KpiName, Timestamp};
 use salespulse_window::{Period, PeriodKind};
@@ -133,6 +134,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
         commission: None,
         forecast: Vec::new(),
         coaching: None,
+        last_periods: Vec::new(),
     }
 }
 
@@ -161,7 +163,50 @@ pub(crate) fn score_record(
     rec.commission = incentive::current_commission(cfg, rs, t, current);
     rec.forecast = forecast::forecasts(cfg, t, rs, &sums, clock);
     rec.coaching = coach::render(cfg, rep_id, rs.role(), names, &rs.coached);
+    rec.last_periods = last_periods(cfg, rs);
     rec
+}
+
+/// The last closed period of each `scoring.compare_periods` kind, with the
+/// period before it, from the sums the rep's summaries were made of.
+fn last_periods(cfg: &EngineConfig, rs: &RepState) -> Vec<LastPeriod> {
+    cfg.compare_periods
+        .iter()
+        .filter_map(|&kind| {
+            let (p, acc) = rs.history.last(&cfg.calendar, kind)?;
+            let (_, score, _) = period_score(cfg, rs, p, acc);
+            let names: [WindowName; 1] = [kind.as_str().into()];
+            let kpis = kpi_table(cfg, &names, &[acc]);
+            let previous = previous_period(cfg, rs, p, score, &kpis);
+            Some(LastPeriod {
+                period: period_ref(&p),
+                score,
+                kpis,
+                previous,
+            })
+        })
+        .collect()
+}
+
+/// The period before `period` (score `score`, KPIs `kpis`) and the change.
+fn previous_period(
+    cfg: &EngineConfig,
+    rs: &RepState,
+    period: Period,
+    score: Option<f64>,
+    kpis: &KpiTable,
+) -> Option<PreviousPeriod> {
+    let (p, prev) = rs.history.before(&cfg.calendar, &period)?;
+    let (_, prev_score, _) = period_score(cfg, rs, p, prev);
+    let names: [WindowName; 1] = [period.kind.as_str().into()];
+    let prev_kpis = kpi_table(cfg, &names, &[prev]);
+    Some(PreviousPeriod {
+        period: period_ref(&p),
+        score: prev_score,
+        score_change: score.zip(prev_score).map(|(a, b)| round6(a - b)),
+        kpi_change: change(kpis, &prev_kpis),
+        kpis: prev_kpis,
+    })
 }
 
 /// The summary of a rep for one period (closed at stream time `t`).
@@ -180,7 +225,7 @@ pub(crate) fn summary_record(
         .or_else(|| incentive::closed_sums(rs, &period))
         .unwrap_or_default();
     incentive::keep_closed(cfg, rs, &period, acc);
-    let before = rs.history.before(&cfg.calendar, &period);
+    let before = rs.history.before(&cfg.calendar, &period).is_some();
     rs.history.note(&period, acc);
     let (profile, score, components) = period_score(cfg, rs, period, acc);
     let mut rec = header(rep_id, rs, t, floor, RecordKind::PeriodSummary);
@@ -190,17 +235,9 @@ pub(crate) fn summary_record(
     rec.period = Some(period_ref(&period));
     let names: [WindowName; 1] = [period.kind.as_str().into()];
     rec.kpis = kpi_table(cfg, &names, &[acc]);
-    rec.previous = before.map(|(p, prev)| {
-        let (_, prev_score, _) = period_score(cfg, rs, p, prev);
-        let kpis = kpi_table(cfg, &names, &[prev]);
-        PreviousPeriod {
-            period: period_ref(&p),
-            score: prev_score,
-            score_change: score.zip(prev_score).map(|(a, b)| round6(a - b)),
-            kpi_change: change(&rec.kpis, &kpis),
-            kpis,
-        }
-    });
+    rec.previous = before
+        .then(|| previous_period(cfg, rs, period, score, &rec.kpis))
+        .flatten();
     rec.commission = incentive::commission(cfg, rs, &period);
     rec
 }

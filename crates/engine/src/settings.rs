@@ -105,12 +105,16 @@ impl Default for CurrencySection {
 pub struct ScoringSection {
     /// Profile for reps without a directory record or with a role that has no profile.
     pub default_role: String,
+    /// Period kinds whose last closed period score records carry (team
+    /// period-over-period); each must be in `engine.summary_periods`.
+    pub compare_periods: Vec<String>,
 }
 
 impl Default for ScoringSection {
     fn default() -> Self {
         ScoringSection {
             default_role: "direct".into(),
+            compare_periods: vec!["month".into()],
         }
     }
 }
@@ -161,6 +165,9 @@ pub enum SettingsError {
     /// A summary period.
     #[error("engine.summary_periods: {0:?} is not a period; expected day, week, month or quarter")]
     SummaryPeriod(String),
+    /// A compared period.
+    #[error("scoring.compare_periods: {0:?} is not one of engine.summary_periods ({1}); period-over-period figures come from the summaries")]
+    ComparePeriod(String, String),
     /// Currencies.
     #[error("currency: {0}")]
     Currency(#[from] CurrencyError),
@@ -207,6 +214,8 @@ pub struct EngineConfig {
     pub max_future_skew_ms: i64,
     /// Period kinds that emit summaries.
     pub summary_periods: Vec<PeriodKind>,
+    /// Period kinds whose last closed period score records carry.
+    pub compare_periods: Vec<PeriodKind>,
     /// Decoder context (size limit, currencies).
     pub decode: DecodeContext,
     /// Scoring profiles: the starting version and every change since
@@ -244,6 +253,18 @@ impl EngineConfig {
             .summary_periods
             .iter()
             .map(|p| PeriodKind::parse(p).ok_or_else(|| SettingsError::SummaryPeriod(p.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let compare_periods = s
+            .scoring
+            .compare_periods
+            .iter()
+            .map(|p| {
+                PeriodKind::parse(p)
+                    .filter(|k| summary_periods.contains(k))
+                    .ok_or_else(|| {
+                        SettingsError::ComparePeriod(p.clone(), e.summary_periods.join(", "))
+                    })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         for (key, value) in [
             ("dedupe_max_per_rep", e.dedupe_max_per_rep),
@@ -289,6 +310,7 @@ impl EngineConfig {
             dedupe_max_per_rep: e.dedupe_max_per_rep,
             open_deals_max_per_rep: e.open_deals_max_per_rep,
             max_future_skew_ms,
+            compare_periods,
             summary_periods,
             decode: DecodeContext {
                 max_bytes: e.max_event_bytes,

@@ -103,3 +103,43 @@ fn a_restored_engine_remembers_the_period_before() {
     assert_eq!(a[0]["previous"]["kpis"]["calls"]["month"], 2);
     assert_eq!(a, b);
 }
+
+/// Score records carry the last closed month as its summary had it (the
+/// source of team period-over-period figures), previous month included.
+#[test]
+fn score_records_carry_the_last_closed_month_as_summarised() {
+    let s: Settings = serde_json::from_str(
+        r#"{"profiles": {"direct": {"components": [{"kpi": "calls", "window": "month", "target": 4, "weight": 1}]}}}"#,
+    )
+    .unwrap();
+    let mut e = Engine::new(EngineConfig::new(&s).unwrap());
+    let mut records = Vec::new();
+    let lines = [
+        call("2026-01-10T10:00:00Z", 0),
+        call("2026-01-11T10:00:00Z", 1),
+        call("2026-02-03T10:00:00Z", 2),
+        call("2026-02-04T10:00:00Z", 3),
+        call("2026-02-05T10:00:00Z", 4),
+        call("2026-03-02T10:00:00Z", 5),
+    ];
+    for line in &lines {
+        e.ingest(line.as_bytes(), None).unwrap();
+        records.extend(e.flush().iter().map(|r| serde_json::to_value(r).unwrap()));
+    }
+    let feb = records
+        .iter()
+        .rfind(|r| r["kind"] == "period_summary" && r["period"]["kind"] == "month")
+        .unwrap();
+    assert_eq!(feb["period"]["start"], "2026-02-01T00:00:00Z");
+    let score = records.iter().rfind(|r| r["kind"] == "score").unwrap();
+    let last = &score["last_periods"][0];
+    assert_eq!(last["period"], feb["period"]);
+    assert_eq!(last["score"], 75.0, "3 calls of 4");
+    assert_eq!(last["score"], feb["score"]);
+    assert_eq!(last["kpis"], feb["kpis"]);
+    assert_eq!(last["previous"], feb["previous"]);
+    assert_eq!(last["previous"]["score"], 50.0, "January: 2 calls of 4");
+    // In January nothing had closed yet.
+    let first = records.iter().find(|r| r["kind"] == "score").unwrap();
+    assert!(first.get("last_periods").is_none(), "{first}");
+}

@@ -157,6 +157,25 @@ pub struct ScoreRecord {
     /// working-day close, with the ratios that explain them (score records only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coaching: Option<Coaching>,
+    /// The rep's last closed period of each `scoring.compare_periods` kind
+    /// and the one before it (score records only): what team
+    /// period-over-period figures are summed from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub last_periods: Vec<LastPeriod>,
+}
+
+/// A rep's last closed period of a kind, as its summary had it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LastPeriod {
+    /// The period.
+    pub period: PeriodRef,
+    /// Its summary score.
+    pub score: Option<f64>,
+    /// Its KPI values (one column: the period).
+    pub kpis: KpiTable,
+    /// The period before it and the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousPeriod>,
 }
 
 /// The period before a summary's period, and what changed (docs/records.md).

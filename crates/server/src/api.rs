@@ -120,7 +120,8 @@ pub async fn rep(State(st): State<Arc<AppState>>, Path(rep_id): Path<String>) ->
 }
 
 /// `GET /v1/teams/{team_id}`: the team's members with their scores, the
-/// quota-weighted team score and plain mean, the team's KPIs and managers.
+/// quota-weighted team score and plain mean, the team's KPIs and managers,
+/// and its last closed periods against the ones before.
 pub async fn team(State(st): State<Arc<AppState>>, Path(team_id): Path<String>) -> Response {
     let all = st.view.all();
     let in_team: Vec<&Arc<Value>> = all
@@ -142,7 +143,8 @@ pub async fn team(State(st): State<Arc<AppState>>, Path(team_id): Path<String>) 
         .filter_map(|r| r["manager_id"].as_str())
         .collect();
     Json(json!({"team_id": team_id, "reps": members.len(), "team_score": team_score, "mean_score": mean,
-                "managers": managers, "kpis": peers::team_kpis(&in_team), "members": members}))
+                "managers": managers, "kpis": peers::team_kpis(&in_team),
+                "periods": crate::periods::team_periods(&in_team), "members": members}))
     .into_response()
 }
 

@@ -20,6 +20,7 @@ use salespulse_kafka::Status;
 mod alerts;
 mod api;
 mod peers;
+mod periods;
 mod view;
 
 pub use alerts::{AlertFilter, AlertView};

@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use salespulse_kpi::SalesAcc;
-use salespulse_window::{Calendar, Period};
+use salespulse_window::Accumulator;
+use salespulse_window::{Calendar, Period, PeriodKind};
 
 /// Closed periods kept per kind.
 const KEEP: usize = 2;
@@ -33,6 +34,26 @@ impl History {
         }
     }
 
+    /// Adds what reached a closed period after its grace (an assist credit
+    /// from a partition far behind, or an event still inside a rolling
+    /// window): its summary is not emitted again, but the period's sums
+    /// here are complete, so what is shown of it later does not depend on
+    /// when a credit arrived.
+    pub(crate) fn add_late(&mut self, p: &Period, acc: &SalesAcc) {
+        if let Some(slot) = self.by_kind[p.kind as usize]
+            .iter_mut()
+            .find(|(s, _)| *s == p.start)
+        {
+            slot.1.merge(acc);
+        }
+    }
+
+    /// The latest closed period of `kind` kept, and its sums.
+    pub(crate) fn last(&self, calendar: &Calendar, kind: PeriodKind) -> Option<(Period, SalesAcc)> {
+        let (start, acc) = self.by_kind[kind as usize].last()?;
+        Some((calendar.period(kind, *start), *acc))
+    }
+
     /// The period right before `p` and its sums, if the rep had one.
     pub(crate) fn before(&self, calendar: &Calendar, p: &Period) -> Option<(Period, SalesAcc)> {
         let prev = calendar.period(p.kind, p.start - 1);
@@ -46,7 +67,6 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use salespulse_window::PeriodKind;
 
     #[test]
     fn keeps_the_last_two_and_finds_the_one_before() {
