@@ -52,7 +52,12 @@ pub fn run_demo(a: &Args) -> Result<()> {
     rt.block_on(async {
         let status = Arc::new(Status::new());
         let (app, followers) =
-            salespulse_server::AppState::following(status.clone(), ks.client_config(), &ks.output);
+            salespulse_server::AppState::following(
+                status.clone(),
+                ks.client_config(),
+                &ks.output,
+                crate::kafka_cmds::rank_change(&loaded.engine),
+            );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;

@@ -51,6 +51,7 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
             status.clone(),
             loaded.kafka.client_config(),
             &loaded.kafka.output,
+            rank_change(&loaded.engine),
         );
         #[cfg(unix)]
         let reload = tokio::spawn(crate::control_cmd::reload_on_sighup(
@@ -97,6 +98,13 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
         summary.credits_sent
     );
     Ok(())
+}
+
+/// The `rank_change` setting for the HTTP layer: the fewest places that
+/// count as a move, or None when off.
+pub fn rank_change(cfg: &salespulse_engine::EngineConfig) -> Option<u32> {
+    let r = &cfg.detect_base.rank_change;
+    (cfg.detect.enabled && r.enabled).then_some(r.min_places.max(1))
 }
 
 /// `salespulse topics create`.

@@ -12,7 +12,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::Value;
 
 use support::run::*;
-use support::{config_dir, http_get, metric, read_topic, Broker};
+use support::{http_get, metric, read_topic};
 
 /// Version 2 of the direct profile: other targets and weights (and, through
 /// the revenue target, the commission plan's target).
@@ -74,16 +74,7 @@ fn change_at(cfg: &std::path::Path, effective_at: i64) -> String {
 
 #[test]
 fn a_mid_stream_change_applies_by_event_time_and_replays_exactly() {
-    let broker = Broker::start();
-    let http = format!("127.0.0.1:{}", support::free_port());
-    let cfg = config_dir(
-        "control",
-        &broker.addr,
-        2,
-        &format!("[http]\nlisten = \"{http}\"\n[control]\nrefresh = \"1s\"\n"),
-    );
-    let cfg_s = cfg.to_str().unwrap();
-    ok(salespulse(&["topics", "create", "--config", cfg_s]));
+    let (broker, http, cfg) = broker_with_topics("control", 2, "[control]\nrefresh = \"1s\"\n");
     let file = cfg.join("events.ndjson");
     ok(salespulse(&[
         "loadgen",

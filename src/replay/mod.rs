@@ -13,6 +13,7 @@ use serde::Serialize;
 use salespulse_engine::Stats;
 
 mod partitioned;
+mod ranks;
 mod whatif;
 use partitioned::Partitioned;
 use salespulse_model::{Reason, Timestamp};
@@ -152,6 +153,8 @@ pub fn run(a: &Args) -> Result<()> {
     if a.teams && a.partitions > 1 {
         anyhow::bail!("--teams needs --partitions 1: a team's reps may be in different partitions");
     }
+    let mut ranks =
+        crate::kafka_cmds::rank_change(&cfg).map(|m| ranks::Ranks::new(m, a.partitions));
     let mut engine = Partitioned::new(cfg, usize::from(a.partitions));
     let mut whatif = match &a.compare {
         Some(dir) => Some(whatif::WhatIf::new(dir, usize::from(a.partitions))?),
@@ -224,6 +227,22 @@ pub fn run(a: &Args) -> Result<()> {
             Emit::All => engine.flush(),
             Emit::Final => engine.drain_summaries(),
         };
+        // Company-wide ranks at working-day closes (every record counts).
+        for alert in ranks
+            .as_mut()
+            .map(|r| r.observe(&records))
+            .unwrap_or_default()
+        {
+            alert_count += 1;
+            if let Some(w) = alerts.as_mut() {
+                write_json(w, &alert)?;
+            }
+        }
+        let records = match a.emit {
+            Emit::All => records,
+            // Summaries now; score records (those of working-day closes) only at the end.
+            Emit::Final => finals_only(records),
+        };
         if let Some(w) = whatif.as_mut() {
             w.note_base(&records);
         }
@@ -235,11 +254,17 @@ pub fn run(a: &Args) -> Result<()> {
     let tail = match a.emit {
         Emit::All => engine.flush(),
         Emit::Final => {
-            let mut v = engine.drain_summaries();
+            let mut v = finals_only(engine.drain_summaries());
             v.extend(engine.score_all());
             v
         }
     };
+    for alert in ranks.as_mut().map(|r| r.observe(&tail)).unwrap_or_default() {
+        alert_count += 1;
+        if let Some(w) = alerts.as_mut() {
+            write_json(w, &alert)?;
+        }
+    }
     for r in &tail {
         write_json(&mut *out, r)?;
     }
@@ -274,6 +299,16 @@ pub fn run(a: &Args) -> Result<()> {
         alert_count,
     );
     Ok(())
+}
+
+/// The records `--emit final` writes as they come: all but score records.
+fn finals_only(
+    records: Vec<salespulse_model::record::ScoreRecord>,
+) -> Vec<salespulse_model::record::ScoreRecord> {
+    records
+        .into_iter()
+        .filter(|r| r.kind != salespulse_model::record::RecordKind::Score)
+        .collect()
 }
 
 fn trim_line(buf: &[u8]) -> &[u8] {

@@ -68,7 +68,8 @@ impl WhatIf {
     /// The report, from the base's final score records.
     pub fn finish(mut self, base_final: &[ScoreRecord]) -> Report {
         note(&mut self.base_statements, base_final);
-        let mut cand_final = self.candidate.drain_summaries();
+        // Summaries still due, then one score record per rep.
+        let mut cand_final = super::finals_only(self.candidate.drain_summaries());
         cand_final.extend(self.candidate.score_all());
         note(&mut self.candidate_statements, &cand_final);
         let base = Side::of(base_final, &self.base_statements);

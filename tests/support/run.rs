@@ -281,3 +281,28 @@ pub fn credits_received(metrics: &str) -> f64 {
         })
         .sum()
 }
+
+/// A started broker, a config directory for `name` over `partitions`
+/// partitions with its own HTTP address (plus `extra` TOML), and the topics
+/// created: (broker, http address, config directory).
+pub fn broker_with_topics(
+    name: &str,
+    partitions: i32,
+    extra: &str,
+) -> (super::Broker, String, std::path::PathBuf) {
+    let broker = super::Broker::start();
+    let http = format!("127.0.0.1:{}", super::free_port());
+    let cfg = super::config_dir(
+        name,
+        &broker.addr,
+        partitions,
+        &format!("[http]\nlisten = \"{http}\"\n{extra}"),
+    );
+    ok(salespulse(&[
+        "topics",
+        "create",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]));
+    (broker, http, cfg)
+}

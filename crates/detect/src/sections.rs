@@ -307,6 +307,28 @@ pub struct DetectSection {
     /// Per-region working time: `[detect.regions.<region>]` overrides
     /// `[detect.calendar]` keys for reps of that region.
     pub regions: BTreeMap<String, serde_json::Value>,
+    /// `rank_change` (company-wide, from the score topic; not per role).
+    pub rank_change: RankChangeSection,
+}
+
+/// `[detect.rank_change]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RankChangeSection {
+    /// Publish `rank_change` alerts.
+    pub enabled: bool,
+    /// Places a rep must move in its role's company-wide ranking between
+    /// two working-day closes (at least 1).
+    pub min_places: u32,
+}
+
+impl Default for RankChangeSection {
+    fn default() -> Self {
+        RankChangeSection {
+            enabled: true,
+            min_places: 3,
+        }
+    }
 }
 
 impl Default for DetectSection {
@@ -325,6 +347,7 @@ impl Default for DetectSection {
             data_quality: QualitySection::default(),
             roles: BTreeMap::new(),
             regions: BTreeMap::new(),
+            rank_change: RankChangeSection::default(),
         }
     }
 }

@@ -423,8 +423,10 @@ impl Engine {
         }
     }
 
-    /// Emits only the period summaries that are due (closed periods, and
-    /// closed periods changed by late events), leaving score records for later.
+    /// Emits the records that must not wait for coalescing: the period
+    /// summaries that are due (closed periods, and closed periods changed
+    /// by late events) and the score records of working-day closes (each
+    /// with `day_close`), leaving other score records for later.
     pub fn drain_summaries(&mut self) -> Vec<ScoreRecord> {
         let mut out = std::mem::take(&mut self.pending);
         if self.summaries_due.is_empty() {

@@ -6,8 +6,8 @@
 use salespulse_kpi::{kpi_value, score, Component, KpiValue, SalesAcc, ScoreInput, WindowRef};
 use salespulse_model::record::WindowName;
 use salespulse_model::record::{
-    ComponentScore, KpiTable, LastPeriod, Num, PeriodRef, PreviousPeriod, ProfileRef, RecordKind,
-    ScoreRecord,
+    ComponentScore, DayClose, KpiTable, LastPeriod, Num, PeriodRef, PreviousPeriod, ProfileRef,
+    RecordKind, ScoreRecord,
 };
 use salespulse_model::{KpiName, Timestamp};
 use salespulse_window::{Period, PeriodKind};
@@ -135,6 +135,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
         forecast: Vec::new(),
         coaching: None,
         last_periods: Vec::new(),
+        day_close: None,
     }
 }
 
@@ -164,6 +165,10 @@ pub(crate) fn score_record(
     rec.forecast = forecast::forecasts(cfg, t, rs, &sums, clock);
     rec.coaching = coach::render(cfg, rep_id, rs.role(), names, &rs.coached);
     rec.last_periods = last_periods(cfg, rs);
+    rec.day_close = rs.day_close.map(|c| DayClose {
+        as_of: Timestamp(c.day_end).to_rfc3339(),
+        score: round6(c.score),
+    });
     rec
 }
 

@@ -180,6 +180,9 @@ pub(crate) struct RepState {
     /// The last closed periods' sums (changelog format 6).
     #[serde(skip)]
     pub history: crate::engine::previous::History,
+    /// The score at the last working-day close (changelog format 7).
+    #[serde(skip)]
+    pub day_close: Option<DayCloseScore>,
     /// Changed since the last flush (a score record is due).
     #[serde(skip)]
     pub dirty: bool,
@@ -248,6 +251,7 @@ impl RepState {
             week: Default::default(),
             coached: Default::default(),
             history: Default::default(),
+            day_close: None,
             dirty: false,
             unsaved: false,
         }
@@ -323,4 +327,15 @@ mod tests {
         assert_eq!(t.close(4), Some(4));
         assert_eq!(t.close(0), None);
     }
+}
+
+/// A rep's score at a working-day close: the same for every instance and
+/// replay, so company-wide ranks at the close can be computed from the
+/// score topic (docs/alerts.md, `rank_change`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DayCloseScore {
+    /// End of the closed day, ms.
+    pub day_end: i64,
+    /// The score at the close.
+    pub score: f64,
 }

@@ -67,7 +67,13 @@ fn c(r: &ScoreRecord) -> &salespulse_model::record::Commission {
 fn tiers_split_a_crossing_deal_spiffs_count_in_their_window_and_the_cap_holds() {
     let mut e = engine(r#""cap": 4000,"#, "");
     let out = run(&mut e, &march());
-    let scores: Vec<&ScoreRecord> = out.iter().filter(|r| r.kind == RecordKind::Score).collect();
+    // Score records after each deal (not the ones of working-day closes,
+    // which repeat the state before the close).
+    let scores: Vec<&ScoreRecord> = out
+        .iter()
+        .filter(|r| r.kind == RecordKind::Score)
+        .filter(|r| r.day_close.as_ref().is_none_or(|d| d.as_of <= r.as_of))
+        .collect();
     let earned: Vec<f64> = scores.iter().map(|r| c(r).earned_to_date).collect();
     // 30,000 × 5% = 1,500. + 10,000 × 5% + 10,000 × 8% + SPIFF 200 = 3,000.
     // + 500 × 8% (under the SPIFF minimum) = 3,040. + 9,500 × 8% + 30,500 ×

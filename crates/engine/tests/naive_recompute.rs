@@ -455,7 +455,9 @@ fn check(specs: Vec<Spec>) -> Result<salespulse_engine::Stats, TestCaseError> {
         let want = naive.offer(&format!("e{id}"), src);
         prop_assert_eq!(got, want, "line {} ({:?})", i, src);
         for r in eng.drain_summaries() {
-            let p = r.period.clone().unwrap();
+            let Some(p) = r.period.clone() else {
+                continue; // a working-day close's score record
+            };
             summaries.insert((r.rep_id.clone(), p.kind, p.start.clone()), r);
         }
     }

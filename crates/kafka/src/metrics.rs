@@ -35,6 +35,9 @@ pub struct Status {
     pub acks_waiting_since_ms: AtomicI64,
     /// Set when the last offset commit failed (cleared by the next success).
     pub commit_failing: AtomicBool,
+    /// Set while this instance owns input partition 0: it publishes the
+    /// company-wide `rank_change` alerts (one publisher for the company).
+    pub owns_partition_zero: AtomicBool,
     /// Records received, by topic.
     pub received: IntCounterVec,
     /// Records applied, by event type.
@@ -187,6 +190,7 @@ impl Status {
             restore_total: AtomicU64::new(0),
             acks_waiting_since_ms: AtomicI64::new(0),
             commit_failing: AtomicBool::new(false),
+            owns_partition_zero: AtomicBool::new(false),
             received: counter_vec(
                 "salespulse_events_received_total",
                 "Records received from input topics",

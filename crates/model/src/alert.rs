@@ -22,11 +22,14 @@ pub enum AlertKind {
     DataQuality,
     /// Positive feedback: quota reached, personal best, top of the role.
     Achievement,
+    /// The rep's company-wide rank in its role moved by several places
+    /// between two working-day closes.
+    RankChange,
 }
 
 impl AlertKind {
     /// Every kind, in documentation order.
-    pub const ALL: [AlertKind; 7] = [
+    pub const ALL: [AlertKind; 8] = [
         AlertKind::BehindPace,
         AlertKind::SuddenDrop,
         AlertKind::Inactivity,
@@ -34,6 +37,7 @@ impl AlertKind {
         AlertKind::PeerLaggard,
         AlertKind::DataQuality,
         AlertKind::Achievement,
+        AlertKind::RankChange,
     ];
 
     /// The wire name.
@@ -46,6 +50,7 @@ impl AlertKind {
             AlertKind::PeerLaggard => "peer_laggard",
             AlertKind::DataQuality => "data_quality",
             AlertKind::Achievement => "achievement",
+            AlertKind::RankChange => "rank_change",
         }
     }
 

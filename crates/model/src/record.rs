@@ -162,6 +162,18 @@ pub struct ScoreRecord {
     /// period-over-period figures are summed from.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub last_periods: Vec<LastPeriod>,
+    /// The score at the last working-day close (score records only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_close: Option<DayClose>,
+}
+
+/// A rep's score at a working-day close.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayClose {
+    /// End of the closed day (RFC 3339, UTC).
+    pub as_of: String,
+    /// The score then.
+    pub score: f64,
 }
 
 /// A rep's last closed period of a kind, as its summary had it.

@@ -52,7 +52,7 @@ impl AlertFilter<'_> {
 }
 
 impl Offer for AlertView {
-    fn offer(&self, payload: &[u8]) {
+    fn offer(&self, _partition: i32, payload: &[u8], _live: bool) {
         if let Ok(record) = serde_json::from_slice(payload) {
             self.offer_record(record);
         }

@@ -21,6 +21,7 @@ mod alerts;
 mod api;
 mod peers;
 mod periods;
+pub mod ranks;
 mod view;
 
 pub use alerts::{AlertFilter, AlertView};
@@ -38,18 +39,36 @@ pub struct AppState {
 
 impl AppState {
     /// The state with views that follow the score and alert topics; the
-    /// returned tasks feed them until aborted.
+    /// returned tasks feed them until aborted. With `rank_change` (the
+    /// fewest places that count as a move), the instance that owns input
+    /// partition 0 also publishes `rank_change` alerts.
     pub fn following(
         status: Arc<Status>,
         client: rdkafka::ClientConfig,
         output: &salespulse_kafka::OutputSection,
+        rank_change: Option<u32>,
     ) -> (Arc<AppState>, Vec<tokio::task::JoinHandle<()>>) {
-        let view = Arc::new(CompanyView::default());
+        let view = Arc::new(match rank_change {
+            Some(places) => CompanyView::with_ranks(places),
+            None => CompanyView::default(),
+        });
         let alerts = Arc::new(AlertView::default());
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(follow(client.clone(), output.scores.clone(), view.clone())),
-            tokio::spawn(follow(client, output.alerts.clone(), alerts.clone())),
+            tokio::spawn(follow(
+                client.clone(),
+                output.alerts.clone(),
+                alerts.clone(),
+            )),
         ];
+        if rank_change.is_some() {
+            tasks.push(tokio::spawn(publish_rank_changes(
+                client,
+                output.alerts.clone(),
+                view.clone(),
+                status.clone(),
+            )));
+        }
         (
             Arc::new(AppState {
                 status,
@@ -58,6 +77,52 @@ impl AppState {
             }),
             tasks,
         )
+    }
+}
+
+/// Publishes the view's `rank_change` alerts to the alert topic while this
+/// instance owns input partition 0 (every instance computes them; one
+/// publishes). Others drop theirs.
+async fn publish_rank_changes(
+    client: rdkafka::ClientConfig,
+    topic: String,
+    view: Arc<CompanyView>,
+    status: Arc<Status>,
+) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = match client.create() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "rank_change: cannot create the producer");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        let alerts = view.take_rank_alerts();
+        if alerts.is_empty() || !status.owns_partition_zero.load(Ordering::Relaxed) {
+            continue;
+        }
+        for a in alerts {
+            let Ok(payload) = serde_json::to_vec(&a) else {
+                continue;
+            };
+            let key = a.rep_id.clone().unwrap_or_default();
+            let sent = producer
+                .send(
+                    FutureRecord::to(&topic).key(&key).payload(&payload),
+                    std::time::Duration::from_secs(10),
+                )
+                .await;
+            match sent {
+                Ok(_) => status
+                    .alerts
+                    .with_label_values(&[a.kind.as_str(), a.status.as_str()])
+                    .inc(),
+                Err((e, _)) => tracing::warn!(error = %e, "rank_change: publishing"),
+            }
+        }
     }
 }
 

@@ -4,22 +4,34 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use tracing::warn;
 
+use crate::ranks::{CloseEntry, RankTracker};
+
 /// A view fed from a topic's records.
 pub trait Offer: Send + Sync + 'static {
-    /// Takes one record (its JSON bytes).
-    fn offer(&self, payload: &[u8]);
+    /// Takes one record (its JSON bytes) of `partition`; `live` once the
+    /// record was written after the view started (not history).
+    fn offer(&self, partition: i32, payload: &[u8], live: bool);
+
+    /// The topic has `n` partitions.
+    fn partitions(&self, _n: usize) {}
 }
 
 impl Offer for CompanyView {
-    fn offer(&self, payload: &[u8]) {
-        CompanyView::offer(self, payload);
+    fn offer(&self, partition: i32, payload: &[u8], live: bool) {
+        CompanyView::offer_from(self, partition, payload, live);
+    }
+
+    fn partitions(&self, n: usize) {
+        if let Some(ranks) = &self.ranks {
+            ranks.lock().unwrap_or_else(|e| e.into_inner()).expect(n);
+        }
     }
 }
 
@@ -31,6 +43,33 @@ struct Head<'a> {
     #[serde(borrow)]
     rep_id: Option<Cow<'a, str>>,
     version: Option<u64>,
+    #[serde(borrow)]
+    as_of: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    team_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    profile: Option<ProfileHead<'a>>,
+    #[serde(borrow)]
+    day_close: Option<CloseHead<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ProfileHead<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+}
+
+#[derive(serde::Deserialize)]
+struct CloseHead<'a> {
+    #[serde(borrow)]
+    as_of: Cow<'a, str>,
+    score: f64,
+}
+
+fn millis(rfc3339: &str) -> Option<i64> {
+    salespulse_model::Timestamp::parse_rfc3339(rfc3339)
+        .ok()
+        .map(|t| t.0)
 }
 
 /// One rep's latest record: its bytes, parsed on the first query. Every
@@ -52,15 +91,39 @@ impl Entry {
     }
 }
 
-/// Latest score record per rep (highest `version`).
+/// Latest score record per rep (highest `version`), and the company-wide
+/// ranks at working-day closes (`rank_change`, see [`crate::ranks`]).
 #[derive(Debug, Default)]
 pub struct CompanyView {
     reps: RwLock<HashMap<String, Arc<Entry>>>,
+    ranks: Option<Mutex<RankTracker>>,
+    /// `rank_change` alerts not yet taken by the publisher.
+    pending: Mutex<Vec<salespulse_model::AlertRecord>>,
 }
 
 impl CompanyView {
+    /// A view that also tracks ranks and raises `rank_change` for moves of
+    /// at least `min_places`.
+    pub fn with_ranks(min_places: u32) -> Self {
+        CompanyView {
+            ranks: Some(Mutex::new(RankTracker::new(min_places))),
+            ..CompanyView::default()
+        }
+    }
+
+    /// The `rank_change` alerts raised since the last call.
+    pub fn take_rank_alerts(&self) -> Vec<salespulse_model::AlertRecord> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Keeps `payload` if it is a score record newer than what the view has.
     pub fn offer(&self, payload: &[u8]) {
+        self.offer_from(0, payload, false);
+    }
+
+    /// [`offer`](Self::offer) of a record of `partition`; ranks completed
+    /// by a `live` record raise their alerts.
+    pub fn offer_from(&self, partition: i32, payload: &[u8], live: bool) {
         let Ok(head) = serde_json::from_slice::<Head<'_>>(payload) else {
             return;
         };
@@ -69,6 +132,28 @@ impl CompanyView {
         else {
             return;
         };
+        if let (Some(ranks), Some(as_of)) = (&self.ranks, head.as_of.as_deref().and_then(millis)) {
+            let close = head.day_close.and_then(|c| {
+                Some((
+                    millis(&c.as_of)?,
+                    CloseEntry {
+                        role: head.profile.as_ref()?.name.to_string(),
+                        team: head.team_id.as_deref().map(str::to_string),
+                        score: c.score,
+                    },
+                ))
+            });
+            let alerts = ranks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .observe(partition, &rep, as_of, close);
+            if live && !alerts.is_empty() {
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(alerts);
+            }
+        }
         let mut reps = self.reps.write().unwrap_or_else(|e| e.into_inner());
         if reps.get(rep.as_ref()).is_none_or(|e| version > e.version) {
             let entry = Entry {
@@ -117,6 +202,9 @@ impl CompanyView {
 /// Follows `topic` from the beginning (all partitions, no consumer group)
 /// and feeds the view until the task is dropped.
 pub async fn follow<V: Offer>(client: ClientConfig, topic: String, view: Arc<V>) {
+    let started_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     let consumer: StreamConsumer = match client
         .clone()
         .set("group.id", "salespulse-view")
@@ -142,6 +230,7 @@ pub async fn follow<V: Offer>(client: ClientConfig, topic: String, view: Arc<V>)
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
+    view.partitions(partitions);
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
         if tpl
@@ -159,7 +248,9 @@ pub async fn follow<V: Offer>(client: ClientConfig, topic: String, view: Arc<V>)
         match consumer.recv().await {
             Ok(m) => {
                 if let Some(payload) = m.payload() {
-                    view.offer(payload);
+                    // Written since this process started, not history.
+                    let live = m.timestamp().to_millis().is_none_or(|t| t >= started_ms);
+                    view.offer(m.partition(), payload, live);
                 }
             }
             Err(e) => warn!(error = %e, %topic, "view: consume"),

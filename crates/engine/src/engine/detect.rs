@@ -233,9 +233,10 @@ impl Engine {
         let close = (day.end <= t
             && self.cfg.detect.calendars[0].working_ms(day.start, day.end) > 0)
             .then(|| self.day_close(day, t));
-        let (standings, mut coached) = match close {
-            Some(c) => (Some(c.standings), c.coached),
-            None => (None, Default::default()),
+        let close_end = day.end;
+        let (standings, mut coached, close_scores) = match close {
+            Some(c) => (Some(c.standings), c.coached, c.scores),
+            None => (None, Default::default(), Default::default()),
         };
         let cfg = &self.cfg;
         let dc = &cfg.detect;
@@ -270,12 +271,26 @@ impl Engine {
             scope_floor: floor,
             standings: standings.as_ref(),
         };
+        let mut closed = Vec::new();
         for (id, rs) in self.reps.iter_mut() {
             let from = out.len();
             // What a tick changes either follows from the saved state (the
             // baseline's folding, the inactivity deadline, pruning) or is an
             // alert or a week's best: those must reach the changelog.
             let mut changed = tick_rep(cfg, id, rs, &at, out);
+            if let Some(&score) = close_scores.get(id) {
+                // Every scored rep's record carries its score at the close
+                // (the company-wide `rank_change` is ranked from these).
+                let close = crate::state::DayCloseScore {
+                    day_end: close_end,
+                    score,
+                };
+                if rs.day_close != Some(close) {
+                    rs.day_close = Some(close);
+                    changed = true;
+                    closed.push(id.clone());
+                }
+            }
             if let Some(c) = coached.remove(id) {
                 // Judged once per day, also when a restore replays the close.
                 if !rs.coached.judged(c.day_end()) {
@@ -290,6 +305,16 @@ impl Engine {
         }
         raised.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
         self.detection.out.append(&mut raised);
+        if !closed.is_empty() {
+            // Every scored rep's record with its close score goes out now,
+            // at the stream time before the close, ahead of anything after
+            // it: emission coalesces a rep's records, and a backlog would
+            // otherwise skip closes.
+            closed.sort_unstable();
+            let mut records = Vec::with_capacity(closed.len());
+            self.score_reps(closed, &mut records);
+            self.pending.extend(records);
+        }
     }
 }
 

@@ -12,7 +12,8 @@
 //! encoding of (partition stream time, rep state, detector state, detector
 //! state added in format 3, commission books and the weekday-hour profile
 //! added in format 4, coaching added in format 5, closed-period history
-//! added in format 6). Format 1
+//! added in format 6, the score at the last working-day close added in
+//! format 7). Format 1
 //! had no detector state, format 2 not the format-3 part (deal flow, peer
 //! standing), format 3 no commission books, format 4 no coaching, format 5
 //! no history; this build still reads them all (what is missing starts empty). docs/topics.md describes the
@@ -25,7 +26,7 @@ use crate::engine::credit::{Credit, CreditOutcome};
 use crate::state::RepState;
 
 /// Version of the changelog record format this build writes and reads.
-pub const SNAPSHOT_FORMAT: u8 = 6;
+pub const SNAPSHOT_FORMAT: u8 = 7;
 
 /// The oldest format this build still reads.
 pub const SNAPSHOT_FORMAT_MIN: u8 = 1;
@@ -61,6 +62,7 @@ struct SnapshotOut<'a> {
     week: &'a super::forecast::WeekProfile,
     coached: &'a super::coach::Coached,
     history: &'a super::previous::History,
+    day_close: &'a Option<crate::state::DayCloseScore>,
 }
 
 /// Reads a format-`format` record body: every format writes the fields of
@@ -90,6 +92,9 @@ fn decode_body(format: u8, body: &[u8]) -> Result<(i64, RepState), postcard::Err
     }
     if format >= 6 {
         state.history = take(&mut rest)?;
+    }
+    if format >= 7 {
+        state.day_close = take(&mut rest)?;
     }
     if !rest.is_empty() {
         return Err(postcard::Error::DeserializeBadEncoding);
@@ -210,6 +215,7 @@ impl Engine {
             week: &rs.week,
             coached: &rs.coached,
             history: &rs.history,
+            day_close: &rs.day_close,
         };
         postcard::to_extend(&out, vec![SNAPSHOT_FORMAT]).ok()
     }

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 use salespulse_detect::peer::Standing;
 use salespulse_kpi::{kpi_value, Component, WindowRef};
+use salespulse_model::record::ComponentScore;
+use salespulse_model::KpiName;
 use salespulse_window::{Period, PeriodKind};
 
 use super::coach::{self, Coached};
@@ -24,6 +26,24 @@ pub(crate) type Standings = FxHashMap<Box<str>, Standing>;
 pub(crate) struct DayClose {
     pub standings: Standings,
     pub coached: BTreeMap<Box<str>, Coached>,
+    /// Each scored rep's score at the close without assist components
+    /// (`day_close` in score records).
+    pub scores: FxHashMap<Box<str>, f64>,
+}
+
+/// The score of `parts` (of a score `s`) without its `assists` components:
+/// assist credits come from other partitions and may arrive after the
+/// close, and what the score topic says of a close must not depend on when
+/// they did.
+fn without_assists(parts: &[ComponentScore], s: f64) -> Option<f64> {
+    let assists = |p: &&ComponentScore| p.kpi == KpiName::Assists.as_str();
+    if !parts.iter().any(|p| assists(&p)) {
+        return Some(s);
+    }
+    let total: f64 = parts.iter().map(|p| p.weight).sum();
+    let kept: f64 = parts.iter().filter(|p| !assists(p)).map(|p| p.weight).sum();
+    let points: f64 = parts.iter().filter(|p| !assists(p)).map(|p| p.points).sum();
+    (kept > 0.0).then(|| points * total / kept)
 }
 
 impl Engine {
@@ -40,12 +60,16 @@ impl Engine {
         let mut by_role: BTreeMap<String, Vec<(f64, Box<str>)>> = BTreeMap::new();
         let coaching = cfg.coaching.enabled;
         let mut rows = Vec::new();
+        let mut scores = FxHashMap::default();
         for (id, rs) in self.reps.iter_mut() {
             let sums = window_sums(cfg, rs, t, &at_close);
             let (profile, score, parts) = compute_score(cfg, at, rs, &sums, &period_of, None);
             let Some(s) = score.filter(|s| s.is_finite()) else {
                 continue;
             };
+            if let Some(c) = without_assists(&parts, s) {
+                scores.insert(id.clone(), c);
+            }
             if coaching {
                 rows.push(coach::Row {
                     id: id.clone(),
@@ -82,6 +106,7 @@ impl Engine {
         DayClose {
             standings: out,
             coached: coach::judge(&cfg.coaching, &rows, day.end),
+            scores,
         }
     }
 }

@@ -91,6 +91,9 @@ impl ConsumerContext for ServiceContext {
         p.per_rep.forget_partitions(&status, |x| owned.contains(&x));
         self.status.partitions.set(owned.len() as i64);
         self.status
+            .owns_partition_zero
+            .store(owned.contains(&0), Ordering::Relaxed);
+        self.status
             .consuming
             .store(!owned.is_empty(), Ordering::Relaxed);
         self.status.rebalances.inc();
@@ -122,6 +125,9 @@ impl ConsumerContext for ServiceContext {
         self.status.restoring.store(false, Ordering::Relaxed);
         p.recount_open_alerts();
         self.status.partitions.set(p.groups.len() as i64);
+        self.status
+            .owns_partition_zero
+            .store(p.groups.contains_key(&0), Ordering::Relaxed);
         self.status
             .consuming
             .store(!tpl.elements().is_empty(), Ordering::Relaxed);
