@@ -274,3 +274,89 @@ fn control_changes_are_checked_before_publishing_and_in_replay() {
     let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(last["profile"]["version"], 2, "{last}");
 }
+
+/// `replay --view` answers what the live company view would: each rep's
+/// company rank and each team's quota-weighted score, checked against a
+/// recompute from the final records.
+#[test]
+fn replay_view_answers_standings_and_teams_from_the_final_records() {
+    let dir = config_dir("view", "");
+    let events = dir.join("events.ndjson");
+    let o = salespulse(
+        &[
+            "loadgen",
+            "--reps",
+            "12",
+            "--days",
+            "20",
+            "--seed",
+            "4",
+            "--out",
+            events.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success());
+    let view = dir.join("view.ndjson");
+    let o = salespulse(
+        &[
+            "replay",
+            "--events",
+            events.to_str().unwrap(),
+            "--view",
+            view.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let finals: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["kind"] == "score")
+        .collect();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&view)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let scores: Vec<f64> = finals.iter().filter_map(|r| r["score"].as_f64()).collect();
+    for r in &finals {
+        let line = lines
+            .iter()
+            .find(|l| l["kind"] == "standing" && l["rep_id"] == r["rep_id"])
+            .expect("a standing per rep");
+        let s = r["score"].as_f64().unwrap();
+        let rank = 1 + scores.iter().filter(|&&o| o > s).count();
+        assert_eq!(line["standing"]["company"]["rank"], rank, "{line}");
+        assert_eq!(line["standing"]["company"]["of"], scores.len());
+    }
+    let teams: Vec<&serde_json::Value> = lines.iter().filter(|l| l["kind"] == "team").collect();
+    assert!(!teams.is_empty());
+    for t in teams {
+        let members: Vec<&serde_json::Value> = finals
+            .iter()
+            .filter(|r| r["team_id"] == t["team_id"])
+            .collect();
+        let quota = |r: &serde_json::Value| {
+            r["components"].as_array().unwrap().iter().find_map(|c| {
+                (matches!(c["kpi"].as_str(), Some("revenue" | "partner_revenue"))
+                    && matches!(
+                        c["window"].as_str(),
+                        Some("day" | "week" | "month" | "quarter")
+                    ))
+                .then(|| c["target"].as_f64().unwrap())
+            })
+        };
+        let (num, den) = members.iter().fold((0.0, 0.0), |(n, d), r| {
+            let q = quota(r).expect("every shipped profile has a revenue quota");
+            (n + q * r["score"].as_f64().unwrap(), d + q)
+        });
+        let want = (num / den * 1e6).round() / 1e6;
+        assert!(
+            (t["team_score"].as_f64().unwrap() - want).abs() < 1e-6,
+            "{t}"
+        );
+        assert_eq!(t["reps"], members.len());
+    }
+}

@@ -14,6 +14,7 @@ use salespulse_engine::Stats;
 
 mod partitioned;
 mod ranks;
+mod view;
 mod whatif;
 use partitioned::Partitioned;
 use salespulse_model::{Reason, Timestamp};
@@ -63,6 +64,10 @@ pub struct Args {
     /// final records then equal the live service's over the same input.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     partitions: u16,
+    /// Also write what the live service's company view answers for the
+    /// final records (NDJSON: each rep's standing, each team, each manager).
+    #[arg(long)]
+    view: Option<PathBuf>,
     /// What-if: also run the events under the config in this directory
     /// (layered on the embedded defaults, like --config) and report how
     /// scores, ranks and commissions would change.
@@ -278,6 +283,13 @@ pub fn run(a: &Args) -> Result<()> {
         let mut stdout = io::stdout().lock();
         stdout.write_all(whatif::render(&report, a.top).as_bytes())?;
         writeln!(stdout, "\nFull report: {}", a.report.display())?;
+    }
+    if let Some(path) = &a.view {
+        let finals = match a.emit {
+            Emit::Final => tail.clone(),
+            Emit::All => engine.score_all(),
+        };
+        view::write(&finals, path)?;
     }
     if let Some(single) = engine.single().filter(|_| a.teams) {
         for t in single.team_rollups() {

@@ -123,18 +123,25 @@ pub async fn rep(State(st): State<Arc<AppState>>, Path(rep_id): Path<String>) ->
 /// quota-weighted team score and plain mean, the team's KPIs and managers,
 /// and its last closed periods against the ones before.
 pub async fn team(State(st): State<Arc<AppState>>, Path(team_id): Path<String>) -> Response {
-    let all = st.view.all();
-    let in_team: Vec<&Arc<Value>> = all
-        .iter()
-        .filter(|r| r["team_id"].as_str() == Some(team_id.as_str()))
-        .collect();
-    let mut members: Vec<Value> = in_team.iter().map(|r| peers::member_row(r)).collect();
-    if members.is_empty() {
-        return error(
+    match team_answer(&st.view.all(), &team_id) {
+        Some(t) => Json(t).into_response(),
+        None => error(
             StatusCode::NOT_FOUND,
             format!("unknown team {team_id:?}"),
             json!({"team_id": team_id}),
-        );
+        ),
+    }
+}
+
+/// The team answer over `all` latest records (also `replay --view`).
+pub fn team_answer(all: &[Arc<Value>], team_id: &str) -> Option<Value> {
+    let in_team: Vec<&Arc<Value>> = all
+        .iter()
+        .filter(|r| r["team_id"].as_str() == Some(team_id))
+        .collect();
+    let mut members: Vec<Value> = in_team.iter().map(|r| peers::member_row(r)).collect();
+    if members.is_empty() {
+        return None;
     }
     members.sort_by(|a, b| a["rep_id"].as_str().cmp(&b["rep_id"].as_str()));
     let (team_score, mean) = peers::team_scores(&in_team);
@@ -142,10 +149,11 @@ pub async fn team(State(st): State<Arc<AppState>>, Path(team_id): Path<String>) 
         .iter()
         .filter_map(|r| r["manager_id"].as_str())
         .collect();
-    Json(json!({"team_id": team_id, "reps": members.len(), "team_score": team_score, "mean_score": mean,
+    Some(
+        json!({"team_id": team_id, "reps": members.len(), "team_score": team_score, "mean_score": mean,
                 "managers": managers, "kpis": peers::team_kpis(&in_team),
-                "periods": crate::periods::team_periods(&in_team), "members": members}))
-    .into_response()
+                "periods": crate::periods::team_periods(&in_team), "members": members}),
+    )
 }
 
 /// `GET /v1/managers/{manager_id}`: the manager's organisation from the

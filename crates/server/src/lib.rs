@@ -25,6 +25,13 @@ pub mod ranks;
 mod view;
 
 pub use alerts::{AlertFilter, AlertView};
+
+/// What the company view answers, as pure functions of every rep's latest
+/// score record: the HTTP API and `replay --view` share them.
+pub mod answers {
+    pub use crate::api::team_answer as team;
+    pub use crate::peers::{organisation, standing};
+}
 pub use view::{follow, CompanyView, Offer};
 
 /// What the handlers share.
