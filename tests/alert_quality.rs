@@ -150,11 +150,13 @@ fn score_company(seed: u64, scores: &mut BTreeMap<String, Score>) {
         }
     }
     // Precision after a warm-up of three weeks (the detectors learn first;
-    // anomalies start after day 30). Achievements are good news, and peer
-    // laggards are the weakest reps of a role by definition, not an injected
-    // anomaly: neither is scored against labels (crates/engine/tests/standing.rs checks them).
+    // anomalies start after day 30). Achievements are good news, peer
+    // laggards are the weakest reps of a role by definition, and rank
+    // changes are moves in the ranking, not injected anomalies: none is
+    // scored against labels (crates/engine/tests/standing.rs and
+    // tests/rank_change.rs check them).
     let warm = ms("2026-01-22T00:00:00Z");
-    let unlabelled = ["achievement", "peer_laggard"];
+    let unlabelled = ["achievement", "peer_laggard", "rank_change"];
     for a in alerts
         .iter()
         .filter(|a| started(a) >= warm && !unlabelled.iter().any(|k| a["kind"] == *k))
