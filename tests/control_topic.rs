@@ -75,20 +75,8 @@ fn change_at(cfg: &std::path::Path, effective_at: i64) -> String {
 #[test]
 fn a_mid_stream_change_applies_by_event_time_and_replays_exactly() {
     let (broker, http, cfg) = broker_with_topics("control", 2, "[control]\nrefresh = \"1s\"\n");
-    let file = cfg.join("events.ndjson");
-    ok(salespulse(&[
-        "loadgen",
-        "--out",
-        file.to_str().unwrap(),
-        "--reps",
-        "12",
-        "--days",
-        "12",
-        "--seed",
-        "11",
-    ]));
-    let text = std::fs::read_to_string(&file).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
+    let (file, lines) = generate(&cfg, &["--reps", "12", "--days", "12", "--seed", "11"]);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     // The change takes effect just after everything in the first 60%.
     let k = lines.len() * 6 / 10;
     let effective_at = lines[..k]

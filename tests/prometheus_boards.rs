@@ -135,11 +135,7 @@ fn every_board_panel_and_recording_rule_returns_data() {
         2,
         "[metrics]\nper_rep = true\nper_rep_limit = 100\n",
     );
-    let file = cfg.join("events.ndjson");
-    ok(salespulse(&[
-        "loadgen",
-        "--out",
-        file.to_str().unwrap(),
+    let args = [
         "--reps",
         "24",
         "--days",
@@ -148,13 +144,10 @@ fn every_board_panel_and_recording_rule_returns_data() {
         "21",
         "--malformed",
         "0.01",
-    ]));
-    let text = std::fs::read_to_string(&file).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    produce(&broker.addr, &lines);
-    let run = start_run(&cfg);
+    ];
+    let (_, lines) = generate(&cfg, &args);
     let prom = start_prometheus(&cfg, &http);
-    wait_processed(&http, lines.len() as f64);
+    let run = run_over(&broker.addr, &cfg, &http, &lines);
 
     let mut exprs = Vec::new();
     let boards = repo("deploy/grafana/dashboards");

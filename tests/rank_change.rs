@@ -72,23 +72,8 @@ fn firing_moves(alerts: impl Iterator<Item = Value>) -> BTreeSet<Move> {
 #[test]
 fn rank_changes_on_the_alert_topic_follow_from_the_score_records() {
     let (broker, http, cfg) = broker_with_topics("ranks", 2, "");
-    let file = cfg.join("events.ndjson");
-    ok(salespulse(&[
-        "loadgen",
-        "--out",
-        file.to_str().unwrap(),
-        "--reps",
-        "30",
-        "--days",
-        "12",
-        "--seed",
-        "8",
-    ]));
-    let text = std::fs::read_to_string(&file).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    produce(&broker.addr, &lines);
-    let run = start_run(&cfg);
-    wait_processed(&http, lines.len() as f64);
+    let (file, lines) = generate(&cfg, &["--reps", "30", "--days", "12", "--seed", "8"]);
+    let run = run_over(&broker.addr, &cfg, &http, &lines);
     // The view ranks as records arrive; give the publisher a moment.
     std::thread::sleep(Duration::from_secs(4));
     let metrics = http_get(&http, "/metrics").unwrap().1;

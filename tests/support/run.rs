@@ -306,3 +306,23 @@ pub fn broker_with_topics(
     ]));
     (broker, http, cfg)
 }
+
+/// `salespulse loadgen` with `args` into `dir/events.ndjson`: the file and its lines.
+pub fn generate(dir: &Path, args: &[&str]) -> (std::path::PathBuf, Vec<String>) {
+    let file = dir.join("events.ndjson");
+    ok(salespulse(
+        &[&["loadgen", "--out", file.to_str().unwrap()][..], args].concat(),
+    ));
+    let text = std::fs::read_to_string(&file).unwrap();
+    (file, text.lines().map(str::to_string).collect())
+}
+
+/// Produces `lines` (keyed by rep), starts `salespulse run` on `cfg` and
+/// waits until it processed them all; returns the run.
+pub fn run_over(broker: &str, cfg: &Path, http: &str, lines: &[String]) -> Run {
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    produce(broker, &refs);
+    let run = start_run(cfg);
+    wait_processed(http, lines.len() as f64);
+    run
+}
