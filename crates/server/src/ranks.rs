@@ -24,6 +24,11 @@ pub struct CloseEntry {
     pub score: f64,
 }
 
+/// Closes kept waiting for a partition that does not move on (one without
+/// reps, or stopped): beyond this the oldest is dropped unranked, so memory
+/// stays bounded (about 100 bytes per rep per close).
+pub const MAX_WAITING: usize = 10;
+
 /// Each rep's (role, rank, of) at a close.
 type Ranks = HashMap<String, (String, u32, u32)>;
 
@@ -73,6 +78,9 @@ impl RankTracker {
                     .entry(day_end)
                     .or_default()
                     .insert(rep.to_string(), entry);
+                while self.closes.len() > MAX_WAITING {
+                    self.closes.pop_first();
+                }
             }
         }
         let seen = self.seen.entry(partition).or_insert(as_of);
@@ -245,6 +253,19 @@ mod tests {
         assert!(t
             .observe(1, "e", DAY2 + 1, Some((DAY2, entry(10.0))))
             .is_empty());
+    }
+
+    #[test]
+    fn closes_waiting_for_a_partition_that_never_moves_are_bounded() {
+        let mut t = RankTracker::new(1);
+        t.expect(2);
+        for d in 0..30 {
+            let day = DAY1 + d * 86_400_000;
+            t.observe(0, "a", day - 1, Some((day, entry(50.0))));
+            t.observe(0, "a", day, None);
+        }
+        assert!(t.last.is_none(), "partition 1 never showed a record");
+        assert_eq!(t.closes.len(), MAX_WAITING);
     }
 
     #[test]
