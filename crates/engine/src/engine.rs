@@ -380,10 +380,17 @@ impl Engine {
                     .map(|(p, _)| *p)
                     .filter(|p| p.end > old && p.end <= t)
                     .collect();
+                let summarised = !closed.is_empty();
                 for p in closed {
                     self.pending
                         .push(summary_record(&self.cfg, &id, rs, t, p, floor));
                     self.stats.summaries_emitted += 1;
+                }
+                // A summary notes the period's sums in the rep's history
+                // (and its commission books): the changelog must hold that.
+                if summarised && !rs.unsaved {
+                    rs.unsaved = true;
+                    self.unsaved.push(id.clone());
                 }
             }
         }
@@ -442,6 +449,10 @@ impl Engine {
                 if rs.periods.get(&p).is_some() || incentive::closed_sums(rs, &p).is_some() {
                     out.push(summary_record(&self.cfg, &id, rs, t, p, floor));
                     self.stats.summaries_emitted += 1;
+                    if !rs.unsaved {
+                        rs.unsaved = true;
+                        self.unsaved.push(id.clone());
+                    }
                 }
             }
         }
@@ -514,6 +525,10 @@ fn add(
             rs.periods.add(p, acc);
             if p.end <= t && cfg.summary_periods.contains(&p.kind) {
                 sink.summaries_due.insert((rep_id.into(), p.kind, p.start));
+                // The history holds the closed period's sums from now on,
+                // saved with this event, even if a crash loses the summary
+                // that is due.
+                rs.history.add_late(&p, acc);
             }
         } else {
             rs.history.add_late(&p, acc);

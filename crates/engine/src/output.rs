@@ -223,10 +223,13 @@ pub(crate) fn summary_record(
     period: Period,
     floor: u64,
 ) -> ScoreRecord {
+    // Past its grace a period lives on in the history, which also holds
+    // what reached it late (assist credits); the commission's copy is older.
     let acc = rs
         .periods
         .get(&period)
         .copied()
+        .or_else(|| rs.history.get(&period))
         .or_else(|| incentive::closed_sums(rs, &period))
         .unwrap_or_default();
     incentive::keep_closed(cfg, rs, &period, acc);

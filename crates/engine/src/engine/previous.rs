@@ -48,6 +48,14 @@ impl History {
         }
     }
 
+    /// The kept sums of closed period `p`.
+    pub(crate) fn get(&self, p: &Period) -> Option<SalesAcc> {
+        self.by_kind[p.kind as usize]
+            .iter()
+            .find(|(s, _)| *s == p.start)
+            .map(|(_, a)| *a)
+    }
+
     /// The latest closed period of `kind` kept, and its sums.
     pub(crate) fn last(&self, calendar: &Calendar, kind: PeriodKind) -> Option<(Period, SalesAcc)> {
         let (start, acc) = self.by_kind[kind as usize].last()?;
