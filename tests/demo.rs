@@ -3,8 +3,7 @@
 //! Kafka client can consume from the printed bootstrap address, and stops
 //! cleanly on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -15,35 +14,8 @@ use support::{http_get, metric};
 
 #[test]
 fn demo_serves_metrics_and_scores_then_stops_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_salespulse"))
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate",
-            "1000",
-            "--reps",
-            "50",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start demo");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut bootstrap, mut http) = (String::new(), String::new());
-    for line in lines.by_ref().take(5) {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("kafka bootstrap:").nth(1) {
-            bootstrap = rest.split_whitespace().next().unwrap().to_string();
-        }
-        if let Some(rest) = line.split("metrics:").nth(1) {
-            http = rest
-                .trim()
-                .trim_start_matches("http://")
-                .trim_end_matches("/metrics")
-                .to_string();
-        }
-    }
+    let (mut child, bootstrap, http) =
+        support::run::start_demo(&["--rate", "1000", "--reps", "50"]);
     assert!(
         bootstrap.starts_with("127.0.0.1:") && http.starts_with("127.0.0.1:"),
         "{bootstrap} {http}"

@@ -326,3 +326,30 @@ pub fn run_over(broker: &str, cfg: &Path, http: &str, lines: &[String]) -> Run {
     wait_processed(http, lines.len() as f64);
     run
 }
+
+/// Starts `salespulse demo --listen 127.0.0.1:0` with `args`; returns the
+/// child and the printed Kafka bootstrap and HTTP addresses.
+pub fn start_demo(args: &[&str]) -> (Child, String, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_salespulse"))
+        .args([&["demo", "--listen", "127.0.0.1:0"][..], args].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start demo");
+    let (mut bootstrap, mut http) = (String::new(), String::new());
+    for line in BufReader::new(child.stdout.take().unwrap()).lines().take(5) {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("kafka bootstrap:").nth(1) {
+            bootstrap = rest.split_whitespace().next().unwrap().to_string();
+        }
+        if let Some(rest) = line.split("metrics:").nth(1) {
+            http = rest
+                .trim()
+                .trim_start_matches("http://")
+                .trim_end_matches("/metrics")
+                .to_string();
+        }
+    }
+    (child, bootstrap, http)
+}

@@ -19,6 +19,7 @@ use salespulse_kafka::Status;
 
 mod alerts;
 mod api;
+mod page;
 mod peers;
 mod periods;
 pub mod ranks;
@@ -168,6 +169,10 @@ pub enum ServerError {
 /// The router over the shared state.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/", get(page::index))
+        .route("/page.js", get(page::script))
+        .route("/page.css", get(page::style))
+        .route("/v1/stream", get(page::stream))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
