@@ -103,7 +103,8 @@ struct CalClock {
     share: [f64; 4],
 }
 
-/// What the forecasts need from the clock, recomputed once per hour.
+/// What the forecasts need from the clock, computed at the start of each
+/// stream-time hour.
 #[derive(Debug, Clone)]
 pub(crate) struct Clock {
     hour: Option<i64>,
@@ -130,13 +131,18 @@ impl Clock {
         }
     }
 
-    /// Moves the clock to stream time `t` (recomputing on a new hour).
+    /// Moves the clock to stream time `t`.
     pub(crate) fn at(&mut self, cfg: &EngineConfig, t: i64, current: &[Period; 4]) {
+        // Working time is taken at the start of `t`'s hour, so the values
+        // are a function of the hour alone: computed at whatever moment the
+        // first flush of an hour happened, forecasts would depend on flush
+        // timing and a replay would not reproduce the live records.
         let hour = t.div_euclid(3_600_000);
         self.t = t;
         if self.hour == Some(hour) && self.current == *current {
             return;
         }
+        let t = hour * 3_600_000;
         self.current = *current;
         let width = cfg.specs.widest().width_ms;
         self.hour = Some(hour);
