@@ -98,9 +98,7 @@ fn score_company(seed: u64, scores: &mut BTreeMap<String, Score>) {
         anomalies: 0.2,
         ..Options::default()
     });
-    let dir =
-        std::env::temp_dir().join(format!("salespulse-quality-{}-{seed}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch(&format!("quality-{seed}"));
     let events = dir.join("events.ndjson");
     let lines: Vec<String> = gen.by_ref().collect();
     std::fs::write(&events, lines.join("\n") + "\n").unwrap();

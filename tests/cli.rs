@@ -1,7 +1,6 @@
 //! The command line: configuration errors name the key, environment
 //! overrides apply, `--now` enables the future check, loadgen is deterministic.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn salespulse(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -13,19 +12,19 @@ fn salespulse(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().expect("run salespulse")
 }
 
-fn config_dir(name: &str, toml: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("salespulse-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+#[path = "support/scratch.rs"]
+mod scratch;
+
+fn config_dir(name: &str, toml: &str) -> scratch::Scratch {
+    let dir = scratch::scratch(&format!("cli-{name}"));
     std::fs::write(dir.join("override.toml"), toml).unwrap();
     dir
 }
 
 /// Writes `events` to a temp file named `name` and replays it to /dev/null.
 fn replay_bytes(name: &str, events: &[u8]) -> Output {
-    let path = std::env::temp_dir().join(format!(
-        "salespulse-cli-{}-{name}.ndjson",
-        std::process::id()
-    ));
+    let dir = scratch::scratch(&format!("cli-{name}"));
+    let path = dir.join("events.ndjson");
     std::fs::write(&path, events).unwrap();
     salespulse(
         &[

@@ -12,6 +12,9 @@ use std::process::Command;
 
 use serde_yaml::Value;
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
 }
@@ -161,10 +164,8 @@ fn compose_prometheus_config_passes_promtool() {
         "/etc/prometheus/rules/salespulse.yml",
         rules.to_str().unwrap(),
     );
-    let file = std::env::temp_dir().join(format!(
-        "salespulse-compose-prom-{}.yml",
-        std::process::id()
-    ));
+    let dir = scratch::scratch("compose-prom");
+    let file = dir.join("prometheus.yml");
     std::fs::write(&file, local).unwrap();
     let o = Command::new("promtool")
         .args(["check", "config", file.to_str().unwrap()])
@@ -216,8 +217,7 @@ fn kubernetes_manifests_agree_with_each_other_and_the_config() {
         assert!(v["metadata"]["name"].is_string());
     }
     // The ConfigMap is a valid configuration.
-    let dir = std::env::temp_dir().join(format!("salespulse-k8s-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::scratch("k8s");
     let toml = str_of(&cm["data"], &["salespulse.toml"]);
     std::fs::write(dir.join("salespulse.toml"), toml).unwrap();
     check_config(&BTreeMap::new(), Some(&dir));

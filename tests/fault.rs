@@ -44,7 +44,7 @@ fn generate(cfg: &std::path::Path, args: &[&str]) -> (std::path::PathBuf, Vec<St
 /// out-of-order, duplicate and malformed records.
 struct Setup {
     broker: Broker,
-    cfg: std::path::PathBuf,
+    cfg: support::Scratch,
     http: String,
     file: std::path::PathBuf,
     lines: Vec<String>,

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn replay(args: &[&str]) -> (String, String) {
-    let dir = tempdir();
+    let dir = scratch::scratch("golden");
     let dlq = dir.join("dlq.ndjson");
     let out = Command::new(env!("CARGO_BIN_EXE_salespulse"))
         .args(["replay", "--events", "tests/golden/small.ndjson", "--dlq"])
@@ -32,15 +32,8 @@ fn replay(args: &[&str]) -> (String, String) {
     )
 }
 
-fn tempdir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "salespulse-golden-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
+#[path = "support/scratch.rs"]
+mod scratch;
 
 fn compare(actual: &str, golden: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -20,12 +20,8 @@ fn salespulse(args: &[&str]) -> Output {
     o
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("salespulse-whatif-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+#[path = "support/scratch.rs"]
+mod scratch;
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -115,8 +111,8 @@ fn compare(
     loadgen: &[&str],
     candidate_toml: &str,
     extra: &[&str],
-) -> (PathBuf, PathBuf, PathBuf, Value, String) {
-    let dir = scratch(name);
+) -> (scratch::Scratch, PathBuf, PathBuf, Value, String) {
+    let dir = scratch::scratch(&format!("whatif-{name}"));
     let events = dir.join("events.ndjson");
     let mut args = vec!["loadgen", "--out", p(&events)];
     args.extend_from_slice(loadgen);

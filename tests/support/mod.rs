@@ -7,6 +7,9 @@
 
 pub mod fault;
 pub mod run;
+pub mod scratch;
+
+pub use scratch::{scratch, Scratch};
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -117,9 +120,8 @@ impl Drop for Broker {
 }
 
 /// Writes a config directory pointing the service at `broker`.
-pub fn config_dir(name: &str, broker: &str, partitions: i32, extra: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("salespulse-it-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+pub fn config_dir(name: &str, broker: &str, partitions: i32, extra: &str) -> Scratch {
+    let dir = scratch(&format!("it-{name}"));
     let toml = format!(
         "[kafka]\nbrokers = \"{broker}\"\ngroup_id = \"it-{name}\"\n[kafka.client]\n\"session.timeout.ms\" = \"6000\"\n[topics]\npartitions = {partitions}\n[service]\nemit_interval = \"100ms\"\n{extra}"
     );

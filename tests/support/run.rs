@@ -289,7 +289,7 @@ pub fn broker_with_topics(
     name: &str,
     partitions: i32,
     extra: &str,
-) -> (super::Broker, String, std::path::PathBuf) {
+) -> (super::Broker, String, super::Scratch) {
     let broker = super::Broker::start();
     let http = format!("127.0.0.1:{}", super::free_port());
     let cfg = super::config_dir(
