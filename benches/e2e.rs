@@ -68,7 +68,7 @@ impl Events {
 /// and `lines` preloaded.
 struct Setup {
     broker: Broker,
-    cfg: std::path::PathBuf,
+    cfg: support::Scratch,
     partitions: i32,
 }
 

@@ -7,7 +7,15 @@ use anyhow::Result;
 /// Runs `check-config`.
 pub fn run(dir: Option<&Path>) -> Result<()> {
     let cfg = crate::config::load(dir)?;
+    let kafka = crate::config::load_all(dir)?.kafka;
     println!("configuration OK");
+    println!(
+        "  kafka: {} (group {})",
+        kafka.kafka.brokers, kafka.kafka.group_id
+    );
+    for (key, value) in kafka.kafka.client.shown() {
+        println!("    {key} = {value}");
+    }
     println!("  time zone: {}", cfg.calendar.tz_name());
     let windows: Vec<String> = cfg
         .specs

@@ -56,6 +56,41 @@ fn check_config_accepts_the_shipped_defaults() {
 }
 
 #[test]
+fn kafka_secrets_stay_out_of_check_config_logs_and_errors() {
+    let dir = config_dir(
+        "secrets",
+        "[kafka]\nbrokers = \"127.0.0.1:1\"\n[kafka.client]\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.mechanisms\" = \"SCRAM-SHA-512\"\n\"sasl.username\" = \"svc-user\"\n\"sasl.password\" = \"pw-hunter2\"\n\"ssl.key.password\" = \"pw-keypass\"\n\"sasl.oauthbearer.client.secret\" = \"pw-oauth\"\n",
+    );
+    let cfg = dir.to_str().unwrap();
+    let o = salespulse(&["check-config", "--config", cfg], &[]);
+    let shown = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(o.status.success(), "{shown}");
+    assert!(
+        shown.contains("sasl.username = svc-user")
+            && shown.contains("sasl.password = <redacted>")
+            && shown.contains("ssl.key.password = <redacted>"),
+        "{shown}"
+    );
+    // A property librdkafka rejects, holding a secret: the error names the
+    // key, never the value.
+    std::fs::write(
+        dir.join("zz-bad.toml"),
+        "[kafka.client]\n\"sasl.bogus.secret\" = \"pw-bogus\"\n",
+    )
+    .unwrap();
+    let o = salespulse(
+        &["topics", "create", "--config", cfg],
+        &[("RUST_LOG", "debug")],
+    );
+    let shown = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(!o.status.success(), "{shown}");
+    assert!(shown.contains("sasl.bogus.secret"), "{shown}");
+    for secret in ["pw-hunter2", "pw-keypass", "pw-oauth", "pw-bogus"] {
+        assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+    }
+}
+
+#[test]
 fn config_errors_name_the_key_and_the_fix() {
     let cases = [
         ("window", "[[engine.windows]]\nname = \"2h\"\nwidth = \"2h\"\nbucket = \"7m\"\n", "bucket 7m must divide the width 2h"),

@@ -8,6 +8,7 @@
 
 mod admin;
 mod business;
+mod client_props;
 mod contexts;
 mod control;
 mod layout;
@@ -19,6 +20,7 @@ mod service;
 mod settings;
 
 pub use admin::{create_topics, TopicOutcome};
+pub use client_props::{is_secret, redact_error, ClientProps};
 pub use control::{publish_control, ControlMetrics};
 pub use metrics::Status;
 pub use produce::{produce_generated, ProduceSummary};
@@ -50,6 +52,9 @@ impl KafkaError {
         context: impl Into<String>,
     ) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaError {
         let context = context.into();
-        move |source| KafkaError::Client { context, source }
+        move |source| KafkaError::Client {
+            context,
+            source: redact_error(source),
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod kpi_name;
 pub mod money;
 pub mod record;
 pub mod schema;
+pub mod secret;
 pub mod time;
 
 pub use alert::{AlertKind, AlertRecord, AlertStatus, Severity};
@@ -22,4 +23,5 @@ pub use error::{Reason, Rejection};
 pub use event::{ActivityKind, Body, Channel, Directory, Event, EventType, TargetOverride};
 pub use kpi_name::KpiName;
 pub use money::{CurrencyTable, Micros, Money};
+pub use secret::Secret;
 pub use time::Timestamp;

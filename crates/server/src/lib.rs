@@ -101,6 +101,7 @@ async fn publish_rank_changes(
     let producer: FutureProducer = match client.create() {
         Ok(p) => p,
         Err(e) => {
+            let e = salespulse_kafka::redact_error(e);
             tracing::warn!(error = %e, "rank_change: cannot create the producer");
             return;
         }

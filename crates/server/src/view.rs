@@ -213,6 +213,7 @@ pub async fn follow<V: Offer>(client: ClientConfig, topic: String, view: Arc<V>)
     {
         Ok(c) => c,
         Err(e) => {
+            let e = salespulse_kafka::redact_error(e);
             warn!(error = %e, %topic, "view: cannot create consumer");
             return;
         }
