@@ -7,7 +7,8 @@ use anyhow::Result;
 /// Runs `check-config`.
 pub fn run(dir: Option<&Path>) -> Result<()> {
     let cfg = crate::config::load(dir)?;
-    let kafka = crate::config::load_all(dir)?.kafka;
+    let all = crate::config::load_all(dir)?;
+    let kafka = all.kafka;
     println!("configuration OK");
     println!(
         "  kafka: {} (group {})",
@@ -16,6 +17,7 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
     for (key, value) in kafka.kafka.client.shown() {
         println!("    {key} = {value}");
     }
+    print_access(&all.http)?;
     println!("  time zone: {}", cfg.calendar.tz_name());
     let windows: Vec<String> = cfg
         .specs
@@ -101,4 +103,30 @@ fn print_plan(plan: &salespulse_incentive::Plan) {
             salespulse_model::Timestamp(s.until_ms)
         );
     }
+}
+
+/// The HTTP access policy. A tokens file that is not there yet (a secret
+/// mounted only where the service runs) is named, not an error here; an
+/// unreadable or invalid one is.
+fn print_access(http: &salespulse_server::HttpSection) -> Result<()> {
+    let listen = http.listen;
+    match (http.auth.as_str(), &http.tokens_file) {
+        ("none", _) => println!("  http {listen}: no access control (http.auth = \"none\")"),
+        ("tokens", None) => println!(
+            "  http {listen}: bearer tokens, but http.tokens_file is not set: `run` refuses to start until it is (or http.auth = \"none\")"
+        ),
+        ("tokens", Some(f)) if !f.exists() => println!(
+            "  http {listen}: bearer tokens from {} (not present here; `run` needs it)",
+            f.display()
+        ),
+        _ => {
+            let a = salespulse_server::Access::from_section(http)?;
+            println!(
+                "  http {listen}: bearer tokens ({} in the file); public: /healthz {}",
+                a.token_count(),
+                http.public.join(" ")
+            );
+        }
+    }
+    Ok(())
 }

@@ -36,6 +36,7 @@ pub struct Args {
 /// Runs the demo until SIGINT/SIGTERM.
 pub fn run_demo(a: &Args) -> Result<()> {
     let loaded = crate::config::load_all(a.config.as_deref())?;
+    let (access, token) = demo_access(&loaded.http)?;
     let cluster = MockCluster::new(1).context("starting the embedded broker")?;
     let mut ks = loaded.kafka.clone();
     ks.kafka.brokers = cluster.bootstrap_servers();
@@ -66,6 +67,7 @@ pub fn run_demo(a: &Args) -> Result<()> {
         let http = tokio::spawn(salespulse_server::serve(
             a.listen,
             app.clone(),
+            Arc::new(access),
             move |addr| {
                 let _ = bound_tx.send(addr);
             },
@@ -100,6 +102,12 @@ pub fn run_demo(a: &Args) -> Result<()> {
             "  kafka bootstrap: {}   (embedded broker; any Kafka client can consume {})",
             ks.kafka.brokers, ks.output.scores
         );
+        if let Some(t) = &token {
+            println!("  live page:       http://{addr}/#token={t}");
+            println!("  api token:       {t}   (admin, this run only: Authorization: Bearer {t})");
+        } else {
+            println!("  live page:       http://{addr}/");
+        }
         println!("  metrics:         http://{addr}/metrics");
         println!("  health:          http://{addr}/healthz   readiness: http://{addr}/readyz");
         println!("  leaderboard:     http://{addr}/v1/leaderboard   a rep: http://{addr}/v1/reps/rep-00001");
@@ -124,4 +132,21 @@ pub fn run_demo(a: &Args) -> Result<()> {
     drop(rt);
     drop(cluster);
     Ok(())
+}
+
+/// The demo's access policy: the configured one when `[http]` names a
+/// tokens file or turns auth off, else a fresh admin token for this run
+/// (printed, with the live page's address carrying it).
+fn demo_access(
+    http: &salespulse_server::HttpSection,
+) -> Result<(salespulse_server::Access, Option<String>)> {
+    if http.auth == "tokens" && http.tokens_file.is_none() {
+        let token = salespulse_server::auth::new_token();
+        let access = salespulse_server::Access::with_tokens(
+            &[("demo", &token, salespulse_server::Scope::Admin)],
+            &http.public.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        return Ok((access, Some(token)));
+    }
+    Ok((crate::kafka_cmds::access(http)?, None))
 }

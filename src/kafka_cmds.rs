@@ -41,10 +41,28 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// The HTTP access policy of `[http]`, warning when it is off.
+pub fn access(http: &salespulse_server::HttpSection) -> Result<salespulse_server::Access> {
+    let access = salespulse_server::Access::from_section(http)?;
+    if access.is_open() {
+        tracing::warn!(
+            listen = %http.listen,
+            "http.auth = \"none\": the API serves every rep's scores and commissions to anyone who can reach it"
+        );
+    } else {
+        tracing::info!(
+            tokens = access.token_count(),
+            "http: bearer tokens required"
+        );
+    }
+    Ok(access)
+}
+
 /// `salespulse run`: the service plus its HTTP server, until SIGINT/SIGTERM.
 pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
     let loaded = crate::config::load_all(config)?;
     tracing::info!(kafka = ?loaded.kafka.kafka, "starting");
+    let access = Arc::new(access(&loaded.http)?);
     let status = Arc::new(Status::default());
     let summary = runtime()?.block_on(async {
         let (app, followers) = salespulse_server::AppState::following(
@@ -63,6 +81,7 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
         let http = tokio::spawn(salespulse_server::serve(
             loaded.http.listen,
             app.clone(),
+            access,
             |addr| tracing::info!(%addr, "http listening"),
             async move {
                 let _ = http_stop.wait_for(|s| *s).await;

@@ -7,6 +7,7 @@ mod demo;
 mod kafka_cmds;
 mod loadgen_cmd;
 mod replay;
+mod token_cmd;
 
 use std::path::PathBuf;
 
@@ -45,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: ControlCommand,
     },
+    /// Make an API token for the tokens file (docs/security.md).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Manage the service's Kafka topics.
     Topics {
         #[command(subcommand)]
@@ -56,6 +62,12 @@ enum Command {
 enum ControlCommand {
     /// Publish the profiles of a config directory as a new version.
     Publish(control_cmd::PublishArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Print a new random token and the tokens-file entry holding its hash.
+    New(token_cmd::NewArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +102,9 @@ fn main() -> std::process::ExitCode {
         Command::Control {
             command: ControlCommand::Publish(a),
         } => control_cmd::publish(&a),
+        Command::Token {
+            command: TokenCommand::New(a),
+        } => token_cmd::new(&a),
         Command::Topics {
             command: TopicsCommand::Create { partitions, config },
         } => kafka_cmds::topics_create(config.as_deref(), partitions),

@@ -10,12 +10,21 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::Message;
 
 mod support;
-use support::{http_get, metric};
+use support::metric;
 
 #[test]
 fn demo_serves_metrics_and_scores_then_stops_on_sigterm() {
-    let (mut child, bootstrap, http) =
+    let (mut child, bootstrap, http, token) =
         support::run::start_demo(&["--rate", "1000", "--reps", "50"]);
+    let http_get = |addr: &str, path: &str| support::http_get_as(addr, path, Some(&token));
+    // The demo's API needs the token it printed; the page shell does not.
+    assert_eq!(
+        support::http_get_as(&http, "/v1/leaderboard", None)
+            .unwrap()
+            .0,
+        401
+    );
+    assert_eq!(support::http_get_as(&http, "/", None).unwrap().0, 200);
     assert!(
         bootstrap.starts_with("127.0.0.1:") && http.starts_with("127.0.0.1:"),
         "{bootstrap} {http}"

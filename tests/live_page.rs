@@ -12,7 +12,7 @@ use support::http_get;
 
 #[test]
 fn the_live_page_shows_an_updating_leaderboard_and_a_reps_explanation() {
-    let (mut demo, _, http) = support::run::start_demo(&["--rate", "400", "--reps", "40"]);
+    let (mut demo, _, http, token) = support::run::start_demo(&["--rate", "400", "--reps", "40"]);
     // The page and its parts are served from the binary.
     let (code, page) = http_get(&http, "/").expect("page");
     assert_eq!(code, 200);
@@ -30,7 +30,7 @@ fn the_live_page_shows_an_updating_leaderboard_and_a_reps_explanation() {
     let home = std::env::var("HOME").unwrap_or_default();
     let out = Command::new("node")
         .arg(root.join("tests/browser/live_page.mjs"))
-        .arg(format!("http://{http}/"))
+        .arg(format!("http://{http}/#token={token}"))
         .arg(&shot)
         .env(
             "SALESPULSE_NODE_MODULES",

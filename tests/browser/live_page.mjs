@@ -37,6 +37,12 @@ try {
   if (!title.startsWith(rep + ": score")) fail("explanation title " + title);
   const components = await page.locator("#explain tbody tr").count();
   await page.screenshot({ path: screenshot, fullPage: true });
+  // Without the token the page gets no data and says why.
+  const bare = await browser.newPage();
+  await bare.goto(url.split("#")[0]);
+  await bare.waitForFunction(() => document.getElementById("status").textContent.includes("needs a token"), null, { timeout: 5000 })
+    .catch(() => fail("a page without a token did not ask for one"));
+  if (await bare.locator("#board tbody tr").count() > 0) fail("rows shown without a token");
   console.log(JSON.stringify({ rows, rep, components, title }));
 } finally {
   await browser.close();

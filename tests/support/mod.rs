@@ -126,7 +126,29 @@ pub fn config_dir(name: &str, broker: &str, partitions: i32, extra: &str) -> Scr
         "[kafka]\nbrokers = \"{broker}\"\ngroup_id = \"it-{name}\"\n[kafka.client]\n\"session.timeout.ms\" = \"6000\"\n[topics]\npartitions = {partitions}\n[service]\nemit_interval = \"100ms\"\n{extra}"
     );
     std::fs::write(dir.join("it.toml"), toml).unwrap();
+    write_tokens(&dir, &[("it-admin", TOKEN_SHA256, "admin")]);
     dir
+}
+
+/// A tokens file in `dir` with `(name, sha256, scope)` entries, and the
+/// `[http]` keys that make the service require them.
+pub fn write_tokens(dir: &std::path::Path, tokens: &[(&str, &str, &str)]) {
+    // Not in the config directory itself: every *.toml there is config.
+    std::fs::create_dir_all(dir.join("secrets")).unwrap();
+    let file = dir.join("secrets/tokens.toml");
+    let entries: String = tokens
+        .iter()
+        .map(|(n, h, s)| format!("[[tokens]]\nname = \"{n}\"\nsha256 = \"{h}\"\nscope = \"{s}\"\n"))
+        .collect();
+    std::fs::write(&file, entries).unwrap();
+    std::fs::write(
+        dir.join("zz-auth.toml"),
+        format!(
+            "[http]\nauth = \"tokens\"\ntokens_file = \"{}\"\n",
+            file.display()
+        ),
+    )
+    .unwrap();
 }
 
 /// All records of a topic partition 0..n: (key, payload, headers).
@@ -179,13 +201,25 @@ fn read_from(broker: &str, topic: &str, partitions: std::ops::Range<i32>) -> Vec
     out
 }
 
-/// A plain HTTP/1.1 GET: status code and the whole response.
+/// The admin token of every config directory `config_dir` writes.
+pub const TOKEN: &str = "it-admin-token-0123456789";
+
+/// SHA-256 of [`TOKEN`] (`printf %s TOKEN | sha256sum`).
+const TOKEN_SHA256: &str = "b754aef6732d09be9af984c1b7ceba38d7326170b7bd730d9a7b95800b0b1ca6";
+
+/// A plain HTTP/1.1 GET with the admin [`TOKEN`]: status code and the whole response.
 pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    http_get_as(addr, path, Some(TOKEN))
+}
+
+/// A plain HTTP/1.1 GET with `token` as bearer, or none.
+pub fn http_get_as(addr: &str, path: &str, token: Option<&str>) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut body = String::new();

@@ -328,8 +328,9 @@ pub fn run_over(broker: &str, cfg: &Path, http: &str, lines: &[String]) -> Run {
 }
 
 /// Starts `salespulse demo --listen 127.0.0.1:0` with `args`; returns the
-/// child and the printed Kafka bootstrap and HTTP addresses.
-pub fn start_demo(args: &[&str]) -> (Child, String, String) {
+/// child, the printed Kafka bootstrap and HTTP addresses, and the admin
+/// token the demo made for this run.
+pub fn start_demo(args: &[&str]) -> (Child, String, String, String) {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(env!("CARGO_BIN_EXE_salespulse"))
         .args([&["demo", "--listen", "127.0.0.1:0"][..], args].concat())
@@ -337,19 +338,27 @@ pub fn start_demo(args: &[&str]) -> (Child, String, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start demo");
-    let (mut bootstrap, mut http) = (String::new(), String::new());
-    for line in BufReader::new(child.stdout.take().unwrap()).lines().take(5) {
+    let (mut bootstrap, mut http, mut token) = (String::new(), String::new(), String::new());
+    let after = |line: &str, label: &str| {
+        line.split(label)
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .map(str::to_string)
+    };
+    for line in BufReader::new(child.stdout.take().unwrap()).lines().take(7) {
         let line = line.unwrap();
-        if let Some(rest) = line.split("kafka bootstrap:").nth(1) {
-            bootstrap = rest.split_whitespace().next().unwrap().to_string();
+        if let Some(b) = after(&line, "kafka bootstrap:") {
+            bootstrap = b;
         }
-        if let Some(rest) = line.split("metrics:").nth(1) {
-            http = rest
-                .trim()
+        if let Some(m) = after(&line, "metrics:") {
+            http = m
                 .trim_start_matches("http://")
                 .trim_end_matches("/metrics")
                 .to_string();
         }
+        if let Some(t) = after(&line, "api token:") {
+            token = t;
+        }
     }
-    (child, bootstrap, http)
+    (child, bootstrap, http, token)
 }

@@ -40,6 +40,30 @@ pub struct AlertFilter<'a> {
     pub rep: Option<&'a str>,
 }
 
+impl<'a> AlertFilter<'a> {
+    /// This filter narrowed to what `scope` may see: a manager's alerts are
+    /// its team's, a rep's its own. `None` when the filter asks for another
+    /// team or rep.
+    pub fn within(self, scope: &'a crate::auth::Scope) -> Option<AlertFilter<'a>> {
+        use crate::auth::Scope;
+        let narrow = |asked: Option<&'a str>, own: &'a str| match asked {
+            Some(a) if a != own => None,
+            _ => Some(Some(own)),
+        };
+        match scope {
+            Scope::Admin | Scope::Ops => Some(self),
+            Scope::Manager(t) => Some(AlertFilter {
+                team: narrow(self.team, t)?,
+                ..self
+            }),
+            Scope::Rep(r) => Some(AlertFilter {
+                rep: narrow(self.rep, r)?,
+                ..self
+            }),
+        }
+    }
+}
+
 impl AlertFilter<'_> {
     fn matches(&self, a: &Value) -> bool {
         let is =

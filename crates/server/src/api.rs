@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::auth::{forbidden, visible, Scope};
 use crate::{peers, AppState};
 
 fn error(status: StatusCode, message: String, extra: Value) -> Response {
@@ -58,6 +59,7 @@ fn limit(q: &HashMap<String, String>, default: usize) -> Result<usize, BadParam>
 /// each matching alert episode, most recently started first.
 pub async fn alerts(
     State(st): State<Arc<AppState>>,
+    Extension(scope): Extension<Scope>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(r) = known_params(&q, &["status", "team", "kind", "rep", "limit"]) {
@@ -97,6 +99,10 @@ pub async fn alerts(
         kind: q.get("kind").map(String::as_str),
         rep: q.get("rep").map(String::as_str),
     };
+    let filter = match filter.within(&scope) {
+        Some(f) => f,
+        None => return forbidden("these alerts are outside the token's scope"),
+    };
     let (total, hits) = st.alerts.query(&filter, limit);
     let hits: Vec<Value> = hits.iter().map(|a| (**a).clone()).collect();
     Json(json!({"total": total, "alerts": hits})).into_response()
@@ -104,10 +110,15 @@ pub async fn alerts(
 
 /// `GET /v1/reps/{rep_id}`: the rep's latest score record, with its
 /// company-wide `standing` (percentiles and ranks, see `peers`).
-pub async fn rep(State(st): State<Arc<AppState>>, Path(rep_id): Path<String>) -> Response {
+pub async fn rep(
+    State(st): State<Arc<AppState>>,
+    Extension(scope): Extension<Scope>,
+    Path(rep_id): Path<String>,
+) -> Response {
     match st.view.rep(&rep_id) {
+        Some(r) if !scope.may_see_rep(&r) => forbidden("this rep is outside the token's team"),
         Some(r) => {
-            let mut body = (*r).clone();
+            let mut body = visible(&scope, &r);
             body["standing"] = peers::standing(&st.view.all(), &r).unwrap_or(Value::Null);
             Json(body).into_response()
         }
@@ -122,7 +133,14 @@ pub async fn rep(State(st): State<Arc<AppState>>, Path(rep_id): Path<String>) ->
 /// `GET /v1/teams/{team_id}`: the team's members with their scores, the
 /// quota-weighted team score and plain mean, the team's KPIs and managers,
 /// and its last closed periods against the ones before.
-pub async fn team(State(st): State<Arc<AppState>>, Path(team_id): Path<String>) -> Response {
+pub async fn team(
+    State(st): State<Arc<AppState>>,
+    Extension(scope): Extension<Scope>,
+    Path(team_id): Path<String>,
+) -> Response {
+    if scope.team().is_some_and(|t| t != team_id) {
+        return forbidden("this team is outside the token's team");
+    }
     match team_answer(&st.view.all(), &team_id) {
         Some(t) => Json(t).into_response(),
         None => error(
@@ -158,8 +176,12 @@ pub fn team_answer(all: &[Arc<Value>], team_id: &str) -> Option<Value> {
 
 /// `GET /v1/managers/{manager_id}`: the manager's organisation from the
 /// directory's `manager_id`: direct reports, nested managers, team score.
-pub async fn manager(State(st): State<Arc<AppState>>, Path(manager_id): Path<String>) -> Response {
-    match peers::organisation(&st.view.all(), &manager_id) {
+pub async fn manager(
+    State(st): State<Arc<AppState>>,
+    Extension(scope): Extension<Scope>,
+    Path(manager_id): Path<String>,
+) -> Response {
+    match peers::organisation(&within(&st, &scope), &manager_id) {
         Some(o) => Json(o).into_response(),
         None => error(
             StatusCode::NOT_FOUND,
@@ -169,10 +191,18 @@ pub async fn manager(State(st): State<Arc<AppState>>, Path(manager_id): Path<Str
     }
 }
 
+/// Every rep's latest record the scope may read (a manager token: its team).
+pub fn within(st: &AppState, scope: &Scope) -> Vec<Arc<Value>> {
+    let mut all = st.view.all();
+    all.retain(|r| scope.may_see_rep(r));
+    all
+}
+
 /// `GET /v1/leaderboard?role=&team=&region=&kpi=&window=&limit=`: reps ranked by
 /// score, or by their attainment of one KPI component (fair across quotas).
 pub async fn leaderboard(
     State(st): State<Arc<AppState>>,
+    Extension(scope): Extension<Scope>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(r) = known_params(&q, &["role", "team", "region", "kpi", "window", "limit"]) {
@@ -203,9 +233,7 @@ pub async fn leaderboard(
         q.get(key)
             .is_none_or(|want| r[field].as_str() == Some(want.as_str()))
     };
-    let mut rows: Vec<(f64, Value)> = st
-        .view
-        .all()
+    let mut rows: Vec<(f64, Value)> = within(&st, &scope)
         .into_iter()
         .filter(|r| matches(r, "role", "role") && matches(r, "team_id", "team") && matches(r, "region", "region"))
         .filter_map(|r| {

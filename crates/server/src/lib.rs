@@ -19,6 +19,7 @@ use salespulse_kafka::Status;
 
 mod alerts;
 mod api;
+pub mod auth;
 mod page;
 mod peers;
 mod periods;
@@ -26,6 +27,7 @@ pub mod ranks;
 mod view;
 
 pub use alerts::{AlertFilter, AlertView};
+pub use auth::{Access, AuthError, Scope};
 
 /// What the company view answers, as pure functions of every rep's latest
 /// score record: the HTTP API and `replay --view` share them.
@@ -141,12 +143,21 @@ async fn publish_rank_changes(
 pub struct HttpSection {
     /// Listen address.
     pub listen: SocketAddr,
+    /// `tokens` (bearer tokens from `tokens_file`) or `none`.
+    pub auth: String,
+    /// The tokens file (SHA-256 hashes and scopes).
+    pub tokens_file: Option<std::path::PathBuf>,
+    /// Paths served without a token besides `/healthz` and the page shell.
+    pub public: Vec<String>,
 }
 
 impl Default for HttpSection {
     fn default() -> Self {
         HttpSection {
             listen: SocketAddr::from(([127, 0, 0, 1], 9898)),
+            auth: "tokens".into(),
+            tokens_file: None,
+            public: vec!["/readyz".into(), "/metrics".into()],
         }
     }
 }
@@ -168,7 +179,7 @@ pub enum ServerError {
 }
 
 /// The router over the shared state.
-pub fn router(state: Arc<AppState>) -> Router {
+pub fn router(state: Arc<AppState>, access: Arc<Access>) -> Router {
     Router::new()
         .route("/", get(page::index))
         .route("/page.js", get(page::script))
@@ -182,6 +193,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/managers/{manager_id}", get(api::manager))
         .route("/v1/leaderboard", get(api::leaderboard))
         .route("/v1/alerts", get(api::alerts))
+        .layer(axum::middleware::from_fn_with_state(access, auth::require))
         .with_state(state)
 }
 
@@ -262,6 +274,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 pub async fn serve(
     addr: SocketAddr,
     state: Arc<AppState>,
+    access: Arc<Access>,
     on_bound: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
@@ -270,7 +283,7 @@ pub async fn serve(
         .map_err(|source| ServerError::Bind { addr, source })?;
     let bound = listener.local_addr().map_err(ServerError::Serve)?;
     on_bound(bound);
-    axum::serve(listener, router(state))
+    axum::serve(listener, router(state, access))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServerError::Serve)

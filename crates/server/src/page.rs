@@ -7,13 +7,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use futures::Stream;
 use serde_json::{json, Value};
 
+use crate::auth::Scope;
 use crate::{AlertFilter, AppState};
 
 const INDEX: &str = include_str!("page/index.html");
@@ -40,10 +41,8 @@ pub async fn style() -> impl IntoResponse {
 
 /// What the page shows: every rep's latest score (best first) and the
 /// firing alerts (most recent first, at most 100).
-pub fn snapshot(st: &AppState) -> Value {
-    let mut reps: Vec<Value> = st
-        .view
-        .all()
+pub fn snapshot(st: &AppState, scope: &Scope) -> Value {
+    let mut reps: Vec<Value> = crate::api::within(st, scope)
         .iter()
         .map(|r| {
             json!({"rep_id": r["rep_id"], "team_id": r["team_id"], "role": r["role"],
@@ -61,7 +60,10 @@ pub fn snapshot(st: &AppState) -> Value {
         kind: None,
         rep: None,
     };
-    let (_, alerts) = st.alerts.query(&firing, 100);
+    let (_, alerts) = match firing.within(scope) {
+        Some(f) => st.alerts.query(&f, 100),
+        None => (0, Vec::new()),
+    };
     let alerts: Vec<&Value> = alerts.iter().map(|a| a.as_ref()).collect();
     let at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -72,14 +74,15 @@ pub fn snapshot(st: &AppState) -> Value {
 /// `GET /v1/stream`: a `snapshot` event every second.
 pub async fn stream(
     State(st): State<Arc<AppState>>,
+    Extension(scope): Extension<Scope>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let tick = tokio::time::interval(Duration::from_secs(1));
-    let events = futures::stream::unfold((st, tick), |(st, mut tick)| async move {
+    let events = futures::stream::unfold((st, scope, tick), |(st, scope, mut tick)| async move {
         tick.tick().await;
-        let data = snapshot(&st).to_string();
+        let data = snapshot(&st, &scope).to_string();
         Some((
             Ok(Event::default().event("snapshot").data(data)),
-            (st, tick),
+            (st, scope, tick),
         ))
     });
     Sse::new(events).keep_alive(KeepAlive::default())

@@ -5,6 +5,15 @@ const $ = (id) => document.getElementById(id);
 let selected = null;
 let snapshot = { reps: [], alerts: [] };
 
+// The API token: from the address's fragment (#token=..., never sent to the
+// server or kept in its logs), then kept for this tab only.
+const token = (() => {
+  const m = location.hash.match(/token=([^&]+)/);
+  if (m) { sessionStorage.setItem("salespulse-token", m[1]); history.replaceState(null, "", location.pathname); }
+  return sessionStorage.getItem("salespulse-token");
+})();
+const authorised = () => (token ? { Authorization: "Bearer " + token } : {});
+
 function text(v) { return v === null || v === undefined ? "–" : String(v); }
 function num(v, digits) { return typeof v === "number" ? v.toFixed(digits) : text(v); }
 
@@ -52,7 +61,7 @@ async function explain(rep) {
   selected = rep;
   renderBoard();
   renderAlerts();
-  const res = await fetch("/v1/reps/" + encodeURIComponent(rep));
+  const res = await fetch("/v1/reps/" + encodeURIComponent(rep), { headers: authorised() });
   if (!res.ok) return;
   const r = await res.json();
   $("explain").hidden = false;
@@ -79,15 +88,39 @@ async function explain(rep) {
   }));
 }
 
-function connect() {
-  const es = new EventSource("/v1/stream");
-  es.addEventListener("snapshot", (e) => {
-    snapshot = JSON.parse(e.data);
-    $("status").textContent = "live"; $("status").className = "status live";
-    renderBoard();
-    renderAlerts();
-  });
-  es.onerror = () => { $("status").textContent = "reconnecting…"; $("status").className = "status"; };
+// Server-Sent Events read with fetch (EventSource cannot send a token).
+async function connect() {
+  try {
+    const res = await fetch("/v1/stream", { headers: authorised() });
+    if (res.status === 401 || res.status === 403) {
+      $("status").textContent = "needs a token: open the address the service printed (…/#token=…)";
+      $("status").className = "status";
+      return;
+    }
+    if (!res.ok || !res.body) throw new Error("HTTP " + res.status);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let end;
+      while ((end = buf.indexOf("\n\n")) >= 0) {
+        const frame = buf.slice(0, end); buf = buf.slice(end + 2);
+        const data = frame.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+        if (frame.includes("event: snapshot") && data) onSnapshot(JSON.parse(data));
+      }
+    }
+  } catch (e) { /* reconnect below */ }
+  $("status").textContent = "reconnecting…"; $("status").className = "status";
+  setTimeout(connect, 2000);
+}
+
+function onSnapshot(s) {
+  snapshot = s;
+  $("status").textContent = "live"; $("status").className = "status live";
+  renderBoard();
+  renderAlerts();
 }
 
 $("team").addEventListener("change", renderBoard);

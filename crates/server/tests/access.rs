@@ -1,0 +1,257 @@
+//! Access control, per scope and endpoint, through the real router: 401
+//! without or with an unknown token, 403 outside the scope, commissions
+//! only where the scope allows, and the SSE stream (the live page's data)
+//! narrowed like the API.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use salespulse_kafka::Status;
+use salespulse_server::{router, Access, AlertView, AppState, CompanyView, Scope};
+
+fn record(rep: &str, team: &str, score: f64) -> Value {
+    json!({"kind": "score", "rep_id": rep, "team_id": team, "role": "direct", "region": "emea",
+           "manager_id": format!("m-{team}"), "version": 1, "as_of": "2026-01-05T10:00:00Z",
+           "score": score, "components": [], "commission": {"earned_to_date": 1000.0}})
+}
+
+fn state() -> Arc<AppState> {
+    let view = CompanyView::default();
+    for (rep, team, score) in [
+        ("a1", "t1", 70.0),
+        ("a2", "t1", 60.0),
+        ("b1", "t2", 80.0),
+        ("b2", "t2", 50.0),
+    ] {
+        view.offer(record(rep, team, score).to_string().as_bytes());
+    }
+    let alerts = AlertView::default();
+    for (rep, team) in [("a1", "t1"), ("b1", "t2")] {
+        alerts.offer_record(json!({"alert_id": format!("inactivity:{rep}"), "kind": "inactivity",
+            "status": "firing", "rep_id": rep, "team_id": team, "started_at": "2026-01-05T09:00:00Z",
+            "message": "quiet"}));
+    }
+    Arc::new(AppState {
+        status: Arc::new(Status::new()),
+        view: Arc::new(view),
+        alerts: Arc::new(alerts),
+    })
+}
+
+const TOKENS: [(&str, &str); 4] = [
+    ("admin", "tok-admin"),
+    ("ops", "tok-ops"),
+    ("manager:t1", "tok-manager"),
+    ("rep:a1", "tok-rep"),
+];
+
+fn access(public: &[&str]) -> Arc<Access> {
+    let tokens: Vec<(&str, &str, Scope)> = TOKENS
+        .iter()
+        .map(|(s, t)| (*s, *t, Scope::parse(s).unwrap()))
+        .collect();
+    Arc::new(Access::with_tokens(&tokens, public))
+}
+
+/// Status and body of GET `path` with `token`; for the SSE stream the
+/// first event's data.
+async fn get(access: &Arc<Access>, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+    let mut req = Request::get(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let resp = router(state(), access.clone())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let code = resp.status();
+    let mut body = resp.into_body().into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(Ok(chunk)) = body.next().await {
+        bytes.extend_from_slice(&chunk);
+        if path == "/v1/stream" {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let data = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or(&text);
+    (
+        code,
+        serde_json::from_str(data).unwrap_or(Value::String(text.clone())),
+    )
+}
+
+fn ids(v: &Value, list: &str, field: &str) -> Vec<String> {
+    let mut out: Vec<String> = v[list]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .filter_map(|r| r[field].as_str().map(str::to_string))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn without_a_valid_token_only_health_the_page_shell_and_public_paths_answer() {
+    let a = access(&["/readyz", "/metrics"]);
+    for path in ["/healthz", "/", "/page.js", "/metrics"] {
+        assert_eq!(get(&a, path, None).await.0, StatusCode::OK, "{path}");
+    }
+    assert_eq!(
+        get(&a, "/readyz", None).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    for path in [
+        "/v1/reps/a1",
+        "/v1/teams/t1",
+        "/v1/managers/m-t1",
+        "/v1/leaderboard",
+        "/v1/alerts",
+        "/v1/stream",
+    ] {
+        for token in [None, Some("tok-unknown"), Some("")] {
+            let (code, body) = get(&a, path, token).await;
+            assert_eq!(code, StatusCode::UNAUTHORIZED, "{path} {token:?}");
+            assert!(body["error"].as_str().unwrap().contains("bearer"), "{body}");
+        }
+    }
+    // Metrics and readiness behind tokens: admin and ops only.
+    let closed = access(&[]);
+    assert_eq!(
+        get(&closed, "/metrics", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(&closed, "/metrics", Some("tok-rep")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&closed, "/metrics", Some("tok-manager")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&closed, "/metrics", Some("tok-ops")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(&closed, "/readyz", Some("tok-rep")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&closed, "/readyz", Some("tok-admin")).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(get(&closed, "/healthz", None).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn admin_and_ops_see_everyone_but_ops_never_sees_commissions() {
+    let a = access(&[]);
+    for (token, pay) in [("tok-admin", true), ("tok-ops", false)] {
+        for rep in ["a1", "b1"] {
+            let (code, body) = get(&a, &format!("/v1/reps/{rep}"), Some(token)).await;
+            assert_eq!(code, StatusCode::OK, "{token} {rep}");
+            assert_eq!(body["commission"].is_object(), pay, "{token} {rep}: {body}");
+        }
+        for team in ["t1", "t2"] {
+            assert_eq!(
+                get(&a, &format!("/v1/teams/{team}"), Some(token)).await.0,
+                StatusCode::OK
+            );
+        }
+        assert_eq!(
+            get(&a, "/v1/managers/m-t2", Some(token)).await.0,
+            StatusCode::OK
+        );
+        let (_, board) = get(&a, "/v1/leaderboard", Some(token)).await;
+        assert_eq!(ids(&board, "reps", "rep_id"), ["a1", "a2", "b1", "b2"]);
+        let (_, alerts) = get(&a, "/v1/alerts", Some(token)).await;
+        assert_eq!(ids(&alerts, "alerts", "rep_id"), ["a1", "b1"]);
+        let (code, snap) = get(&a, "/v1/stream", Some(token)).await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(ids(&snap, "reps", "rep_id"), ["a1", "a2", "b1", "b2"]);
+        assert_eq!(ids(&snap, "alerts", "rep_id"), ["a1", "b1"]);
+    }
+}
+
+#[tokio::test]
+async fn a_manager_sees_its_own_team_with_commissions_and_nothing_else() {
+    let a = access(&[]);
+    let t = Some("tok-manager");
+    let (code, body) = get(&a, "/v1/reps/a2", t).await;
+    assert_eq!(
+        (code, body["commission"].is_object()),
+        (StatusCode::OK, true)
+    );
+    assert_eq!(get(&a, "/v1/reps/b1", t).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(get(&a, "/v1/teams/t1", t).await.0, StatusCode::OK);
+    assert_eq!(get(&a, "/v1/teams/t2", t).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(get(&a, "/v1/managers/m-t1", t).await.0, StatusCode::OK);
+    assert_eq!(
+        get(&a, "/v1/managers/m-t2", t).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, board) = get(&a, "/v1/leaderboard", t).await;
+    assert_eq!(ids(&board, "reps", "rep_id"), ["a1", "a2"]);
+    let (_, alerts) = get(&a, "/v1/alerts", t).await;
+    assert_eq!(ids(&alerts, "alerts", "rep_id"), ["a1"]);
+    assert_eq!(
+        get(&a, "/v1/alerts?team=t2", t).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, snap) = get(&a, "/v1/stream", t).await;
+    assert_eq!(ids(&snap, "reps", "rep_id"), ["a1", "a2"]);
+    assert_eq!(ids(&snap, "alerts", "rep_id"), ["a1"]);
+}
+
+#[tokio::test]
+async fn a_rep_sees_its_own_pay_and_its_peers_scores_without_theirs() {
+    let a = access(&[]);
+    let t = Some("tok-rep");
+    let (code, own) = get(&a, "/v1/reps/a1", t).await;
+    assert_eq!(
+        (code, own["commission"]["earned_to_date"].as_f64()),
+        (StatusCode::OK, Some(1000.0))
+    );
+    for peer in ["a2", "b1"] {
+        let (code, body) = get(&a, &format!("/v1/reps/{peer}"), t).await;
+        assert_eq!(code, StatusCode::OK);
+        assert!(
+            body["score"].is_number() && body.get("commission").is_none(),
+            "{body}"
+        );
+    }
+    assert_eq!(get(&a, "/v1/teams/t2", t).await.0, StatusCode::OK);
+    let (_, board) = get(&a, "/v1/leaderboard", t).await;
+    assert_eq!(ids(&board, "reps", "rep_id"), ["a1", "a2", "b1", "b2"]);
+    let (_, alerts) = get(&a, "/v1/alerts", t).await;
+    assert_eq!(ids(&alerts, "alerts", "rep_id"), ["a1"]);
+    assert_eq!(
+        get(&a, "/v1/alerts?rep=b1", t).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, snap) = get(&a, "/v1/stream", t).await;
+    assert_eq!(ids(&snap, "reps", "rep_id"), ["a1", "a2", "b1", "b2"]);
+    assert_eq!(ids(&snap, "alerts", "rep_id"), ["a1"]);
+    let text = snap.to_string();
+    assert!(!text.contains("earned_to_date"), "{text}");
+}
+
+#[tokio::test]
+async fn with_auth_off_everything_is_served() {
+    let a = Arc::new(Access::open());
+    let (code, body) = get(&a, "/v1/reps/b1", None).await;
+    assert_eq!(
+        (code, body["commission"].is_object()),
+        (StatusCode::OK, true)
+    );
+}
