@@ -50,6 +50,10 @@ struct AppConfig {
     metrics: salespulse_kafka::MetricsSection,
     #[serde(default)]
     http: salespulse_server::HttpSection,
+    #[serde(default)]
+    privacy: salespulse_kafka::PrivacySection,
+    #[serde(default)]
+    dlq: salespulse_kafka::DlqSection,
 }
 
 /// The whole configuration, validated: the engine's and the Kafka edge's.
@@ -146,6 +150,8 @@ pub fn load_all(dir: Option<&Path>) -> Result<Loaded> {
         topics: app.topics,
         service: app.service,
         metrics: app.metrics,
+        privacy: app.privacy,
+        dlq: app.dlq,
     };
     kafka.validate().context("invalid configuration")?;
     Ok(Loaded {

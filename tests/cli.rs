@@ -59,7 +59,7 @@ fn check_config_accepts_the_shipped_defaults() {
 fn kafka_secrets_stay_out_of_check_config_logs_and_errors() {
     let dir = config_dir(
         "secrets",
-        "[kafka]\nbrokers = \"127.0.0.1:1\"\n[kafka.client]\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.mechanisms\" = \"SCRAM-SHA-512\"\n\"sasl.username\" = \"svc-user\"\n\"sasl.password\" = \"pw-hunter2\"\n\"ssl.key.password\" = \"pw-keypass\"\n\"sasl.oauthbearer.client.secret\" = \"pw-oauth\"\n",
+        "[kafka]\nbrokers = \"127.0.0.1:1\"\n[kafka.client]\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.mechanisms\" = \"SCRAM-SHA-512\"\n\"sasl.username\" = \"svc-user\"\n\"sasl.password\" = \"pw-hunter2\"\n\"ssl.key.password\" = \"pw-keypass\"\n\"ssl.keystore.password\" = \"pw-oauth\"\n",
     );
     let cfg = dir.to_str().unwrap();
     let o = salespulse(&["check-config", "--config", cfg], &[]);
@@ -88,6 +88,45 @@ fn kafka_secrets_stay_out_of_check_config_logs_and_errors() {
     for secret in ["pw-hunter2", "pw-keypass", "pw-oauth", "pw-bogus"] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
+}
+
+#[test]
+fn token_new_prints_a_token_whose_hash_is_the_entry_and_run_needs_a_tokens_file() {
+    use sha2::Digest;
+    let o = salespulse(
+        &["token", "new", "--scope", "manager:t1", "--name", "ana"],
+        &[],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = out
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap();
+    assert_eq!(token.len(), 64, "{out}");
+    let hash: String = sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(out.contains(&format!("sha256 = \"{hash}\"")), "{out}");
+    assert!(out.contains("scope = \"manager:t1\""), "{out}");
+    let o = salespulse(&["token", "new", "--scope", "boss", "--name", "x"], &[]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("manager:<team_id>"),
+        "{}",
+        stderr(&o)
+    );
+
+    // `run` without a tokens file (and auth not explicitly off) refuses to start.
+    let dir = config_dir("noauth", "[kafka]\nbrokers = \"127.0.0.1:1\"\n");
+    let o = salespulse(&["run", "--config", dir.to_str().unwrap()], &[]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("http.tokens_file is not set"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -86,7 +86,12 @@ struct DlqLine<'a> {
     line: u64,
     reason: &'static str,
     message: &'a str,
-    raw: std::borrow::Cow<'a, str>,
+    /// The line itself, unless `dlq.redact`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw: Option<std::borrow::Cow<'a, str>>,
+    /// With `dlq.redact`: the line's SHA-256 instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
 }
 
 fn open_input(path: &str) -> Result<(Box<dyn Read>, Option<u64>)> {
@@ -143,7 +148,9 @@ fn progress_bar(len: Option<u64>) -> indicatif::ProgressBar {
 
 /// Runs `replay`.
 pub fn run(a: &Args) -> Result<()> {
-    let mut cfg = crate::config::load(a.config.as_deref())?;
+    let loaded = crate::config::load_all(a.config.as_deref())?;
+    let redact_dlq = loaded.kafka.dlq.redact;
+    let mut cfg = loaded.engine;
     if let Some(path) = &a.control {
         crate::control_cmd::apply_file(&mut cfg, path)?;
     }
@@ -214,7 +221,8 @@ pub fn run(a: &Args) -> Result<()> {
                     line: line_no,
                     reason: rej.reason.code(),
                     message: &rej.message,
-                    raw: String::from_utf8_lossy(record),
+                    raw: (!redact_dlq).then(|| String::from_utf8_lossy(record)),
+                    sha256: redact_dlq.then(|| salespulse_model::privacy::sha256_hex(record)),
                 };
                 write_json(d, &line)?;
             }

@@ -52,7 +52,7 @@ pub struct Stats {
     /// Records applied.
     pub applied: u64,
     /// Records rejected, by [`Reason::index`].
-    pub rejected: [u64; 13],
+    pub rejected: [u64; Reason::ALL.len()],
     /// Dedupe ids forgotten early because a rep hit `dedupe_max_per_rep`.
     pub dedupe_evicted: u64,
     /// Open deals forgotten because a rep hit `open_deals_max_per_rep`.

@@ -273,7 +273,17 @@ fn outlier() {
 }
 
 #[test]
+fn duplicate_field() {
+    rejects(
+        r#"{"event_id":"d","type":"activity.call","occurred_at":"2026-03-10T10:01:00Z","rep_id":"r1","rep_id":"r2"}"#,
+        Reason::DuplicateField,
+        "`rep_id` appears more than once",
+        None,
+    );
+}
+
+#[test]
 fn every_reason_has_a_test() {
     // Keeps this file honest when a reason is added.
-    assert_eq!(Reason::ALL.len(), 13);
+    assert_eq!(Reason::ALL.len(), 14);
 }

@@ -154,6 +154,21 @@ mod tests {
     }
 
     #[test]
+    fn the_bundled_librdkafka_speaks_tls_and_scram() {
+        // Fails with "not supported in this build" if OpenSSL is left out.
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", "127.0.0.1:1")
+            .set("security.protocol", "SASL_SSL")
+            .set("sasl.mechanisms", "SCRAM-SHA-512")
+            .set("sasl.username", "u")
+            .set("sasl.password", "p")
+            .set("ssl.key.password", "k");
+        if let Err(e) = c.create::<rdkafka::producer::BaseProducer>() {
+            panic!("{e}");
+        }
+    }
+
+    #[test]
     fn a_config_error_on_a_secret_key_loses_its_value() {
         // A property this librdkafka does not know, holding a secret.
         let mut c = ClientConfig::new();

@@ -129,6 +129,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunSummary, KafkaError> {
     s.validate()?;
+    let pseudonymizer = s.privacy.pseudonymizer()?;
+    info!(
+        key_id = pseudonymizer.key_id(),
+        "customer identifiers are pseudonymised at ingest"
+    );
     let producer = producer(s, &status)?;
     let layout = Layout::discover(s, producer.client())?;
     for t in layout.processed.iter().filter(|t| **t != layout.by_rep) {
@@ -140,6 +145,7 @@ pub async fn run(
         layout,
         status.clone(),
         producer,
+        pseudonymizer,
     )));
     let consumer = consumer(s, ServiceContext::new(status.clone(), proc.clone()))?;
     consumer

@@ -174,6 +174,12 @@ pub struct KafkaSettings {
     /// `[metrics]`.
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// `[privacy]`.
+    #[serde(default)]
+    pub privacy: crate::privacy::PrivacySection,
+    /// `[dlq]`.
+    #[serde(default)]
+    pub dlq: crate::privacy::DlqSection,
 }
 
 impl KafkaSettings {

@@ -62,6 +62,8 @@ keys! {
 /// The known fields of one record, before validation.
 struct Raw<'a> {
     fields: [Option<Field<'a>>; KEY_COUNT],
+    /// The first known field seen twice.
+    duplicate: Option<Key>,
 }
 
 /// Fills a [`Raw`] in place (it is about a kilobyte; moving it out of serde costs more than parsing a field).
@@ -82,7 +84,12 @@ impl<'de> Visitor<'de> for RawSeed<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<crate::field::BorrowedStr<'de>>()? {
             match Key::parse(&key.0) {
-                Some(k) => self.0.fields[k as usize] = Some(map.next_value::<Field<'de>>()?),
+                Some(k) => {
+                    let v = map.next_value::<Field<'de>>()?;
+                    if self.0.fields[k as usize].replace(v).is_some() {
+                        self.0.duplicate.get_or_insert(k);
+                    }
+                }
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -116,6 +123,7 @@ pub fn decode<'a>(bytes: &'a [u8], ctx: &DecodeContext) -> Result<Event<'a>, Rej
     })?;
     let mut raw = Raw {
         fields: std::array::from_fn(|_| None),
+        duplicate: None,
     };
     let mut de = serde_json::Deserializer::from_str(text);
     de::DeserializeSeed::deserialize(RawSeed(&mut raw), &mut de)
@@ -130,6 +138,15 @@ pub fn decode<'a>(bytes: &'a [u8], ctx: &DecodeContext) -> Result<Event<'a>, Rej
                 _ => Rejection::new(Reason::NotJson, format!("not a JSON document: {e}")),
             }
         })?;
+    if let Some(k) = raw.duplicate {
+        return Err(Rejection::new(
+            Reason::DuplicateField,
+            format!(
+                "field `{}` appears more than once; expected each field once",
+                k.name()
+            ),
+        ));
+    }
     raw.validate(ctx)
 }
 
@@ -513,22 +530,55 @@ impl<'a> Raw<'a> {
 }
 
 fn checked_str<'a>(name: &str, f: Field<'a>, max: usize) -> Result<Cow<'a, str>, Rejection> {
+    // Customer data is described by its shape, never quoted.
+    let describe = |f: &Field<'_>| match f {
+        Field::Str(s) if crate::privacy::is_sensitive(name) => {
+            format!("a string of {} characters", s.chars().count())
+        }
+        Field::Array(_) | Field::Object(_) | Field::Null | Field::Bool(_) => f.describe(),
+        _ if crate::privacy::is_sensitive(name) => "a number".to_string(),
+        _ => f.describe(),
+    };
     match f {
+        // Control characters (NUL, ESC, C1) in an id would reach Kafka keys,
+        // metric labels and terminals; free text may hold line breaks.
+        Field::Str(s) if !crate::privacy::TEXT_FIELDS.contains(&name) && has_control(&s) => {
+            Err(Rejection::field(
+                Reason::OutOfRange,
+                name,
+                &format!(
+                    "{} with a control character",
+                    describe(&Field::Str(s.clone()))
+                ),
+                "printable characters only",
+            ))
+        }
         // Byte length bounds the character count, so most ids skip the count.
         Field::Str(s) if !s.is_empty() && (s.len() <= max || s.chars().count() <= max) => Ok(s),
         Field::Str(s) => Err(Rejection::field(
             Reason::OutOfRange,
             name,
-            &Field::Str(s).describe(),
+            &describe(&Field::Str(s)),
             &format!("a string of 1 to {max} characters"),
         )),
         other => Err(Rejection::field(
             Reason::WrongType,
             name,
-            &other.describe(),
+            &describe(&other),
             &format!("a string of 1 to {max} characters"),
         )),
     }
+}
+
+/// Whether `s` holds a C0 or C1 control character or DEL (a byte scan:
+/// C1 controls are U+0080..U+009F, encoded 0xC2 0x80..0x9F).
+fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c < 0x20
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)))
+    })
 }
 
 /// Parses `YYYY-MM-DD` into days since 1970-01-01.

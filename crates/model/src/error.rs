@@ -34,11 +34,14 @@ pub enum Reason {
     /// A won deal flagged by the `outlier_deal` detector, held back because
     /// `outlier_deal.exclude` is on.
     Outlier,
+    /// A known field appears twice in one record (parsers disagree on which
+    /// copy counts, so neither is trusted).
+    DuplicateField,
 }
 
 impl Reason {
     /// Every reason, in a stable order (for metrics and summaries).
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 14] = [
         Reason::NotJson,
         Reason::TooLarge,
         Reason::MissingField,
@@ -52,6 +55,7 @@ impl Reason {
         Reason::FutureTimestamp,
         Reason::Duplicate,
         Reason::Outlier,
+        Reason::DuplicateField,
     ];
 
     /// The stable snake_case code.
@@ -70,6 +74,7 @@ impl Reason {
             Reason::FutureTimestamp => "future_timestamp",
             Reason::Duplicate => "duplicate",
             Reason::Outlier => "outlier",
+            Reason::DuplicateField => "duplicate_field",
         }
     }
 

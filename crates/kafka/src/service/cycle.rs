@@ -90,11 +90,23 @@ pub(super) fn send_dlq<M: Message>(
             key: "source_offset",
             value: Some(offset.as_str()),
         });
+    let original = m.payload().unwrap_or_default();
+    let (payload, key) = if s.dlq.redact {
+        // The reason, offsets (headers) and fingerprints; no original bytes.
+        let p = crate::redacted_dlq_payload(rej.reason.code(), &rej.message, original);
+        let k = m.key().map(salespulse_model::privacy::sha256_hex);
+        (std::borrow::Cow::Owned(p), k.map(|k| k.into_bytes()))
+    } else {
+        (
+            std::borrow::Cow::Borrowed(original),
+            m.key().map(<[u8]>::to_vec),
+        )
+    };
     let mut record = FutureRecord::to(&s.output.dlq)
-        .payload(m.payload().unwrap_or_default())
+        .payload(payload.as_ref())
         .headers(headers);
-    if let Some(k) = m.key() {
-        record = record.key(k);
+    if let Some(k) = &key {
+        record = record.key(k.as_slice());
     }
     producer
         .send_result(record)

@@ -50,6 +50,7 @@ pub(super) struct Group {
 pub(crate) struct Processor {
     pub(super) s: KafkaSettings,
     cfg: EngineConfig,
+    pseudonymizer: salespulse_model::Pseudonymizer,
     pub(crate) layout: Layout,
     pub(super) status: Arc<Status>,
     pub(super) producer: FutureProducer<ProducerHealth>,
@@ -76,11 +77,13 @@ impl Processor {
         layout: Layout,
         status: Arc<Status>,
         producer: FutureProducer<ProducerHealth>,
+        pseudonymizer: salespulse_model::Pseudonymizer,
     ) -> Self {
         Processor {
             per_rep: PerRep::new(&s.metrics),
             s,
             cfg,
+            pseudonymizer,
             layout,
             status,
             producer,
@@ -161,7 +164,8 @@ impl Processor {
     }
 
     /// The ingest stage of `keyed_by = "other"`: stateless checks, then the
-    /// original bytes to the by-rep topic keyed by rep_id, or to the DLQ.
+    /// record, its customer identifiers pseudonymised and free text dropped
+    /// (`[privacy]`), to the by-rep topic keyed by rep_id, or to the DLQ.
     fn rekey(&mut self, m: &BorrowedMessage<'_>) -> Result<(), KafkaError> {
         let offsets = self
             .ingest
@@ -182,12 +186,13 @@ impl Processor {
         let payload = m.payload().unwrap_or_default();
         match validate(&self.cfg, payload, Some(now_ms())) {
             Ok(ev) => {
+                let clean = self.pseudonymizer.rewrite(payload);
                 let f = send(
                     &self.producer,
                     &self.layout.by_rep,
                     None,
                     &ev.rep_id,
-                    payload,
+                    clean.as_deref().unwrap_or(payload),
                     None,
                 )?;
                 self.inflight.push(f, now_ms());
