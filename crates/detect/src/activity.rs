@@ -110,7 +110,16 @@ pub fn inactivity(rs: &mut RepDetect, tick: &Tick, cal: &WorkCalendar, r: &mut R
         return;
     }
     let limit_h = quiet_ms as f64 / 3_600_000.0;
-    let idle = cal.working_ms(rs.last_activity, tick.t);
+    // Walking the calendar costs a step per day: a silence longer than
+    // IDLE_WALK_MAX_MS (stream time jumping years ahead) is measured over
+    // its last IDLE_WALK_MAX_MS and reported as "over" that.
+    let walked_from = rs.last_activity.max(tick.t - IDLE_WALK_MAX_MS);
+    let idle = cal.working_ms(walked_from, tick.t);
+    let over = if walked_from > rs.last_activity {
+        "over "
+    } else {
+        ""
+    };
     let Some(slot) = rs.alerts.fire_instant(
         AlertKind::Inactivity,
         rs.last_activity,
@@ -134,7 +143,7 @@ pub fn inactivity(rs: &mut RepDetect, tick: &Tick, cal: &WorkCalendar, r: &mut R
             threshold: facts[1],
             baseline: facts[2],
             message: format!(
-                "No calls, meetings or emails from {} for {} working hours (since {}).",
+                "No calls, meetings or emails from {} for {over}{} working hours (since {}).",
                 who.rep_id,
                 hours(idle),
                 salespulse_model::Timestamp(rs.last_activity).to_rfc3339()
@@ -247,6 +256,12 @@ fn evaluate_drop(
     ));
 }
 
+/// The longest silence whose working hours are counted exactly: 400 days.
+const IDLE_WALK_MAX_MS: i64 = 400 * 86_400_000;
+
+/// The most hours one fold walks: two years.
+const FOLD_MAX_HOURS: i64 = 2 * 366 * 24;
+
 /// Folds the working hours before `cutoff` not yet folded into the
 /// baseline; before the rep's first tick with activity, only notes `hour`.
 fn fold(rs: &mut RepDetect, cal: &WorkCalendar, cutoff: i64, hour: i64, half_life_days: f64) {
@@ -264,7 +279,12 @@ fn fold(rs: &mut RepDetect, cal: &WorkCalendar, cutoff: i64, hour: i64, half_lif
         rs.profile_n = vec![0; 24];
     }
     let alpha = 1.0 - 0.5f64.powf(1.0 / half_life_days);
-    for h in rs.folded_through..cutoff {
+    // A gap longer than FOLD_MAX_HOURS (stream time jumping years ahead) is
+    // folded as its last FOLD_MAX_HOURS: the older hours are all empty and
+    // the EWMA has forgotten them by then; without the bound one event years
+    // ahead costs a loop over every hour of the gap for every rep.
+    let from = rs.folded_through.max(cutoff - FOLD_MAX_HOURS);
+    for h in from..cutoff {
         let mid = h * H + H / 2;
         if !cal.is_working(mid) {
             continue;

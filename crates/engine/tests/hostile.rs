@@ -361,3 +361,42 @@ fn every_hostile_record_is_rejected_for_its_reason_and_the_rest_is_unaffected() 
     };
     assert_eq!(strip(&mut mixed), strip(&mut clean));
 }
+
+/// Found by the fuzzer: one event thousands of years ahead of stream time
+/// (replay has no wall clock to reject it) walked every hour and every day
+/// of the gap for every rep, tens of seconds for 20 reps. The walks are
+/// bounded now; the inactivity alert it raises says the silence was "over"
+/// what was measured.
+#[test]
+fn an_event_millennia_ahead_is_applied_with_bounded_catch_up() {
+    let s: Settings = serde_json::from_str(
+        r#"{"profiles": {"direct": {"components": [{"kpi": "calls", "window": "day", "target": 10, "weight": 1}]}}}"#,
+    )
+    .unwrap();
+    let mut e = Engine::new(EngineConfig::new(&s).unwrap());
+    for line in Generator::new(Options {
+        reps: 30,
+        days: 10,
+        seed: 3,
+        ..Options::default()
+    }) {
+        let _ = e.ingest(line.as_bytes(), None);
+    }
+    drop(e.drain_alerts());
+    let far = r#"{"event_id":"far","type":"activity.call","occurred_at":"7994-03-02T09:30:00Z","rep_id":"rep-00001"}"#;
+    e.ingest(far.as_bytes(), None).unwrap();
+    let later = r#"{"event_id":"far2","type":"activity.call","occurred_at":"7994-03-03T11:30:00Z","rep_id":"rep-00001"}"#;
+    e.ingest(later.as_bytes(), None).unwrap();
+    let alerts = e.drain_alerts();
+    let silent: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.kind.as_str() == "inactivity" && a.rep_id.as_deref() != Some("rep-00001"))
+        .collect();
+    assert!(
+        !silent.is_empty(),
+        "the other reps' silence raises inactivity"
+    );
+    for a in silent {
+        assert!(a.message.contains(" for over "), "{}", a.message);
+    }
+}
