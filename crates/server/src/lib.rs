@@ -115,22 +115,28 @@ async fn publish_rank_changes(
         if alerts.is_empty() || !status.owns_partition_zero.load(Ordering::Relaxed) {
             continue;
         }
-        for a in alerts {
-            let Ok(payload) = serde_json::to_vec(&a) else {
-                continue;
-            };
+        // Queued all at once and awaited together: one acknowledgement
+        // round trip per alert fell behind a busy day close, and the
+        // view's pending list grew without bound (found by the soak).
+        let sends = alerts.iter().filter_map(|a| {
+            let payload = serde_json::to_vec(a).ok()?;
             let key = a.rep_id.clone().unwrap_or_default();
-            let sent = producer
-                .send(
-                    FutureRecord::to(&topic).key(&key).payload(&payload),
-                    std::time::Duration::from_secs(10),
+            let label = [a.kind.as_str(), a.status.as_str()];
+            let producer = &producer;
+            let topic = &topic;
+            Some(async move {
+                let record = FutureRecord::to(topic).key(&key).payload(&payload);
+                (
+                    label,
+                    producer
+                        .send(record, std::time::Duration::from_secs(10))
+                        .await,
                 )
-                .await;
+            })
+        });
+        for (label, sent) in futures::future::join_all(sends).await {
             match sent {
-                Ok(_) => status
-                    .alerts
-                    .with_label_values(&[a.kind.as_str(), a.status.as_str()])
-                    .inc(),
+                Ok(_) => status.alerts.with_label_values(&label).inc(),
                 Err((e, _)) => tracing::warn!(error = %e, "rank_change: publishing"),
             }
         }

@@ -72,6 +72,10 @@ fn millis(rfc3339: &str) -> Option<i64> {
         .map(|t| t.0)
 }
 
+/// `rank_change` alerts waiting for the publisher beyond which the oldest
+/// are dropped, so a stalled alert topic cannot grow the view without bound.
+pub const MAX_PENDING_RANK_ALERTS: usize = 100_000;
+
 /// One rep's latest record: its bytes, parsed on the first query. Every
 /// instance reads every score record (one per changed rep and emit
 /// interval); parsing each into JSON values took about as much CPU as the
@@ -99,6 +103,8 @@ pub struct CompanyView {
     ranks: Option<Mutex<RankTracker>>,
     /// `rank_change` alerts not yet taken by the publisher.
     pending: Mutex<Vec<salespulse_model::AlertRecord>>,
+    /// The most `pending` keeps (0: [`MAX_PENDING_RANK_ALERTS`]).
+    pending_cap: usize,
 }
 
 impl CompanyView {
@@ -148,10 +154,20 @@ impl CompanyView {
                 .unwrap_or_else(|e| e.into_inner())
                 .observe(partition, &rep, as_of, close);
             if live && !alerts.is_empty() {
-                self.pending
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend(alerts);
+                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                pending.extend(alerts);
+                let cap = match self.pending_cap {
+                    0 => MAX_PENDING_RANK_ALERTS,
+                    n => n,
+                };
+                if pending.len() > cap {
+                    let excess = pending.len() - cap;
+                    pending.drain(..excess);
+                    tracing::warn!(
+                        dropped = excess,
+                        "rank_change: the publisher fell behind; the oldest alerts were dropped"
+                    );
+                }
             }
         }
         let mut reps = self.reps.write().unwrap_or_else(|e| e.into_inner());
@@ -205,8 +221,9 @@ pub async fn follow<V: Offer>(client: ClientConfig, topic: String, view: Arc<V>)
     let started_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
+    let mut client = client;
+    salespulse_kafka::bound_prefetch(&mut client);
     let consumer: StreamConsumer = match client
-        .clone()
         .set("group.id", "salespulse-view")
         .set("enable.auto.commit", "false")
         .create()
@@ -269,6 +286,50 @@ mod tests {
             "components": [{"kpi": "revenue", "points": 1.5}],
         }))
         .unwrap()
+    }
+
+    /// A score record of a one-partition topic closing `day` (0-based),
+    /// with `score` at the close; like the engine's, it carries the stream
+    /// time before the close, so the next close's records complete it.
+    fn close_record(rep: &str, day: i64, version: u64, score: f64) -> Vec<u8> {
+        let at = |ms: i64| salespulse_model::Timestamp(ms).to_rfc3339();
+        let close = 1_773_187_200_000 + day * 86_400_000;
+        serde_json::to_vec(&serde_json::json!({
+            "kind": "score", "rep_id": rep, "version": version, "as_of": at(close - 3_600_000),
+            "profile": {"name": "direct"}, "day_close": {"as_of": at(close), "score": score},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn rank_alerts_nobody_takes_are_capped_oldest_first() {
+        let v = CompanyView {
+            pending_cap: 20,
+            ..CompanyView::with_ranks(3)
+        };
+        v.partitions(1);
+        // Ten reps whose order reverses at every close: most move 3+ places.
+        for day in 0..12 {
+            for i in 0..10 {
+                let score = if day % 2 == 0 {
+                    i as f64
+                } else {
+                    10.0 - i as f64
+                };
+                v.offer_from(
+                    0,
+                    &close_record(&format!("r{i}"), day, day as u64 + 1, score),
+                    true,
+                );
+            }
+        }
+        let kept = v.take_rank_alerts();
+        assert_eq!(kept.len(), 20);
+        // The newest survive: the last ranked close's moves are all there.
+        let last = kept.last().unwrap().started_at.clone();
+        assert!(kept.iter().filter(|a| a.started_at == last).count() >= 6);
+        assert!(kept.iter().all(|a| a.started_at >= kept[0].started_at));
+        assert!(v.take_rank_alerts().is_empty());
     }
 
     #[test]
