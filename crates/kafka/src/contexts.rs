@@ -56,3 +56,19 @@ impl ClientContext for ProducerHealth {
         tracing::warn!(%error, reason, "producer error");
     }
 }
+
+/// The restore consumer's context: it asks for end-of-partition events
+/// (that is how it knows a changelog partition is loaded), which librdkafka
+/// also reports as client errors; those are expected and not logged.
+pub(crate) struct RestoreContext;
+
+impl ClientContext for RestoreContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF) {
+            return;
+        }
+        tracing::warn!(%error, reason, "restore consumer error");
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for RestoreContext {}

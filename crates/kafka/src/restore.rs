@@ -19,6 +19,7 @@ use tracing::info;
 
 use salespulse_engine::{Engine, EngineConfig};
 
+use crate::contexts::RestoreContext;
 use crate::routing::{KIND_CREDIT, KIND_HEADER};
 use crate::{KafkaError, KafkaSettings, Status};
 
@@ -70,11 +71,11 @@ pub(crate) fn restore(
             client.set(key, value);
         }
     }
-    let consumer: BaseConsumer = client
+    let consumer: BaseConsumer<RestoreContext> = client
         .set("group.id", format!("{}-restore", s.kafka.group_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
-        .create()
+        .create_with_context(RestoreContext)
         .map_err(KafkaError::client("creating the restore consumer"))?;
     let mut tpl = TopicPartitionList::new();
     let mut loading = HashMap::new();
