@@ -11,6 +11,13 @@ mod token_cmd;
 
 use std::path::PathBuf;
 
+/// mimalloc rather than glibc's malloc: under the live service's bursts
+/// (fetch batches, day closes, alert storms) glibc kept the high-water
+/// mark of every thread's arena and RSS crept up for as long as the soak
+/// ran, while the live heap stayed flat (docs/BENCHMARKS.md, "Soak").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// Real-time sales performance engine.

@@ -60,6 +60,8 @@ pub struct Status {
     pub event_to_emit_seconds: Histogram,
     /// Reps held in state.
     pub state_reps: IntGauge,
+    /// The engines' estimate of the heap their rep state holds.
+    pub state_heap_bytes: IntGauge,
     /// Changes of the owned partition set.
     pub rebalances: IntCounter,
     /// Records behind the partition's high watermark, from librdkafka statistics.
@@ -234,6 +236,11 @@ impl Status {
                 "Reps held in state by this instance",
             )
             .expect("valid metric"),
+            state_heap_bytes: IntGauge::new(
+                "salespulse_state_heap_bytes",
+                "Estimated heap bytes of the rep state this instance holds (windows, periods, dedupe, deals, detectors, commission books)",
+            )
+            .expect("valid metric"),
             rebalances: IntCounter::new(
                 "salespulse_rebalances_total",
                 "Changes of the set of owned input partitions",
@@ -362,6 +369,7 @@ impl Status {
             Box::new(self.apply_seconds.clone()),
             Box::new(self.event_to_emit_seconds.clone()),
             Box::new(self.state_reps.clone()),
+            Box::new(self.state_heap_bytes.clone()),
             Box::new(self.rebalances.clone()),
             Box::new(self.consumer_lag.clone()),
             Box::new(self.kpi.clone()),

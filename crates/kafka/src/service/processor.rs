@@ -110,6 +110,12 @@ impl Processor {
                 .map(|g| g.engine.rep_count() as i64)
                 .sum(),
         );
+        self.status.state_heap_bytes.set(
+            self.groups
+                .values()
+                .map(|g| g.engine.heap_bytes() as i64)
+                .sum(),
+        );
         let _ = consumer; // lag comes from the statistics callback
     }
 
