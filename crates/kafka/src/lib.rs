@@ -29,8 +29,8 @@ pub use produce::{produce_generated, ProduceSummary};
 pub use routing::{murmur2, partition_for};
 pub use service::{run, RunSummary};
 pub use settings::{
-    InputSection, KafkaSection, KafkaSettings, MetricsSection, OutputSection, ServiceSection,
-    TopicsSection,
+    bound_prefetch, InputSection, KafkaSection, KafkaSettings, MetricsSection, OutputSection,
+    ServiceSection, TopicsSection,
 };
 
 /// Errors of the Kafka edge, classified so the caller can decide to retry.

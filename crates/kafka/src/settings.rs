@@ -259,11 +259,13 @@ impl KafkaSettings {
     /// with an input that Java producers keyed by rep_id.
     pub fn producer_config(&self) -> ClientConfig {
         let mut c = self.client_config();
-        c.set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "5");
-        if !self.kafka.client.contains_key("partitioner") {
-            c.set("partitioner", "murmur2_random");
+        c.set("enable.idempotence", "true").set("acks", "all");
+        // Defaults `[kafka.client]` may override (linger.ms was forced
+        // before, whatever the config said).
+        for (key, value) in [("linger.ms", "5"), ("partitioner", "murmur2_random")] {
+            if !self.kafka.client.contains_key(key) {
+                c.set(key, value);
+            }
         }
         c
     }
@@ -273,6 +275,7 @@ impl KafkaSettings {
     pub fn consumer_config(&self) -> ClientConfig {
         let mut c = self.client_config();
         c.remove("partitioner");
+        bound_prefetch(&mut c);
         c
     }
 
@@ -282,6 +285,19 @@ impl KafkaSettings {
         c.set("bootstrap.servers", &self.kafka.brokers);
         self.kafka.client.apply(&mut c);
         c
+    }
+}
+
+/// Bounds the bytes a consumer fetches ahead of the application to
+/// 16 MiB, unless `[kafka.client]` sets `queued.max.messages.kbytes`:
+/// librdkafka's 64 MiB per consumer adds up over the service's consumers
+/// (input, score and alert views, control). The message count
+/// (`queued.min.messages`) keeps librdkafka's default: at 10,000 per
+/// partition the test broker's fetches fell behind 8,000 events/s
+/// (docs/BENCHMARKS.md, "Soak").
+pub fn bound_prefetch(c: &mut ClientConfig) {
+    if c.get("queued.max.messages.kbytes").is_none() {
+        c.set("queued.max.messages.kbytes", "16384");
     }
 }
 
@@ -305,5 +321,26 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("input.keyed_by"));
+    }
+
+    #[test]
+    fn client_defaults_yield_to_kafka_client() {
+        let s = KafkaSettings::default();
+        let p = s.producer_config();
+        assert_eq!(p.get("linger.ms"), Some("5"));
+        assert_eq!(p.get("partitioner"), Some("murmur2_random"));
+        assert_eq!(p.get("enable.idempotence"), Some("true"));
+        let c = s.consumer_config();
+        assert_eq!(c.get("queued.max.messages.kbytes"), Some("16384"));
+        assert_eq!(c.get("partitioner"), None);
+
+        let mut s = KafkaSettings::default();
+        s.kafka.client.insert("linger.ms", "20");
+        s.kafka.client.insert("queued.max.messages.kbytes", "4096");
+        assert_eq!(s.producer_config().get("linger.ms"), Some("20"));
+        assert_eq!(
+            s.consumer_config().get("queued.max.messages.kbytes"),
+            Some("4096")
+        );
     }
 }
