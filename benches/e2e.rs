@@ -10,7 +10,10 @@
 //!    are offered at 25%, 50% and 75% of the measured drain rate; the
 //!    event-to-emit p50/p99/p99.9 of each phase come from the service's
 //!    `salespulse_event_to_emit_seconds` histogram (see `latency`).
-//! 3. **Scaling.** The drain again on a fresh broker with two instances in
+//! 3. **The broker alone.** With the service stopped, the same loads are
+//!    offered to the same topic and a bare consumer times each record from
+//!    its Kafka timestamp to its arrival: the floor under phase 2 (`probe`).
+//! 4. **Scaling.** The drain again on a fresh broker with two instances in
 //!    the group, measured from the moment both own partitions.
 //!
 //! The result goes to `target/bench/e2e.json` and, as a table, to the end of
@@ -32,6 +35,8 @@ mod support;
 
 #[path = "e2e/latency.rs"]
 mod latency;
+#[path = "e2e/probe.rs"]
+mod probe;
 #[path = "e2e/report.rs"]
 mod report;
 #[path = "e2e/service.rs"]
@@ -235,6 +240,29 @@ fn main() {
         }));
     }
     drop(runs);
+    let mut broker_alone = Vec::new();
+    for share in [0.25, 0.5, 0.75] {
+        let lines = events.take((rate * share * load_secs as f64) as usize);
+        let l = probe::broker_latency(
+            &one.broker.addr,
+            "sales.events",
+            partitions,
+            lines,
+            rate * share,
+        );
+        let q = [0.5, 0.99, 0.999].map(|p| probe::quantile(&l, p));
+        println!(
+            "e2e: broker alone at {:.0}% load: produce-to-consume p50 {} p99 {} p99.9 {}",
+            share * 100.0,
+            latency::ms(q[0]),
+            latency::ms(q[1]),
+            latency::ms(q[2]),
+        );
+        broker_alone.push(json!({
+            "share": share, "offered_per_s": rate * share, "records": l.len(),
+            "p50_s": q[0], "p99_s": q[1], "p999_s": q[2],
+        }));
+    }
     drop(one);
 
     let two = setup("e2e", partitions, &[]);
@@ -250,6 +278,7 @@ fn main() {
         "cpu_s_per_million": usage.cpu_seconds / n as f64 * 1e6,
         "peak_rss_kib": usage.peak_rss_kib,
         "latency": phases,
+        "broker_latency": broker_alone,
         "two_instances_drain_per_s": rate2,
         "two_instances_cpu_s_per_million": cpu2 / n as f64 * 1e6,
     });

@@ -68,6 +68,15 @@ fn table(r: &Value, machine: &str, commit: &str, date: &str) -> String {
             if f(p, "share") == 0.5 { "p99 <= 50 ms" } else { "" }
         );
     }
+    for p in r["broker_latency"].as_array().into_iter().flatten() {
+        t += &format!(
+            "| broker alone (bare producer to bare consumer) at {:.0}% load, p50 / p99 / p99.9 | {} / {} / {} | (floor under the row above) |\n",
+            100.0 * f(p, "share"),
+            ms(p, "p50_s"),
+            ms(p, "p99_s"),
+            ms(p, "p999_s"),
+        );
+    }
     t += &format!(
         "| drain, 2 instances (same machine; events produced once both own partitions) | {:.0} events/s ({:.2}x one), {:.2} CPU s per million | |\n",
         f(r, "two_instances_drain_per_s"),
