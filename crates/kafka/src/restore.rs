@@ -44,9 +44,12 @@ pub(crate) struct Restored {
 
 /// Fetch sizes of the restore consumer unless `[kafka.client]` sets them:
 /// a restore reads whole partitions, so large fetches mean few round trips.
-const RESTORE_FETCH: [(&str, &str); 2] = [
+/// (The prefetch bound is librdkafka's own 64 MiB here, not the service
+/// consumers' 16 MiB: a restore reads whole partitions as fast as it can.)
+const RESTORE_FETCH: [(&str, &str); 3] = [
     ("max.partition.fetch.bytes", "16777216"),
     ("fetch.max.bytes", "67108864"),
+    ("queued.max.messages.kbytes", "65536"),
 ];
 
 /// A partition being restored.
