@@ -167,6 +167,48 @@ pub struct ScoreRecord {
     pub day_close: Option<DayClose>,
 }
 
+/// Header of every score record carrying its [`ScoreHead`] as JSON.
+pub const HEAD_HEADER: &str = "salespulse.head";
+
+/// The fields of a score record that readers routing or ordering score
+/// records need, sent as its `salespulse.head` header: the service's own
+/// company view reads these instead of parsing each ~3 KB record (which
+/// took a sixth of its CPU). The same field names and values as in the
+/// record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreHead<'a> {
+    /// As in [`ScoreRecord::kind`].
+    pub kind: RecordKind,
+    /// The rep.
+    pub rep_id: &'a str,
+    /// The rep's team.
+    pub team_id: Option<&'a str>,
+    /// Stream time the record was computed at.
+    pub as_of: &'a str,
+    /// Grows with every record emitted for this rep.
+    pub version: u64,
+    /// The profile that scored it.
+    pub profile: &'a ProfileRef,
+    /// The score at the last working-day close.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_close: Option<&'a DayClose>,
+}
+
+impl ScoreRecord {
+    /// The record's [`ScoreHead`].
+    pub fn head(&self) -> ScoreHead<'_> {
+        ScoreHead {
+            kind: self.kind,
+            rep_id: &self.rep_id,
+            team_id: self.team_id.as_deref(),
+            as_of: &self.as_of,
+            version: self.version,
+            profile: &self.profile,
+            day_close: self.day_close.as_ref(),
+        }
+    }
+}
+
 /// A rep's score at a working-day close.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DayClose {

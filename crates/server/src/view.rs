@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Headers;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use salespulse_model::record::HEAD_HEADER;
 use tracing::warn;
 
 use crate::ranks::{CloseEntry, RankTracker};
@@ -19,6 +21,14 @@ pub trait Offer: Send + Sync + 'static {
     /// record was written after the view started (not history).
     fn offer(&self, partition: i32, payload: &[u8], live: bool);
 
+    /// [`offer`](Self::offer) with the record's `salespulse.head` header,
+    /// when it has one: a view that only needs the head reads it instead of
+    /// the payload.
+    fn offer_with_head(&self, partition: i32, payload: &[u8], head: Option<&[u8]>, live: bool) {
+        let _ = head;
+        self.offer(partition, payload, live);
+    }
+
     /// The topic has `n` partitions.
     fn partitions(&self, _n: usize) {}
 }
@@ -26,6 +36,10 @@ pub trait Offer: Send + Sync + 'static {
 impl Offer for CompanyView {
     fn offer(&self, partition: i32, payload: &[u8], live: bool) {
         CompanyView::offer_from(self, partition, payload, live);
+    }
+
+    fn offer_with_head(&self, partition: i32, payload: &[u8], head: Option<&[u8]>, live: bool) {
+        self.offer_headed(partition, payload, head, live);
     }
 
     fn partitions(&self, n: usize) {
@@ -130,7 +144,14 @@ impl CompanyView {
     /// [`offer`](Self::offer) of a record of `partition`; ranks completed
     /// by a `live` record raise their alerts.
     pub fn offer_from(&self, partition: i32, payload: &[u8], live: bool) {
-        let Ok(head) = serde_json::from_slice::<Head<'_>>(payload) else {
+        self.offer_headed(partition, payload, None, live);
+    }
+
+    /// [`offer_from`](Self::offer_from) reading the record's head from its
+    /// `salespulse.head` header when given (the same fields, without
+    /// parsing the whole record), else from the record.
+    pub fn offer_headed(&self, partition: i32, payload: &[u8], head: Option<&[u8]>, live: bool) {
+        let Ok(head) = serde_json::from_slice::<Head<'_>>(head.unwrap_or(payload)) else {
             return;
         };
         let (Some("score"), Some(rep), Some(version)) =
@@ -268,7 +289,12 @@ pub async fn follow<V: Offer>(client: ClientConfig, topic: String, view: Arc<V>)
                 if let Some(payload) = m.payload() {
                     // Written since this process started, not history.
                     let live = m.timestamp().to_millis().is_none_or(|t| t >= started_ms);
-                    view.offer(m.partition(), payload, live);
+                    let head = m.headers().and_then(|h| {
+                        h.iter()
+                            .find(|h| h.key == HEAD_HEADER)
+                            .and_then(|h| h.value)
+                    });
+                    view.offer_with_head(m.partition(), payload, head, live);
                 }
             }
             Err(e) => warn!(error = %e, %topic, "view: consume"),
@@ -330,6 +356,38 @@ mod tests {
         assert!(kept.iter().filter(|a| a.started_at == last).count() >= 6);
         assert!(kept.iter().all(|a| a.started_at >= kept[0].started_at));
         assert!(v.take_rank_alerts().is_empty());
+    }
+
+    #[test]
+    fn a_records_head_header_is_read_instead_of_the_record() {
+        let v = CompanyView::default();
+        let r = record("score", "r1", 2, 50.0);
+        // The head decides: an older version in the head is ignored even
+        // though the record says newer, and a record whose payload says
+        // nothing the view could use is kept by its head.
+        v.offer_headed(
+            0,
+            &r,
+            Some(br#"{"kind":"score","rep_id":"r1","version":2}"#),
+            false,
+        );
+        v.offer_headed(
+            0,
+            &record("score", "r1", 9, 1.0),
+            Some(br#"{"kind":"score","rep_id":"r1","version":1}"#),
+            false,
+        );
+        assert_eq!(v.rep("r1").unwrap()["score"], 50.0);
+        v.offer_headed(
+            0,
+            &r,
+            Some(br#"{"kind":"score","rep_id":"r3","version":1}"#),
+            false,
+        );
+        assert!(v.rep("r3").is_some());
+        // Without the header, the record itself.
+        v.offer_with_head(0, &record("score", "r4", 1, 5.0), None, false);
+        assert_eq!(v.rep("r4").unwrap()["score"], 5.0);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tracing::warn;
 
+use salespulse_model::record::{ScoreRecord, HEAD_HEADER};
 use salespulse_model::{AlertKind, AlertStatus, Rejection};
 
 use std::time::Duration;
@@ -32,24 +33,21 @@ use crate::{KafkaError, KafkaSettings};
 const ACK_LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// Queues one keyed record (to `partition`, or where the partitioner puts
-/// the key), with a `salespulse.kind` header when `kind` is given.
+/// the key), with `headers` when given.
 pub(super) fn send(
     producer: &FutureProducer<ProducerHealth>,
     topic: &str,
     partition: Option<i32>,
     key: &str,
     payload: &[u8],
-    kind: Option<&str>,
+    headers: Option<OwnedHeaders>,
 ) -> Result<DeliveryFuture, KafkaError> {
     let mut record = FutureRecord::to(topic).key(key).payload(payload);
     if let Some(p) = partition {
         record = record.partition(p);
     }
-    if let Some(kind) = kind {
-        record = record.headers(OwnedHeaders::new().insert(Header {
-            key: KIND_HEADER,
-            value: Some(kind),
-        }));
+    if let Some(headers) = headers {
+        record = record.headers(headers);
     }
     producer
         .send_result(record)
@@ -57,6 +55,26 @@ pub(super) fn send(
             context: format!("queueing a record for {topic}"),
             source: e,
         })
+}
+
+/// A `salespulse.kind` header naming what a by-rep record is.
+pub(super) fn kind_header(kind: &str) -> OwnedHeaders {
+    OwnedHeaders::new().insert(Header {
+        key: KIND_HEADER,
+        value: Some(kind),
+    })
+}
+
+/// The `salespulse.head` header of a score record: what readers that route
+/// or order score records need (kind, rep, version, stream time, team,
+/// profile, day close), so they need not parse the whole record.
+fn head_header(rec: &ScoreRecord) -> Result<OwnedHeaders, KafkaError> {
+    let head = serde_json::to_vec(&rec.head())
+        .map_err(|e| KafkaError::Config(format!("serializing a score record's head: {e}")))?;
+    Ok(OwnedHeaders::new().insert(Header {
+        key: HEAD_HEADER,
+        value: Some(&head),
+    }))
 }
 
 /// Queues a rejected record to the DLQ: its original bytes and key, with
@@ -255,7 +273,7 @@ impl Processor {
                     None,
                     &rec.rep_id,
                     &payload,
-                    None,
+                    Some(head_header(&rec)?),
                 )?;
                 self.inflight.push_in(Some(cycle), f, now_ms());
                 emitted += 1;

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 use salespulse_engine::{validate, Applied, CreditOutcome, Engine, EngineConfig};
 
 use super::context::ServiceContext;
-use super::cycle::{send, send_dlq};
+use super::cycle::{kind_header, send, send_dlq};
 use super::inflight::Inflight;
 use super::{now_ms, RunSummary};
 use crate::business::{refresh_business_gauges, PerRep};
@@ -306,7 +306,7 @@ impl Processor {
                 None,
                 &c.rep_id,
                 &bytes,
-                Some(KIND_CREDIT),
+                Some(kind_header(KIND_CREDIT)),
             )?;
             self.inflight.push(f, now_ms());
             self.summary.credits_sent += 1;
