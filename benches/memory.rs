@@ -58,13 +58,25 @@ fn main() {
         m.open_deals as f64 / n as f64,
     );
     let per = |b: usize| b / n;
+    let parts = [
+        m.rolling_bytes,
+        m.period_bytes,
+        m.dedupe_bytes,
+        m.deal_bytes,
+        m.detect_bytes,
+        m.incentive_bytes,
+        m.forecast_bytes,
+    ];
     println!(
-        "memory: bytes per rep: windows {}, periods {}, dedupe {}, deals {}, other (map, keys, directory) {}",
+        "memory: bytes per rep: windows {}, periods {}, dedupe {}, deals {}, detectors {}, commission {}, forecast {}, other (map, keys, directory) {}",
         per(m.rolling_bytes),
         per(m.period_bytes),
         per(m.dedupe_bytes),
         per(m.deal_bytes),
-        per(heap - m.rolling_bytes - m.period_bytes - m.dedupe_bytes - m.deal_bytes)
+        per(m.detect_bytes),
+        per(m.incentive_bytes),
+        per(m.forecast_bytes),
+        per(heap.saturating_sub(parts.iter().sum()))
     );
     println!(
         "memory: RSS growth {:.0} bytes/rep ({:.1} MiB; includes the generator's buffers and allocator slack)",

@@ -48,13 +48,19 @@ fn table(r: &Value, machine: &str, commit: &str, date: &str) -> String {
     let drain = f(r, "drain_per_s");
     t += &format!("| bare consumer (read + JSON parse) | {bare:.0} events/s | (floor) |\n");
     t += &format!(
-        "| service drain to committed scores, 1 instance | {drain:.0} events/s ({:.0}% of bare) | >= 60% of bare |\n",
+        "| service drain to committed scores, 1 instance, default config | {drain:.0} events/s ({:.0}% of bare) | >= 60% of bare |\n",
         100.0 * drain / bare
     );
     t += &format!(
         "| service CPU per million events | {:.2} s | |\n| service peak RSS | {:.0} MiB | |\n",
         f(r, "cpu_s_per_million"),
         f(r, "peak_rss_kib") / 1024.0
+    );
+    let every = r["latency_emit_interval"].as_str().unwrap_or("?");
+    t += &format!(
+        "| drain with `emit_interval` = {every} (the maximum the loads below are shares of) | {:.0} events/s, {:.2} CPU s per million | |\n",
+        f(r, "drain_latency_config_per_s"),
+        f(r, "cpu_s_per_million_latency_config")
     );
     for p in r["latency"].as_array().into_iter().flatten() {
         t +=

@@ -35,6 +35,12 @@ pub struct MemoryReport {
     pub dedupe_bytes: usize,
     /// Heap bytes of open-deal trackers, all reps.
     pub deal_bytes: usize,
+    /// Heap bytes of detector state (activity hours, won deals, alert episodes), all reps.
+    pub detect_bytes: usize,
+    /// Heap bytes of commission books and closed statements, all reps.
+    pub incentive_bytes: usize,
+    /// Heap bytes of forecast week profiles, all reps.
+    pub forecast_bytes: usize,
 }
 
 impl Engine {
@@ -62,6 +68,9 @@ impl Engine {
             m.period_bytes += rs.periods.heap_bytes();
             m.dedupe_bytes += rs.dedupe.heap_bytes();
             m.deal_bytes += rs.deals.heap_bytes();
+            m.detect_bytes += rs.detect.heap_bytes();
+            m.incentive_bytes += rs.incentive.heap_bytes();
+            m.forecast_bytes += rs.week.heap_bytes();
             m.buckets += rs.rolling.bucket_count();
             m.activity_buckets += rs.activity.bucket_count();
             m.period_sums += rs.periods.len();
