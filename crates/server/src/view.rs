@@ -149,9 +149,13 @@ impl CompanyView {
 
     /// [`offer_from`](Self::offer_from) reading the record's head from its
     /// `salespulse.head` header when given (the same fields, without
-    /// parsing the whole record), else from the record.
+    /// parsing the whole record), else (or when the header does not parse)
+    /// from the record.
     pub fn offer_headed(&self, partition: i32, payload: &[u8], head: Option<&[u8]>, live: bool) {
-        let Ok(head) = serde_json::from_slice::<Head<'_>>(head.unwrap_or(payload)) else {
+        let parsed = head
+            .and_then(|h| serde_json::from_slice::<Head<'_>>(h).ok())
+            .or_else(|| serde_json::from_slice::<Head<'_>>(payload).ok());
+        let Some(head) = parsed else {
             return;
         };
         let (Some("score"), Some(rep), Some(version)) =
@@ -385,9 +389,11 @@ mod tests {
             false,
         );
         assert!(v.rep("r3").is_some());
-        // Without the header, the record itself.
+        // Without the header, or with one that does not parse, the record itself.
         v.offer_with_head(0, &record("score", "r4", 1, 5.0), None, false);
         assert_eq!(v.rep("r4").unwrap()["score"], 5.0);
+        v.offer_with_head(0, &record("score", "r5", 1, 6.0), Some(b"{not json"), false);
+        assert_eq!(v.rep("r5").unwrap()["score"], 6.0);
     }
 
     #[test]
