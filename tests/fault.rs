@@ -122,6 +122,7 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
             "fault: SIGKILL {kill} at {:.2} s",
             started.elapsed().as_secs_f64()
         );
+        print_warnings(&format!("run {kill}"), &child.log());
         child = start_run(&cfg);
     }
     producer.join().unwrap();
@@ -200,6 +201,7 @@ fn instances_added_and_killed_mid_stream_still_equal_replay() {
         "fault: b SIGKILLed at {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    print_warnings("b", &b.log());
     producer.join().unwrap();
     wait_all_committed(
         &broker.addr,
@@ -209,7 +211,7 @@ fn instances_added_and_killed_mid_stream_still_equal_replay() {
     );
     // Stop c, let a take every partition over, then stop a: its final
     // records cover every rep at each partition's final stream time.
-    stop(c);
+    print_warnings("c", &stop(c));
     wait_owned(&a, &http_a, "instance a", 3.0);
     wait_all_committed(
         &broker.addr,
@@ -217,7 +219,7 @@ fn instances_added_and_killed_mid_stream_still_equal_replay() {
         &input_ends,
         Duration::from_secs(120),
     );
-    stop(a);
+    print_warnings("a", &stop(a));
     eprintln!("fault: done at {:.1} s", started.elapsed().as_secs_f64());
 
     assert_equals_replay(&broker.addr, &file, PARTITIONS);

@@ -225,10 +225,23 @@ pub fn print_day_differences(records: &[super::Record], events: &std::path::Path
     }
 }
 
-/// Prints the `run:` summary line of a service log.
+/// Prints the `run:` summary line of a service log, and its warnings.
 pub fn print_run_summary(label: &str, log: &str) {
     let lines: Vec<&str> = log.lines().filter(|l| l.starts_with("run:")).collect();
     eprintln!("fault: {label}: {}", lines.join(" "));
+    print_warnings(label, log);
+}
+
+/// Prints the service's own warnings and errors in `log` (not librdkafka's
+/// configuration notes), at most 20: a consumer gap or a failed commit in
+/// a killed run is otherwise lost with the run.
+pub fn print_warnings(label: &str, log: &str) {
+    let warnings = log
+        .lines()
+        .filter(|l| (l.contains(" WARN ") || l.contains(" ERROR ")) && !l.contains("CONFWARN"));
+    for line in warnings.take(20) {
+        eprintln!("fault: {label}: {line}");
+    }
 }
 
 /// Asserts that the last score record per rep on the score topic equals a
