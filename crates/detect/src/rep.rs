@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use crate::lifecycle::Alerts;
+use salespulse_window::ReleaseSpare;
 
 /// Hourly counts older than this many hours are dropped.
 pub(crate) const HOURS_KEPT: i64 = 24 * 8;
@@ -141,6 +142,13 @@ impl RepDetect {
                 }
             }
         }
+    }
+
+    /// Releases spare capacity of the recent-hours and won-deal queues.
+    pub fn shrink(&mut self) {
+        self.hours.release_spare();
+        self.deals.release_spare();
+        self.open.release_spare();
     }
 
     /// Approximate heap bytes (for memory accounting).

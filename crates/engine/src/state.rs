@@ -3,7 +3,7 @@
 
 use salespulse_kpi::{ActivityCounts, SalesAcc};
 use salespulse_model::Directory;
-use salespulse_window::{PeriodStore, Rolling, RollingSpecs};
+use salespulse_window::{PeriodStore, ReleaseSpare, Rolling, RollingSpecs};
 
 /// Recently applied event ids of one rep, as (hash, occurred_at), sorted by
 /// hash. An event is a duplicate when an id with the same hash was applied
@@ -84,6 +84,11 @@ impl DedupeSet {
     pub fn heap_bytes(&self) -> usize {
         self.entries.capacity() * 16
     }
+
+    /// Releases spare capacity.
+    pub fn shrink(&mut self) {
+        self.entries.release_spare();
+    }
 }
 
 /// Creation times of a rep's open deals (hash of deal_id -> created_at),
@@ -135,6 +140,11 @@ impl DealTracker {
     /// Heap bytes.
     pub fn heap_bytes(&self) -> usize {
         self.open.capacity() * 16
+    }
+
+    /// Releases spare capacity.
+    pub fn shrink(&mut self) {
+        self.open.release_spare();
     }
 }
 
@@ -226,10 +236,21 @@ impl RepState {
         sums
     }
 
-    /// Releases spare capacity.
+    /// Releases the spare capacity of every bounded collection: their
+    /// lengths are bounded, but a `Vec` keeps the capacity of its longest
+    /// moment, so without this a rep's memory ratchets up to its worst burst
+    /// over months of stream time (`ReleaseSpare`).
     pub fn shrink(&mut self) {
         self.rolling.shrink();
         self.activity.shrink();
+        self.periods.shrink();
+        self.dedupe.shrink();
+        self.deals.shrink();
+        self.detect.shrink();
+        self.incentive.shrink();
+        self.history.shrink();
+        self.pending_credits.release_spare();
+        self.credit_ids.release_spare();
     }
 
     pub fn new(specs: &RollingSpecs) -> Self {

@@ -4,6 +4,7 @@
 //! Bounded by time: a deal is kept for the clawback window, a period's
 //! book until no refund can reach it any more (plus the engine's grace).
 
+use salespulse_window::ReleaseSpare;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{tiered, Clawback, Plan, SpiffOn};
@@ -240,6 +241,12 @@ impl Books {
                 .iter()
                 .map(|b| std::mem::size_of::<Book>() + b.spiffs.capacity() * 4)
                 .sum::<usize>()
+    }
+
+    /// Releases spare capacity (after pruning).
+    pub fn shrink(&mut self) {
+        self.deals.release_spare();
+        self.books.release_spare();
     }
 
     /// Whether nothing is booked.

@@ -8,7 +8,7 @@
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
-use crate::Accumulator;
+use crate::{Accumulator, ReleaseSpare};
 
 /// A kind of calendar period.
 #[derive(
@@ -211,6 +211,11 @@ impl<A: Accumulator> PeriodStore<A> {
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.sums.capacity() * std::mem::size_of::<(Period, A)>()
+    }
+
+    /// Releases spare capacity (after periods expired).
+    pub fn shrink(&mut self) {
+        self.sums.release_spare();
     }
 }
 

@@ -7,10 +7,12 @@
 
 pub mod calendar;
 pub mod rolling;
+pub mod spare;
 pub mod spec;
 
 pub use calendar::{Calendar, Period, PeriodKind, PeriodStore};
 pub use rolling::Rolling;
+pub use spare::ReleaseSpare;
 pub use spec::{parse_duration, RollingSpec, RollingSpecs, SpecError};
 
 /// A commutative sum that can also be taken back out: the per-bucket state

@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use crate::{Accumulator, RollingSpecs};
+use crate::{Accumulator, ReleaseSpare, RollingSpecs};
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Tier<A> {
@@ -152,9 +152,7 @@ impl<A: Accumulator> Rolling<A> {
     /// Releases spare capacity (after a burst).
     pub fn shrink(&mut self) {
         for t in &mut self.tiers {
-            if t.buckets.capacity() > 2 * t.buckets.len() + 4 {
-                t.buckets.shrink_to_fit();
-            }
+            t.buckets.release_spare();
         }
     }
 }

@@ -278,6 +278,10 @@ impl Engine {
             // baseline's folding, the inactivity deadline, pruning) or is an
             // alert or a week's best: those must reach the changelog.
             let mut changed = tick_rep(cfg, id, rs, &at, out);
+            if at.standings.is_some() {
+                // Once a working day: the day's bursts have passed.
+                rs.shrink();
+            }
             if let Some(&score) = close_scores.get(id) {
                 // Every scored rep's record carries its score at the close
                 // (the company-wide `rank_change` is ranked from these).

@@ -9,7 +9,7 @@ use salespulse_incentive::{Books, Measure, Plan, Statement, MICROS};
 use salespulse_kpi::SalesAcc;
 use salespulse_model::record::{Commission, PeriodRef};
 use salespulse_model::{Body, Event, KpiName, Timestamp};
-use salespulse_window::Period;
+use salespulse_window::{Period, ReleaseSpare};
 use serde::{Deserialize, Serialize};
 
 use crate::state::RepState;
@@ -28,6 +28,12 @@ impl Incentive {
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
         self.books.heap_bytes() + self.closed.capacity() * std::mem::size_of::<(i64, SalesAcc)>()
+    }
+
+    /// Releases spare capacity (after pruning).
+    pub fn shrink(&mut self) {
+        self.books.shrink();
+        self.closed.release_spare();
     }
 }
 

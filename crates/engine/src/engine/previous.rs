@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use salespulse_kpi::SalesAcc;
 use salespulse_window::Accumulator;
-use salespulse_window::{Calendar, Period, PeriodKind};
+use salespulse_window::{Calendar, Period, PeriodKind, ReleaseSpare};
 
 /// Closed periods kept per kind.
 const KEEP: usize = 2;
@@ -19,6 +19,13 @@ pub(crate) struct History {
 }
 
 impl History {
+    /// Releases spare capacity.
+    pub(crate) fn shrink(&mut self) {
+        for kept in &mut self.by_kind {
+            kept.release_spare();
+        }
+    }
+
     /// Records the final sums of a closed period (again, when a late event changed them).
     pub(crate) fn note(&mut self, p: &Period, acc: SalesAcc) {
         let kept = &mut self.by_kind[p.kind as usize];
