@@ -1,5 +1,7 @@
 //! Throughput of the pure core: events applied per second, with and without
-//! JSON parsing and validation, for 1k and 100k reps.
+//! JSON parsing and validation, for 1k and 100k reps; and, for 1k reps, with
+//! each event's score record built (and serialized) as a 10 ms
+//! `emit_interval` does.
 //!
 //! Run: `cargo bench --bench apply` (results in docs/BENCHMARKS.md).
 //! Each measured iteration applies the next event of a generated stream to a
@@ -123,6 +125,24 @@ fn bench_apply(c: &mut Criterion) {
                 let _ = e.apply(ev, None);
             }))
         });
+        if reps == 1_000 {
+            // Emission as `emit_interval = 10ms` does it: nearly every event
+            // flushes its rep's score record; built, then also serialized.
+            group.bench_function(BenchmarkId::new("apply_flush_build", reps), |b| {
+                b.iter_custom(timed(&cfg, &warm, &lines, |e, l| {
+                    let _ = e.ingest(l.as_bytes(), None);
+                    drop(e.flush());
+                }))
+            });
+            group.bench_function(BenchmarkId::new("apply_flush_serialize", reps), |b| {
+                b.iter_custom(timed(&cfg, &warm, &lines, |e, l| {
+                    let _ = e.ingest(l.as_bytes(), None);
+                    for r in e.flush() {
+                        drop(serde_json::to_vec(&r));
+                    }
+                }))
+            });
+        }
         group.bench_function(BenchmarkId::new("json_parse_validate_only", reps), |b| {
             let mut cursor = 0;
             b.iter(|| {

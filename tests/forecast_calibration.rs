@@ -75,8 +75,8 @@ fn p_reach_is_calibrated_by_decile() {
             let Some(p) = s.period.as_ref().filter(|p| p.kind == "month") else {
                 continue;
             };
-            for (kpi, row) in &s.kpis.0 {
-                if let Some(v) = row.first().and_then(|(_, v)| v.map(|n| n.as_f64())) {
+            for (kpi, row) in s.kpis.rows() {
+                if let Some(v) = row.first().and_then(|v| v.map(|n| n.as_f64())) {
                     closed.insert((s.rep_id.clone(), kpi, p.start.clone()), v);
                 }
             }

@@ -100,7 +100,7 @@ impl Stats {
 /// The processor of one partition (or of one replay).
 pub struct Engine {
     cfg: EngineConfig,
-    names: Vec<salespulse_model::record::WindowName>,
+    names: salespulse_model::record::WindowNames,
     reps: RepMap,
     stream_time: i64,
     current: [Period; 4],
@@ -143,7 +143,7 @@ impl Engine {
 
     /// An empty engine.
     pub fn new(cfg: EngineConfig) -> Self {
-        let names = cfg.window_names();
+        let names = cfg.window_names().into();
         let current = PeriodKind::ALL.map(|k| cfg.calendar.period(k, 0));
         Engine {
             cfg,

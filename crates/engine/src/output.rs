@@ -4,12 +4,12 @@
 //! six decimals).
 
 use salespulse_kpi::{kpi_value, score, Component, KpiValue, SalesAcc, ScoreInput, WindowRef};
-use salespulse_model::record::WindowName;
+use salespulse_model::record::WindowNames;
 use salespulse_model::record::{
     ComponentScore, DayClose, KpiTable, LastPeriod, Num, PeriodRef, PreviousPeriod, ProfileRef,
     RecordKind, ScoreRecord,
 };
-use salespulse_model::{KpiName, Timestamp};
+use salespulse_model::Timestamp;
 use salespulse_window::{Period, PeriodKind};
 
 use crate::engine::{coach, forecast, incentive};
@@ -49,20 +49,22 @@ pub(crate) fn window_sums(
 }
 
 /// A table of every KPI over `sums`, labelled with `names`.
-pub(crate) fn kpi_table(cfg: &EngineConfig, names: &[WindowName], sums: &[SalesAcc]) -> KpiTable {
-    KpiTable(
-        KpiName::ALL
+pub(crate) fn kpi_table(cfg: &EngineConfig, names: &WindowNames, sums: &[SalesAcc]) -> KpiTable {
+    KpiTable::build(names, |k, w| {
+        sums.get(w).and_then(|a| format_value(cfg, kpi_value(k, a)))
+    })
+}
+
+/// The one-column window names of a period kind's tables (shared, made once).
+fn period_names(kind: PeriodKind) -> &'static WindowNames {
+    static NAMES: std::sync::OnceLock<Vec<WindowNames>> = std::sync::OnceLock::new();
+    let all = NAMES.get_or_init(|| {
+        PeriodKind::ALL
             .iter()
-            .map(|&k| {
-                let row = names
-                    .iter()
-                    .zip(sums)
-                    .map(|(n, a)| (n.clone(), format_value(cfg, kpi_value(k, a))))
-                    .collect();
-                (k.as_str(), row)
-            })
-            .collect(),
-    )
+            .map(|k| WindowNames::from(vec![k.as_str().into()]))
+            .collect()
+    });
+    &all[kind as usize]
 }
 
 /// Scores a rep given its window sums (`sums` in window_names order),
@@ -142,7 +144,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
 /// The current score record of a rep at stream time `t`.
 pub(crate) fn score_record(
     cfg: &EngineConfig,
-    names: &[WindowName],
+    names: &WindowNames,
     rep_id: &str,
     rs: &mut RepState,
     t: i64,
@@ -180,8 +182,7 @@ fn last_periods(cfg: &EngineConfig, rs: &RepState) -> Vec<LastPeriod> {
         .filter_map(|&kind| {
             let (p, acc) = rs.history.last(&cfg.calendar, kind)?;
             let (_, score, _) = period_score(cfg, rs, p, acc);
-            let names: [WindowName; 1] = [kind.as_str().into()];
-            let kpis = kpi_table(cfg, &names, &[acc]);
+            let kpis = kpi_table(cfg, period_names(kind), &[acc]);
             let previous = previous_period(cfg, rs, p, score, &kpis);
             Some(LastPeriod {
                 period: period_ref(&p),
@@ -203,8 +204,7 @@ fn previous_period(
 ) -> Option<PreviousPeriod> {
     let (p, prev) = rs.history.before(&cfg.calendar, &period)?;
     let (_, prev_score, _) = period_score(cfg, rs, p, prev);
-    let names: [WindowName; 1] = [period.kind.as_str().into()];
-    let prev_kpis = kpi_table(cfg, &names, &[prev]);
+    let prev_kpis = kpi_table(cfg, period_names(period.kind), &[prev]);
     Some(PreviousPeriod {
         period: period_ref(&p),
         score: prev_score,
@@ -241,8 +241,7 @@ pub(crate) fn summary_record(
     rec.score = score;
     rec.components = components;
     rec.period = Some(period_ref(&period));
-    let names: [WindowName; 1] = [period.kind.as_str().into()];
-    rec.kpis = kpi_table(cfg, &names, &[acc]);
+    rec.kpis = kpi_table(cfg, period_names(period.kind), &[acc]);
     rec.previous = before
         .then(|| previous_period(cfg, rs, period, score, &rec.kpis))
         .flatten();
@@ -283,22 +282,8 @@ fn period_score(
 
 /// `now - before`, value by value (counts stay integers; null when either is null).
 fn change(now: &KpiTable, before: &KpiTable) -> KpiTable {
-    let diff = |a: Option<Num>, b: Option<Num>| match (a?, b?) {
-        (Num::Int(x), Num::Int(y)) => Some(Num::Int(x - y)),
-        (x, y) => Some(Num::Real(round6(x.as_f64() - y.as_f64()))),
-    };
-    KpiTable(
-        now.0
-            .iter()
-            .zip(&before.0)
-            .map(|((k, row), (_, prev))| {
-                let r = row
-                    .iter()
-                    .zip(prev)
-                    .map(|((w, a), (_, b))| (w.clone(), diff(*a, *b)))
-                    .collect();
-                (*k, r)
-            })
-            .collect(),
-    )
+    now.change(before, |a, b| match (a, b) {
+        (Num::Int(x), Num::Int(y)) => Num::Int(x - y),
+        (x, y) => Num::Real(round6(x.as_f64() - y.as_f64())),
+    })
 }

@@ -20,12 +20,7 @@ fn call(id: &str, rep: &str, at: &str) -> String {
 }
 
 fn kpi(r: &ScoreRecord, kpi: &str, window: &str) -> Option<f64> {
-    let row = &r.kpis.0.iter().find(|(k, _)| *k == kpi).unwrap().1;
-    row.iter()
-        .find(|(w, _)| &**w == window)
-        .unwrap()
-        .1
-        .map(Num::as_f64)
+    r.kpis.get(kpi, window).unwrap().map(Num::as_f64)
 }
 
 #[test]
@@ -161,13 +156,7 @@ fn team_rollups_add_up_their_members() {
         assert_eq!(members.len(), t.reps);
         for kpi_name in ["calls", "deals_won", "deals_lost", "assists", "activities"] {
             for w in ["24h", "30d", "month", "quarter"] {
-                let row = &t.kpis.0.iter().find(|(k, _)| *k == kpi_name).unwrap().1;
-                let team_value = row
-                    .iter()
-                    .find(|(x, _)| &**x == w)
-                    .unwrap()
-                    .1
-                    .map(Num::as_f64);
+                let team_value = t.kpis.get(kpi_name, w).unwrap().map(Num::as_f64);
                 let sum: f64 = members
                     .iter()
                     .map(|m| kpi(m, kpi_name, w).unwrap_or(0.0))
@@ -176,14 +165,7 @@ fn team_rollups_add_up_their_members() {
             }
         }
         // Money is summed exactly and rounded once: within a cent per member of the rounded member sum.
-        let row = &t.kpis.0.iter().find(|(k, _)| *k == "revenue").unwrap().1;
-        let team_rev = row
-            .iter()
-            .find(|(x, _)| &**x == "30d")
-            .unwrap()
-            .1
-            .unwrap()
-            .as_f64();
+        let team_rev = t.kpis.get("revenue", "30d").unwrap().unwrap().as_f64();
         let sum: f64 = members
             .iter()
             .map(|m| kpi(m, "revenue", "30d").unwrap())

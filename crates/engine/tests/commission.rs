@@ -137,8 +137,8 @@ fn refunds_after_the_close_correct_the_closed_statement() {
     // the month's KPIs are still those of March.
     assert!(sums.windows(2).all(|w| w[1].version > w[0].version));
     let revenue = |r: &ScoreRecord| {
-        let row = &r.kpis.0.iter().find(|(k, _)| *k == "revenue").unwrap().1;
-        row[0].1.map(salespulse_model::record::Num::as_f64)
+        let (_, row) = r.kpis.rows().find(|(k, _)| *k == "revenue").unwrap();
+        row[0].map(salespulse_model::record::Num::as_f64)
     };
     assert!(sums.iter().all(|r| revenue(r) == Some(90_500.0)));
 }

@@ -69,10 +69,11 @@ fn credits_routed_late_and_twice_equal_credits_applied_at_once() {
     let lines = events(5);
     let mut want = direct(&lines);
     assert!(
-        want.score_all()
-            .iter()
-            .any(|r| r.kpis.0.iter().any(|(k, row)| *k == "assists"
-                && row.iter().any(|(_, v)| v.is_some_and(|n| n.as_f64() > 0.0)))),
+        want.score_all().iter().any(|r| r
+            .kpis
+            .rows()
+            .any(|(k, row)| k == "assists"
+                && row.iter().any(|v| v.is_some_and(|n| n.as_f64() > 0.0)))),
         "the generator produces assists"
     );
     let mut e = engine();
@@ -135,14 +136,11 @@ fn credits_cross_partitions_to_the_helpers_owner() {
         let mut out: Vec<(String, QuarterRow)> = records
             .into_iter()
             .map(|r| {
+                let q = r.kpis.windows().iter().position(|w| &**w == "quarter");
                 let row = r
                     .kpis
-                    .0
-                    .iter()
-                    .map(|(k, row)| {
-                        let v = row.iter().find(|(w, _)| &**w == "quarter").unwrap().1;
-                        (k.to_string(), v.map(|n| n.as_f64()))
-                    })
+                    .rows()
+                    .map(|(k, row)| (k.to_string(), row[q.unwrap()].map(|n| n.as_f64())))
                     .collect();
                 (r.rep_id.to_string(), row)
             })

@@ -410,17 +410,9 @@ fn kpis<'a>(events: impl Iterator<Item = &'a Facts>) -> BTreeMap<&'static str, O
 }
 
 fn value(rec: &ScoreRecord, kpi: &str, window: &str) -> Option<f64> {
-    let row = rec
-        .kpis
-        .0
-        .iter()
-        .find(|(k, _)| *k == kpi)
-        .unwrap_or_else(|| panic!("kpi {kpi} missing"));
-    row.1
-        .iter()
-        .find(|(w, _)| &**w == window)
-        .unwrap_or_else(|| panic!("window {window} missing"))
-        .1
+    rec.kpis
+        .get(kpi, window)
+        .unwrap_or_else(|| panic!("kpi {kpi} over {window} missing"))
         .map(Num::as_f64)
 }
 

@@ -39,11 +39,7 @@ fn rejects(bad: &str, reason: Reason, needle: &str, now: Option<&str>) {
     assert_eq!(e.stats().rejected_for(reason), 1);
     let recs = e.score_all();
     let r1 = recs.iter().find(|r| r.rep_id == "r1").unwrap();
-    let calls = r1.kpis.0.iter().find(|(k, _)| *k == "calls").unwrap();
-    assert_eq!(
-        calls.1.iter().find(|(w, _)| &**w == "day").unwrap().1,
-        Some(Num::Int(2))
-    );
+    assert_eq!(r1.kpis.get("calls", "day").unwrap(), Some(Num::Int(2)));
 }
 
 #[test]
@@ -219,12 +215,7 @@ fn won(id: &str, minute: u32, amount: &str) -> String {
 fn revenue_month(e: &mut Engine) -> Option<f64> {
     let recs = e.score_all();
     let r1 = recs.iter().find(|r| r.rep_id == "r1").unwrap();
-    let row = &r1.kpis.0.iter().find(|(k, _)| *k == "revenue").unwrap().1;
-    row.iter()
-        .find(|(w, _)| &**w == "month")
-        .unwrap()
-        .1
-        .map(Num::as_f64)
+    r1.kpis.get("revenue", "month").unwrap().map(Num::as_f64)
 }
 
 /// With `outlier_deal.exclude`, a 100x deal after ten ordinary ones is held

@@ -2,8 +2,11 @@
 //! consumer reads, and the team rollup. Field names are a public contract,
 //! documented in docs/topics.md.
 
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::Serializer;
 use serde::Serialize;
+
+mod kpi_table;
+pub use kpi_table::{KpiTable, WindowName, WindowNames};
 
 /// What a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,36 +82,6 @@ impl Serialize for Num {
             Num::Int(i) => s.serialize_i64(*i),
             Num::Real(r) => s.serialize_f64(*r),
         }
-    }
-}
-
-/// KPI values by KPI, then by window, serialized as a JSON object of objects in this order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct KpiTable(pub Vec<(&'static str, KpiRow)>);
-
-/// One KPI's values by window.
-pub type KpiRow = Vec<(WindowName, Option<Num>)>;
-
-/// A window or period name, shared by every record (one allocation per engine, not per value).
-pub type WindowName = std::sync::Arc<str>;
-
-impl Serialize for KpiTable {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Windows<'a>(&'a [(WindowName, Option<Num>)]);
-        impl Serialize for Windows<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(self.0.len()))?;
-                for (w, v) in self.0 {
-                    m.serialize_entry(&**w, v)?;
-                }
-                m.end()
-            }
-        }
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, ws) in &self.0 {
-            m.serialize_entry(k, &Windows(ws))?;
-        }
-        m.end()
     }
 }
 
