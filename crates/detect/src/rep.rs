@@ -144,7 +144,7 @@ impl RepDetect {
         }
     }
 
-    /// Releases spare capacity of the recent-hours and won-deal queues.
+    /// Releases spare capacity of the recent hours, won deals and open episodes.
     pub fn shrink(&mut self) {
         self.hours.release_spare();
         self.deals.release_spare();

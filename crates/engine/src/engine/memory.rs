@@ -80,7 +80,8 @@ impl Engine {
         m
     }
 
-    /// Releases spare capacity in every rep's windows.
+    /// Releases spare capacity in every rep's collections (the live engine
+    /// does this per rep at each working-day close).
     pub fn shrink(&mut self) {
         for rs in self.reps.values_mut() {
             rs.shrink();
