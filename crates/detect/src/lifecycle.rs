@@ -209,6 +209,20 @@ impl Alerts {
         });
     }
 
+    /// Whether `expire(t)` and `prune(t, scope_floor)` would both leave
+    /// every slot as it is.
+    pub fn settled_at(&self, t: i64, scope_floor: i64) -> bool {
+        self.slots.iter().all(|s| {
+            if s.firing {
+                s.expires_at > t
+            } else {
+                s.quiet_until > t
+                    || (matches!(s.kind, AlertKind::BehindPace | AlertKind::Achievement)
+                        && s.scope >= scope_floor)
+            }
+        })
+    }
+
     /// Remembers the numbers of the open episode of `kind` in `scope`.
     pub fn set_facts(&mut self, kind: AlertKind, scope: i64, facts: [f64; 3]) {
         if let Some(s) = self

@@ -131,6 +131,22 @@ impl RepDetect {
             .map_or(0, |i| self.hours[i].1)
     }
 
+    /// Whether a tick at `t` that starts no new hour (and closes no day or
+    /// week) leaves this state as it is and raises nothing, so it can be
+    /// skipped: inactivity is not due (`working` is false when the tick is
+    /// outside every calendar's working time), and no alert slot expires
+    /// or is pruned. The hourly detectors (sudden drop, pace, the
+    /// baseline's folding) only run on ticks that start an hour.
+    pub fn idle_tick(&self, t: i64, working: bool, scope_floor: i64) -> bool {
+        let inactivity_not_due = !working
+            || self.last_activity == i64::MIN
+            || (self.inactive_at != i64::MIN && t < self.inactive_at)
+            || self
+                .alerts
+                .is_firing(salespulse_model::AlertKind::Inactivity);
+        inactivity_not_due && self.alerts.settled_at(t, scope_floor)
+    }
+
     /// Keeps `open` in step with records just raised: a firing record
     /// opens, a resolved one closes its episode.
     pub fn track(&mut self, raised: &[salespulse_model::AlertRecord]) {

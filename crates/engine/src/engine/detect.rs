@@ -271,8 +271,18 @@ impl Engine {
             scope_floor: floor,
             standings: standings.as_ref(),
         };
+        // A quarter-hour tick that starts no hour and closes no day or week
+        // only checks inactivity deadlines and alert holds: reps with none
+        // due are skipped without touching the rest of their state.
+        let minor = at.standings.is_none()
+            && at.week_closed.is_none()
+            && ticks.iter().all(|k| k.hour.is_none());
+        let working = ticks.iter().any(|k| k.working);
         let mut closed = Vec::new();
         for (id, rs) in self.reps.iter_mut() {
+            if minor && rs.detect.idle_tick(t, working, floor) {
+                continue;
+            }
             let from = out.len();
             // What a tick changes either follows from the saved state (the
             // baseline's folding, the inactivity deadline, pruning) or is an
