@@ -18,7 +18,7 @@ use super::context::ServiceContext;
 use super::cycle::{kind_header, send, send_dlq};
 use super::inflight::Inflight;
 use super::{now_ms, RunSummary};
-use crate::business::{refresh_business_gauges, PerRep};
+use crate::business::{refresh_business_gauges, KpiGauges, PerRep};
 use crate::contexts::ProducerHealth;
 use crate::layout::Layout;
 use crate::restore::{is_credit, restore, Restored};
@@ -60,6 +60,7 @@ pub(crate) struct Processor {
     pub(super) inflight: Inflight,
     pub(super) summary: RunSummary,
     pub(super) per_rep: PerRep,
+    kpi_gauges: KpiGauges,
     received: HashMap<String, IntCounter>,
     warned_misrouted: bool,
     /// An error raised inside a callback, for the loop to return.
@@ -81,6 +82,7 @@ impl Processor {
     ) -> Self {
         Processor {
             per_rep: PerRep::new(&s.metrics),
+            kpi_gauges: KpiGauges::default(),
             s,
             cfg,
             pseudonymizer,
@@ -102,6 +104,7 @@ impl Processor {
     pub(super) fn refresh_gauges(&mut self, consumer: &BaseConsumer<ServiceContext>) {
         refresh_business_gauges(
             &self.status,
+            &mut self.kpi_gauges,
             self.groups.values_mut().map(|g| &mut g.engine),
         );
         self.status.state_reps.set(
