@@ -287,6 +287,7 @@ impl Engine {
         if let Some(region) = &ev.region {
             if rs.seen_region.as_deref() != Some(region) {
                 rs.seen_region = Some(region.as_ref().into());
+                rs.calendar = None;
             }
         }
         let mut cycle_secs = None;
@@ -294,6 +295,7 @@ impl Engine {
             // The directory record with the latest occurred_at wins.
             Body::RepUpdated(d) if rs.directory.as_ref().is_none_or(|(at, _)| *at <= e) => {
                 rs.directory = Some((e, d.clone()));
+                rs.calendar = None;
             }
             Body::DealCreated { deal_id, .. } => {
                 rs.deals.created(

@@ -193,6 +193,11 @@ pub(crate) struct RepState {
     /// The score at the last working-day close (changelog format 7).
     #[serde(skip)]
     pub day_close: Option<DayCloseScore>,
+    /// The rep's working-time calendar (`detect.calendar_of` its region),
+    /// cached: None until first needed and again whenever the region may
+    /// have changed (see [`RepState::calendar`]).
+    #[serde(skip)]
+    pub calendar: Option<u8>,
     /// Changed since the last flush (a score record is due).
     #[serde(skip)]
     pub dirty: bool,
@@ -273,6 +278,7 @@ impl RepState {
             coached: Default::default(),
             history: Default::default(),
             day_close: None,
+            calendar: None,
             dirty: false,
             unsaved: false,
         }
@@ -283,6 +289,19 @@ impl RepState {
             .as_ref()
             .map(|d| d.1.team_id.as_str())
             .or(self.seen_team.as_deref())
+    }
+
+    /// The index of the rep's working-time calendar in `detect.calendars`.
+    /// Ticks ask for it for every rep; the region lookup behind it reads the
+    /// directory record and compares names, so it is cached here. Whoever
+    /// changes `directory` or `seen_region` resets `calendar` to None.
+    pub fn calendar(&mut self, dc: &salespulse_detect::DetectConfig) -> usize {
+        if let Some(c) = self.calendar {
+            return usize::from(c);
+        }
+        let c = dc.calendar_of(self.region());
+        self.calendar = u8::try_from(c).ok();
+        c
     }
 
     pub fn region(&self) -> Option<&str> {

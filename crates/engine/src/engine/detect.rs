@@ -359,7 +359,7 @@ fn tick_rep(
 ) -> bool {
     let dc = &cfg.detect;
     let t = at.t;
-    let cal = dc.calendar_of(rs.region());
+    let cal = rs.calendar(dc);
     let tick = &at.ticks[cal];
     let from = out.len();
     let mut d = std::mem::take(&mut rs.detect);
@@ -444,7 +444,8 @@ fn pace_input(
     (weight > 0.0).then(|| PaceInput {
         scope: scope.start,
         scope_end: scope.end,
-        scope_share: cal.elapsed_share(scope.start, scope.end, t),
+        // The scope is a current period: its share is the tick's.
+        scope_share: shares[scope.kind as usize],
         attainment: got / weight,
         expected: expected / weight,
     })
