@@ -3,7 +3,8 @@
 //! each event's score record built (and serialized) as a 10 ms
 //! `emit_interval` does.
 //!
-//! Run: `cargo bench --bench apply` (results in docs/BENCHMARKS.md).
+//! Run: `cargo bench --bench apply` (results in docs/BENCHMARKS.md);
+//! `SALESPULSE_APPLY_REPS=1000` for the 1k-rep cases only.
 //! Each measured iteration applies the next event of a generated stream to a
 //! warm engine: the first simulated day is applied before timing starts (so
 //! every rep exists and has history), and when the measured part runs out
@@ -109,7 +110,15 @@ fn bench_apply(c: &mut Criterion) {
     let mut group = c.benchmark_group("apply");
     group.throughput(Throughput::Elements(1));
     group.measurement_time(Duration::from_secs(8));
+    // SALESPULSE_APPLY_REPS=1000 runs only the 1k-rep cases: criterion's
+    // name filter would still generate (and hold, 4 GB) the 100k-rep stream.
+    let only: Option<Vec<usize>> = std::env::var("SALESPULSE_APPLY_REPS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
     for (reps, days) in [(1_000usize, 30u32), (100_000, 3)] {
+        if only.as_ref().is_some_and(|o| !o.contains(&reps)) {
+            continue;
+        }
         let (warm, lines) = stream(reps, days, 2_000_000);
         group.bench_function(BenchmarkId::new("json_parse_validate_apply", reps), |b| {
             b.iter_custom(timed(&cfg, &warm, &lines, |e, l| {
