@@ -23,7 +23,8 @@
 //! docs/BENCHMARKS.md (set SALESPULSE_E2E_APPEND=0 not to).
 //!
 //! Run: `cargo bench --bench e2e`. Environment: SALESPULSE_E2E_EVENTS
-//! (default 1,000,000), SALESPULSE_E2E_PARTITIONS (4), SALESPULSE_E2E_LOAD_SECS
+//! (default 1,000,000), SALESPULSE_E2E_PROBE_BYTES (0: the probe's records
+//! as generated), SALESPULSE_E2E_PARTITIONS (4), SALESPULSE_E2E_LOAD_SECS
 //! (20 per latency phase). Needs the test broker: `scripts/install-test-deps`.
 
 use std::time::{Duration, Instant};
@@ -260,8 +261,16 @@ fn main() {
     }
     drop(runs);
     let mut broker_alone = Vec::new();
+    // SALESPULSE_E2E_PROBE_BYTES=3100 pads the probe's records (trailing
+    // spaces) to the size of a score record: the broker's latency for what
+    // the service produces, not for what it reads.
+    let pad = env_or("SALESPULSE_E2E_PROBE_BYTES", 0) as usize;
     for share in [0.25, 0.5, 0.75] {
-        let lines = events.take((rate * share * load_secs as f64) as usize);
+        let mut lines = events.take((rate * share * load_secs as f64) as usize);
+        for l in &mut lines {
+            let short = pad.saturating_sub(l.len());
+            l.extend(std::iter::repeat_n(' ', short));
+        }
         let l = probe::broker_latency(
             &one.broker.addr,
             "sales.events",
@@ -271,14 +280,19 @@ fn main() {
         );
         let q = [0.5, 0.99, 0.999].map(|p| probe::quantile(&l, p));
         println!(
-            "e2e: broker alone at {:.0}% load: produce-to-consume p50 {} p99 {} p99.9 {}",
+            "e2e: broker alone at {:.0}% load{}: produce-to-consume p50 {} p99 {} p99.9 {}",
             share * 100.0,
+            if pad > 0 {
+                format!(" ({pad}-byte records)")
+            } else {
+                String::new()
+            },
             latency::ms(q[0]),
             latency::ms(q[1]),
             latency::ms(q[2]),
         );
         broker_alone.push(json!({
-            "share": share, "offered_per_s": rate * share, "records": l.len(),
+            "share": share, "offered_per_s": rate * share, "records": l.len(), "record_bytes": pad,
             "p50_s": q[0], "p99_s": q[1], "p999_s": q[2],
         }));
     }

@@ -76,7 +76,11 @@ fn table(r: &Value, machine: &str, commit: &str, date: &str) -> String {
     }
     for p in r["broker_latency"].as_array().into_iter().flatten() {
         t += &format!(
-            "| broker alone (bare producer to bare consumer) at {:.0}% load, p50 / p99 / p99.9 | {} / {} / {} | (floor under the row above) |\n",
+            "| broker alone (bare producer to bare consumer{}) at {:.0}% load, p50 / p99 / p99.9 | {} / {} / {} | (floor under the row above) |\n",
+            match f(p, "record_bytes") {
+                b if b > 0.0 => format!(", records padded to {b:.0} bytes"),
+                _ => String::new(),
+            },
             100.0 * f(p, "share"),
             ms(p, "p50_s"),
             ms(p, "p99_s"),
