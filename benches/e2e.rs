@@ -24,7 +24,8 @@
 //!
 //! Run: `cargo bench --bench e2e`. Environment: SALESPULSE_E2E_EVENTS
 //! (default 1,000,000), SALESPULSE_E2E_PROBE_BYTES (0: the probe's records
-//! as generated), SALESPULSE_E2E_PARTITIONS (4), SALESPULSE_E2E_LOAD_SECS
+//! as generated), SALESPULSE_E2E_LATENCY_TOML (config added to the latency
+//! instance), SALESPULSE_E2E_PARTITIONS (4), SALESPULSE_E2E_LOAD_SECS
 //! (20 per latency phase). Needs the test broker: `scripts/install-test-deps`.
 
 use std::time::{Duration, Instant};
@@ -89,9 +90,14 @@ fn setup(name: &str, partitions: i32, lines: &[String], emit_interval: Option<&s
     let broker = Broker::start();
     let cfg = config_dir(name, &broker.addr, partitions, "");
     if let Some(every) = emit_interval {
+        // SALESPULSE_E2E_LATENCY_TOML is appended to the latency instance's
+        // config, inside its [service] table unless it opens another one:
+        // e.g. 'commit_interval = "5s"' or '[detect]\nenabled = false', to
+        // see what a setting does to the latency phases.
+        let extra = std::env::var("SALESPULSE_E2E_LATENCY_TOML").unwrap_or_default();
         std::fs::write(
             cfg.join("zz-bench.toml"),
-            format!("[service]\nemit_interval = \"{every}\"\n"),
+            format!("[service]\nemit_interval = \"{every}\"\n{extra}\n"),
         )
         .expect("bench config");
     }
@@ -311,6 +317,7 @@ fn main() {
         "cpu_s_per_million": usage.cpu_seconds / n as f64 * 1e6,
         "peak_rss_kib": usage.peak_rss_kib,
         "latency_emit_interval": LATENCY_EMIT_INTERVAL,
+        "latency_extra_toml": std::env::var("SALESPULSE_E2E_LATENCY_TOML").unwrap_or_default(),
         "drain_latency_config_per_s": rate,
         "cpu_s_per_million_latency_config": usage10.cpu_seconds / n as f64 * 1e6,
         "latency": phases,

@@ -56,7 +56,13 @@ fn table(r: &Value, machine: &str, commit: &str, date: &str) -> String {
         f(r, "cpu_s_per_million"),
         f(r, "peak_rss_kib") / 1024.0
     );
-    let every = r["latency_emit_interval"].as_str().unwrap_or("?");
+    let mut every = r["latency_emit_interval"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string();
+    if let Some(extra) = r["latency_extra_toml"].as_str().filter(|x| !x.is_empty()) {
+        every += &format!(" and `{}`", extra.replace('\n', " "));
+    }
     t += &format!(
         "| drain with `emit_interval` = {every} (the maximum the loads below are shares of) | {:.0} events/s, {:.2} CPU s per million | |\n",
         f(r, "drain_latency_config_per_s"),
