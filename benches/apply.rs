@@ -112,9 +112,15 @@ fn bench_apply(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(8));
     // SALESPULSE_APPLY_REPS=1000 runs only the 1k-rep cases: criterion's
     // name filter would still generate (and hold, 4 GB) the 100k-rep stream.
-    let only: Option<Vec<usize>> = std::env::var("SALESPULSE_APPLY_REPS")
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+    let only: Option<Vec<usize>> = std::env::var("SALESPULSE_APPLY_REPS").ok().map(|v| {
+        v.split(',')
+            .map(|n| {
+                n.trim().parse().unwrap_or_else(|_| {
+                    panic!("SALESPULSE_APPLY_REPS = {v:?}: expected rep counts such as 1000 or 1000,100000")
+                })
+            })
+            .collect()
+    });
     for (reps, days) in [(1_000usize, 30u32), (100_000, 3)] {
         if only.as_ref().is_some_and(|o| !o.contains(&reps)) {
             continue;

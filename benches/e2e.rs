@@ -85,6 +85,23 @@ struct Setup {
 /// The service's `emit_interval` in the latency phases.
 const LATENCY_EMIT_INTERVAL: &str = "10ms";
 
+/// The latency instance's extra config file: `emit_interval = every` and
+/// SALESPULSE_E2E_LATENCY_TOML. Checked when the bench starts: bad TOML
+/// would otherwise only show, minutes in, as a service that never starts.
+fn latency_toml(every: &str) -> String {
+    let extra = std::env::var("SALESPULSE_E2E_LATENCY_TOML").unwrap_or_default();
+    let text = format!("[service]\nemit_interval = \"{every}\"\n{extra}\n");
+    if let Err(e) = config::Config::builder()
+        .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+        .build()
+    {
+        panic!(
+            "SALESPULSE_E2E_LATENCY_TOML = {extra:?}: not valid TOML after a [service] table ({e})"
+        );
+    }
+    text
+}
+
 /// `emit_interval`: `None` for the service's default.
 fn setup(name: &str, partitions: i32, lines: &[String], emit_interval: Option<&str>) -> Setup {
     let broker = Broker::start();
@@ -94,12 +111,7 @@ fn setup(name: &str, partitions: i32, lines: &[String], emit_interval: Option<&s
         // config, inside its [service] table unless it opens another one:
         // e.g. 'commit_interval = "5s"' or '[detect]\nenabled = false', to
         // see what a setting does to the latency phases.
-        let extra = std::env::var("SALESPULSE_E2E_LATENCY_TOML").unwrap_or_default();
-        std::fs::write(
-            cfg.join("zz-bench.toml"),
-            format!("[service]\nemit_interval = \"{every}\"\n{extra}\n"),
-        )
-        .expect("bench config");
+        std::fs::write(cfg.join("zz-bench.toml"), latency_toml(every)).expect("bench config");
     }
     create_topics(&cfg);
     let started = Instant::now();
@@ -221,6 +233,7 @@ fn main() {
         return; // `cargo test --benches` / `cargo bench -- --list` probe the binary.
     }
     latency::self_check();
+    latency_toml(LATENCY_EMIT_INTERVAL);
     let n = env_or("SALESPULSE_E2E_EVENTS", 1_000_000) as usize;
     let partitions = env_or("SALESPULSE_E2E_PARTITIONS", 4) as i32;
     let load_secs = env_or("SALESPULSE_E2E_LOAD_SECS", 20);

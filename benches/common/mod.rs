@@ -35,12 +35,16 @@ pub fn config() -> EngineConfig {
     EngineConfig::new(&s).expect("valid config")
 }
 
-/// An environment variable as a number, or `default`.
+/// An environment variable as a number, or `default` when it is unset. A
+/// value that is not a number stops the bench (a typo must not run the
+/// default size silently).
 pub fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    match std::env::var(name) {
+        Err(_) => default,
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
+            panic!("{name} = {v:?}: expected a whole number (unset for {default})")
+        }),
+    }
 }
 
 /// Streams the generator's `days` of activity for `reps` reps straight into
