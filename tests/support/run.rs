@@ -345,7 +345,8 @@ pub fn start_demo(args: &[&str]) -> (Child, String, String, String) {
             .and_then(|r| r.split_whitespace().next())
             .map(str::to_string)
     };
-    for line in BufReader::new(child.stdout.take().unwrap()).lines().take(7) {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref().take(7) {
         let line = line.unwrap();
         if let Some(b) = after(&line, "kafka bootstrap:") {
             bootstrap = b;
@@ -360,5 +361,9 @@ pub fn start_demo(args: &[&str]) -> (Child, String, String, String) {
             token = t;
         }
     }
+    // Keep reading what the demo prints later ("generating ..."): a closed
+    // pipe would make its next println fail and the demo exit, which a
+    // browser test then sees as a refused connection.
+    std::thread::spawn(move || lines.for_each(drop));
     (child, bootstrap, http, token)
 }
