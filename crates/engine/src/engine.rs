@@ -224,16 +224,7 @@ impl Engine {
 
     /// Whether an event at `e` still falls in a kept window or period at stream time `t`.
     fn is_kept(&self, e: i64, t: i64) -> bool {
-        if self.cfg.specs.widest().contains(t, e) {
-            return true;
-        }
-        PeriodKind::ALL
-            .iter()
-            .any(|&k| self.period_of(k, e).end + self.cfg.grace_ms > t)
-    }
-
-    fn period_of(&self, kind: PeriodKind, e: i64) -> Period {
-        period_of(&self.cfg, &self.current, kind, e)
+        is_kept(&self.cfg, &self.current, e, t)
     }
 
     fn apply_inner(&mut self, ev: &Event<'_>, now_ms: Option<i64>) -> Result<EventType, Rejection> {
@@ -265,7 +256,6 @@ impl Engine {
         detect::hold_outlier(cfg, &ev.rep_id, rs, ev, &mut self.detection.out)?;
         let fresh = rs.dedupe.check_insert(
             stable_hash(&ev.event_id),
-            e,
             t,
             cfg.dedupe_horizon_ms,
             cfg.dedupe_max_per_rep,
@@ -276,7 +266,7 @@ impl Engine {
                 Reason::Duplicate,
                 "event_id",
                 &format!("{:?}", ev.event_id),
-                "an id not already applied for this rep within engine.dedupe_horizon",
+                "an id not already applied for this rep within engine.dedupe_horizon of stream time before it arrived",
             ));
         }
         if let Some(team) = &ev.team_id {
@@ -340,7 +330,9 @@ impl Engine {
         if !is_directory {
             rs.week.add(forecast::event_slot(cfg, &self.current, e));
         }
-        if let Some(p) = incentive::on_event(cfg, rs, ev, &acc, t) {
+        let current = &self.current;
+        let kept = |at: i64| is_kept(cfg, current, at, t);
+        if let Some(p) = incentive::on_event(cfg, rs, ev, &acc, t, kept) {
             // A refund corrected a closed statement: its summary is due again.
             self.summaries_due
                 .insert((ev.rep_id.as_ref().into(), p.kind, p.start));
@@ -411,6 +403,10 @@ impl Engine {
     /// Appends the current score record of each rep in `ids` to `out`.
     fn score_reps(&mut self, ids: Vec<Box<str>>, out: &mut Vec<ScoreRecord>) {
         let t = self.stream_time;
+        if t == i64::MIN {
+            // No event yet, only credits waiting for one: no time to score at.
+            return;
+        }
         let floor = self.version_floor();
         if !ids.is_empty() {
             self.clock.at(&self.cfg, t, &self.current);
@@ -477,6 +473,17 @@ fn rep_entry<'m>(reps: &'m mut RepMap, rep_id: &str, cfg: &EngineConfig) -> &'m 
         .or_insert_with(|| RepState::new(&cfg.specs))
 }
 
+/// Whether an event at `e` still falls in the widest rolling window or in a
+/// period (of any kind) whose `end + grace` is ahead of stream time `t`.
+fn is_kept(cfg: &EngineConfig, current: &[Period; 4], e: i64, t: i64) -> bool {
+    if cfg.specs.widest().contains(t, e) {
+        return true;
+    }
+    PeriodKind::ALL
+        .iter()
+        .any(|&k| period_of(cfg, current, k, e).end + cfg.grace_ms > t)
+}
+
 /// The period of `kind` holding `e`: the cached current one, or computed.
 fn period_of(cfg: &EngineConfig, current: &[Period; 4], kind: PeriodKind, e: i64) -> Period {
     let cur = current[kind as usize];
@@ -532,7 +539,7 @@ fn add(
                 // that is due.
                 rs.history.add_late(&p, acc);
             }
-        } else {
+        } else if cfg.summary_periods.contains(&p.kind) {
             rs.history.add_late(&p, acc);
         }
     }

@@ -223,18 +223,21 @@ pub(crate) fn summary_record(
     period: Period,
     floor: u64,
 ) -> ScoreRecord {
-    // Past its grace a period lives on in the history, which also holds
-    // what reached it late (assist credits); the commission's copy is older.
-    let acc = rs
-        .periods
-        .get(&period)
-        .copied()
-        .or_else(|| rs.history.get(&period))
-        .or_else(|| incentive::closed_sums(rs, &period))
-        .unwrap_or_default();
-    incentive::keep_closed(cfg, rs, &period, acc);
+    // Past its grace a period's summary is re-emitted only to correct its
+    // commission statement, with the KPI sums of its last summary: what
+    // arrived after the grace does not count in it (docs/windows.md). The
+    // history keeps absorbing such late arrivals for `last_periods`.
+    let acc = match rs.periods.get(&period).copied() {
+        Some(acc) => {
+            incentive::keep_closed(cfg, rs, &period, acc);
+            rs.history.note(&period, acc);
+            acc
+        }
+        None => incentive::closed_sums(rs, &period)
+            .or_else(|| rs.history.get(&period))
+            .unwrap_or_default(),
+    };
     let before = rs.history.before(&cfg.calendar, &period).is_some();
-    rs.history.note(&period, acc);
     let (profile, score, components) = period_score(cfg, rs, period, acc);
     let mut rec = header(rep_id, rs, t, floor, RecordKind::PeriodSummary);
     rec.profile = profile;

@@ -5,9 +5,13 @@ use salespulse_kpi::{ActivityCounts, SalesAcc};
 use salespulse_model::Directory;
 use salespulse_window::{PeriodStore, ReleaseSpare, Rolling, RollingSpecs};
 
-/// Recently applied event ids of one rep, as (hash, occurred_at), sorted by
-/// hash. An event is a duplicate when an id with the same hash was applied
-/// with `occurred_at > stream_time - horizon`. Memory: 16 bytes per id.
+/// Event ids of one rep applied recently *by arrival*, as (hash, stream time
+/// when the first copy was applied), sorted by hash. A record is a duplicate
+/// when an id with the same hash was applied at a stream time
+/// `> stream_time - horizon`, whatever the record's `occurred_at`: an
+/// at-least-once producer re-sends what it sent, however old the event is,
+/// so the horizon measures redelivery, not event age. Memory: 16 bytes per
+/// id, at most `max` ids (the earliest applied are forgotten first).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct DedupeSet {
     entries: Vec<(u64, i64)>,
@@ -17,12 +21,12 @@ pub struct DedupeSet {
 }
 
 impl DedupeSet {
-    /// Checks `id` at stream time `t` and records it if new. Returns false for
-    /// a duplicate. `evicted` counts ids dropped early because of `max`.
+    /// Checks `id` arriving at stream time `t_ms` (the stream time including
+    /// this record) and records it if new. Returns false for a duplicate.
+    /// `evicted` counts ids dropped early because of `max`.
     pub fn check_insert(
         &mut self,
         id: u64,
-        e_ms: i64,
         t_ms: i64,
         horizon_ms: i64,
         max: usize,
@@ -42,17 +46,15 @@ impl DedupeSet {
         let pos = match self.entries.binary_search_by_key(&id, |e| e.0) {
             Ok(i) if self.entries[i].1 > cutoff => return false,
             Ok(i) => {
-                self.entries[i].1 = e_ms;
-                self.oldest = self.oldest.min(e_ms);
+                // Seen before the horizon: a new delivery, remembered from now.
+                self.entries[i].1 = t_ms;
                 return true;
             }
             Err(i) => i,
         };
-        if e_ms <= cutoff {
-            // Older than the horizon: it can never be matched, so it is not kept.
-            return true;
-        }
         if self.entries.len() >= max.max(1) {
+            // Stream time never decreases, so the smallest time is the id
+            // applied first: the one a re-send is least likely to repeat.
             if let Some(victim) = self
                 .entries
                 .iter()
@@ -62,11 +64,11 @@ impl DedupeSet {
             {
                 self.entries.remove(victim);
                 *evicted += 1;
-                return self.check_insert(id, e_ms, t_ms, horizon_ms, max, evicted);
+                return self.check_insert(id, t_ms, horizon_ms, max, evicted);
             }
         }
-        self.entries.insert(pos, (id, e_ms));
-        self.oldest = self.oldest.min(e_ms);
+        self.entries.insert(pos, (id, t_ms));
+        self.oldest = self.oldest.min(t_ms);
         true
     }
 
@@ -344,12 +346,14 @@ mod tests {
     fn dedupe_respects_horizon_and_cap() {
         let mut d = DedupeSet::default();
         let mut ev = 0;
-        assert!(d.check_insert(1, 100, 100, 50, 10, &mut ev));
-        assert!(!d.check_insert(1, 120, 120, 50, 10, &mut ev));
-        // At t=150 the first id (at 100) is outside the horizon: no longer a duplicate.
-        assert!(d.check_insert(1, 150, 150, 50, 10, &mut ev));
+        assert!(d.check_insert(1, 100, 50, 10, &mut ev));
+        assert!(!d.check_insert(1, 120, 50, 10, &mut ev));
+        // At t=150 the first copy (applied at 100) is outside the horizon.
+        assert!(d.check_insert(1, 150, 50, 10, &mut ev));
+        // ...and the new copy is remembered from 150 on.
+        assert!(!d.check_insert(1, 199, 50, 10, &mut ev));
         for i in 2..20 {
-            assert!(d.check_insert(i, 150 + i as i64, 170, 50, 10, &mut ev));
+            assert!(d.check_insert(i, 170, 50, 10, &mut ev));
         }
         assert_eq!(d.len(), 10);
         assert!(ev > 0);

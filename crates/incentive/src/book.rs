@@ -186,12 +186,23 @@ impl Books {
         Some(period)
     }
 
-    /// Forgets deals past their clawback window at stream time `t`, and
-    /// periods that ended more than `keep_ms` before `t`.
-    pub fn prune(&mut self, plan: &Plan, t: i64, keep_ms: i64) {
+    /// Forgets what no accepted event can change any more at stream time
+    /// `t`: a deal once no refund inside its clawback window can be
+    /// accepted (`refundable(time)` says whether an event at `time` still
+    /// can), and a period's book once late wins can no longer reach it
+    /// (`end + grace_ms`) and no kept deal can be refunded into it.
+    pub fn prune(&mut self, plan: &Plan, t: i64, grace_ms: i64, refundable: impl Fn(i64) -> bool) {
         let window = plan.clawback_ms;
-        self.deals.retain(|d| d.at + window > t);
-        self.books.retain(|b| b.end.saturating_add(keep_ms) > t);
+        self.deals.retain(|d| refundable(d.at + window - 1));
+        let deals = &self.deals;
+        self.books.retain(|b| {
+            b.end.saturating_add(grace_ms) > t || deals.iter().any(|d| d.period == b.start)
+        });
+    }
+
+    /// Whether the book of the period starting at `start` is kept.
+    pub fn holds(&self, start: i64) -> bool {
+        self.books.binary_search_by_key(&start, |b| b.start).is_ok()
     }
 
     /// The statement of the period starting at `start` (`end` when no book

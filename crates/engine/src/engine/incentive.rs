@@ -64,24 +64,29 @@ fn plan_at<'c>(cfg: &'c EngineConfig, rs: &RepState, at: i64) -> Option<(&'c Pla
 }
 
 /// Books an applied event; returns the closed statement period a refund
-/// corrected (its summary is due again).
+/// corrected (its summary is due again). A win is booked only while its
+/// statement period still accepts late events, as the period's KPIs are
+/// (docs/windows.md); `kept(time)` says whether an event at `time` can
+/// still be accepted at stream time `t`.
 pub(crate) fn on_event(
     cfg: &EngineConfig,
     rs: &mut RepState,
     ev: &Event<'_>,
     acc: &SalesAcc,
     t: i64,
+    kept: impl Fn(i64) -> bool,
 ) -> Option<Period> {
     let e = ev.occurred_at.0;
     let (plan, p) = plan_at(cfg, rs, e)?;
     let books = &mut rs.incentive.books;
+    let open = p.end + cfg.grace_ms > t;
     let mut corrected = None;
     match &ev.body {
         Body::DealWon {
             deal_id,
             new_customer,
             ..
-        } => {
+        } if open => {
             let amount = match plan.measure {
                 Measure::Revenue => acc.revenue,
                 Measure::PartnerRevenue => acc.partner_revenue,
@@ -102,15 +107,13 @@ pub(crate) fn on_event(
             let closed = cfg.calendar.period(plan.period, start);
             corrected = (closed.end <= t).then_some(closed);
         }
-        Body::PartnerOnboarded => books.partner_onboarded(plan, e, (p.start, p.end)),
+        Body::PartnerOnboarded if open => books.partner_onboarded(plan, e, (p.start, p.end)),
+        Body::DealWon { .. } | Body::PartnerOnboarded => {}
         _ => return None,
     }
-    let keep = plan.clawback_ms + cfg.grace_ms;
-    books.prune(plan, t, keep);
-    let floor = t - keep;
-    rs.incentive
-        .closed
-        .retain(|(start, _)| cfg.calendar.period(plan.period, *start).end > floor);
+    books.prune(plan, t, cfg.grace_ms, kept);
+    let books = &rs.incentive.books;
+    rs.incentive.closed.retain(|(start, _)| books.holds(*start));
     corrected
 }
 

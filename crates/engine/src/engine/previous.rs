@@ -41,17 +41,20 @@ impl History {
         }
     }
 
-    /// Adds what reached a closed period after its grace (an assist credit
-    /// from a partition far behind, or an event still inside a rolling
-    /// window): its summary is not emitted again, but the period's sums
-    /// here are complete, so what is shown of it later does not depend on
+    /// Adds what reached a closed period late: within its grace (its
+    /// summary is due and will note the full sums), or after it (an assist
+    /// credit from a partition far behind, or an event still inside a
+    /// rolling window), when its summary is not emitted again. Either way
+    /// the period's sums here are complete, also for a rep that had nothing
+    /// else in the period, so what is shown of it later does not depend on
     /// when a credit arrived.
     pub(crate) fn add_late(&mut self, p: &Period, acc: &SalesAcc) {
-        if let Some(slot) = self.by_kind[p.kind as usize]
+        match self.by_kind[p.kind as usize]
             .iter_mut()
             .find(|(s, _)| *s == p.start)
         {
-            slot.1.merge(acc);
+            Some(slot) => slot.1.merge(acc),
+            None => self.note(p, *acc),
         }
     }
 
