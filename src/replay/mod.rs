@@ -53,7 +53,10 @@ pub struct Args {
     /// Which records to write.
     #[arg(long, value_enum, default_value_t = Emit::Final)]
     emit: Emit,
-    /// Wall clock for the future_timestamp check (RFC 3339); without it the check is off.
+    /// Ingest clock for the future_timestamp check (RFC 3339), or `off`.
+    /// Default: when the --events file was last modified (stdin: the wall
+    /// clock at start), so a record dated after its log was written is
+    /// rejected, as the live service rejects it against the wall clock.
     #[arg(long)]
     now: Option<String>,
     /// Also write team rollups at the end (with --partitions 1).
@@ -154,14 +157,7 @@ pub fn run(a: &Args) -> Result<()> {
     if let Some(path) = &a.control {
         crate::control_cmd::apply_file(&mut cfg, path)?;
     }
-    let now_ms = match &a.now {
-        Some(s) => Some(
-            Timestamp::parse_rfc3339(s)
-                .map_err(|e| anyhow::anyhow!("--now {s:?}: {e}"))?
-                .0,
-        ),
-        None => None,
-    };
+    let now_ms = ingest_clock(a.now.as_deref(), &a.events)?;
     if a.teams && a.partitions > 1 {
         anyhow::bail!("--teams needs --partitions 1: a team's reps may be in different partitions");
     }
@@ -319,6 +315,34 @@ pub fn run(a: &Args) -> Result<()> {
         alert_count,
     );
     Ok(())
+}
+
+/// The ingest clock of the `future_timestamp` check: `--now` (`off`: no
+/// check), else the time the input was written: the file's modification
+/// time, or the wall clock for stdin. Without a clock, one record dated
+/// 9999-12-31 would move stream time there and make every later record
+/// `too_late`.
+fn ingest_clock(now: Option<&str>, events: &str) -> Result<Option<i64>> {
+    let ms = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    };
+    match now {
+        Some("off") => Ok(None),
+        Some(s) => Ok(Some(
+            Timestamp::parse_rfc3339(s)
+                .map_err(|e| anyhow::anyhow!("--now {s:?}: {e}; expected RFC 3339 or off"))?
+                .0,
+        )),
+        None if events == "-" => Ok(Some(ms(std::time::SystemTime::now()))),
+        None => {
+            let modified = std::fs::metadata(events)
+                .and_then(|m| m.modified())
+                .with_context(|| format!("reading the modification time of --events {events} (pass --now to set the clock)"))?;
+            Ok(Some(ms(modified)))
+        }
+    }
 }
 
 /// The records `--emit final` writes as they come: all but score records.
