@@ -11,8 +11,14 @@ pub fn run(dir: Option<&Path>) -> Result<()> {
     let kafka = all.kafka;
     println!("configuration OK");
     println!(
-        "  kafka: {} (group {})",
-        kafka.kafka.brokers, kafka.kafka.group_id
+        "  kafka: {} (group {}, {})",
+        kafka.kafka.brokers,
+        kafka.kafka.group_id,
+        if kafka.kafka.instance_id.is_empty() {
+            "dynamic membership".to_string()
+        } else {
+            format!("static member {}", kafka.kafka.instance_id)
+        }
     );
     for (key, value) in kafka.kafka.client.shown() {
         println!("    {key} = {value}");

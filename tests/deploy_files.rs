@@ -200,14 +200,14 @@ fn dockerfile_is_multi_stage_non_root_with_a_health_check() {
 
 #[test]
 fn kubernetes_manifests_agree_with_each_other_and_the_config() {
-    let dep = yaml("deploy/k8s/deployment.yaml");
+    let dep = yaml("deploy/k8s/statefulset.yaml");
     let svc = yaml("deploy/k8s/service.yaml");
     let cm = yaml("deploy/k8s/configmap.yaml");
     let pdb = yaml("deploy/k8s/pdb.yaml");
     let sm = yaml("deploy/k8s/servicemonitor.yaml");
     let keda = yaml("deploy/k8s/keda-scaledobject.yaml");
     for (v, kind) in [
-        (&dep, "Deployment"),
+        (&dep, "StatefulSet"),
         (&svc, "Service"),
         (&cm, "ConfigMap"),
         (&pdb, "PodDisruptionBudget"),
@@ -278,11 +278,32 @@ fn kubernetes_manifests_agree_with_each_other_and_the_config() {
         sm["spec"]["endpoints"][0]["port"],
         svc["spec"]["ports"][0]["name"]
     );
-    // KEDA scales this Deployment on this consumer group's lag, up to one
+    // Each pod joins the group under its own stable name (static membership).
+    let instance = c["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"].as_str() == Some("SALESPULSE__KAFKA__INSTANCE_ID"))
+        .expect("SALESPULSE__KAFKA__INSTANCE_ID in the pod's env");
+    assert_eq!(
+        str_of(instance, &["valueFrom", "fieldRef", "fieldPath"]),
+        "metadata.name"
+    );
+    let mut env = BTreeMap::new();
+    env.insert(
+        "SALESPULSE__KAFKA__INSTANCE_ID".to_string(),
+        "salespulse-0".to_string(),
+    );
+    check_config(&env, Some(&dir));
+    // KEDA scales this StatefulSet on this consumer group's lag, up to one
     // replica per input partition.
     assert_eq!(
         keda["spec"]["scaleTargetRef"]["name"],
         dep["metadata"]["name"]
+    );
+    assert_eq!(
+        str_of(&keda["spec"]["scaleTargetRef"], &["kind"]),
+        "StatefulSet"
     );
     let t = &keda["spec"]["triggers"][0]["metadata"];
     assert_eq!(str_of(t, &["consumerGroup"]), settings["kafka.group_id"]);

@@ -146,25 +146,8 @@ fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
 /// partitions (by /metrics), printing what it saw, or its log when it does
 /// not. (With three partitions and two members, range gives one of them two.)
 fn wait_owned(run: &Run, http: &str, name: &str, want: f64) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some((200, text)) = support::http_get(http, "/metrics") {
-            let owned = support::metric(&text, "salespulse_partitions_owned");
-            if owned >= want {
-                eprintln!("fault: {name} owns {owned} partitions");
-                return;
-            }
-        }
-        if Instant::now() > deadline {
-            let log = run.log();
-            let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            panic!(
-                "{name} never owned {want} partitions; its log ends:\n{}",
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    time_to_own(run, http, want, Duration::from_secs(90));
+    eprintln!("fault: {name} owns {want} partitions");
 }
 
 #[test]
@@ -224,6 +207,79 @@ fn instances_added_and_killed_mid_stream_still_equal_replay() {
 
     assert_equals_replay(&broker.addr, &file, PARTITIONS);
     drop(http_b);
+}
+
+/// Waits until `run` at `http` owns at least `want` partitions; how long
+/// that took. Panics with the end of its log after `limit`.
+fn time_to_own(run: &Run, http: &str, want: f64, limit: Duration) -> Duration {
+    let since = Instant::now();
+    loop {
+        if let Some((200, text)) = support::http_get(http, "/metrics") {
+            if support::metric(&text, "salespulse_partitions_owned") >= want {
+                return since.elapsed();
+            }
+        }
+        if since.elapsed() > limit {
+            let log = run.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!(
+                "never owned {want} partitions within {limit:?}; its log ends:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_restarted_static_member_takes_its_partitions_back_at_once() {
+    let _serial = serial();
+    let Setup {
+        broker,
+        cfg,
+        http,
+        file,
+        lines,
+        input_ends,
+    } = setup("static", "60", "30", "8");
+    // A session timeout far longer than a restart: a new dynamic member
+    // would wait for the dead one's session to expire (about 400 s were
+    // seen after five quick SIGKILLs); a static member rejoins under its
+    // name and gets its partitions straight back.
+    const SESSION: Duration = Duration::from_secs(60);
+    std::fs::write(
+        cfg.join("zz-static.toml"),
+        format!(
+            "[kafka]\ninstance_id = \"node-a\"\n[kafka.client]\n\"session.timeout.ms\" = \"{}\"\n",
+            SESSION.as_millis()
+        ),
+    )
+    .unwrap();
+    let producer = produce_paced(&broker.addr, lines.clone(), 3_000.0);
+    let mut child = start_run(&cfg);
+    wait_owned(&child, &http, "the service", 3.0);
+    for restart in 1..=3 {
+        std::thread::sleep(Duration::from_secs(3));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        print_warnings(&format!("run {restart}"), &child.log());
+        child = start_run(&cfg);
+        let took = time_to_own(&child, &http, 3.0, SESSION / 2);
+        eprintln!(
+            "fault: restart {restart}: all partitions owned again {:.1} s after the SIGKILL",
+            took.as_secs_f64()
+        );
+    }
+    producer.join().unwrap();
+    wait_all_committed(
+        &broker.addr,
+        "it-static",
+        &input_ends,
+        Duration::from_secs(300),
+    );
+    let log = stop(child);
+    print_run_summary("last run", &log);
+    assert_equals_replay(&broker.addr, &file, PARTITIONS);
 }
 
 #[test]

@@ -108,6 +108,12 @@ fn consumer(
             client.set(key, value);
         }
     }
+    // Static membership: a restarted instance rejoins under the same name
+    // and gets its partitions back at once, without a rebalance or waiting
+    // for its predecessor's session to time out.
+    if !s.kafka.instance_id.is_empty() {
+        client.set("group.instance.id", &s.kafka.instance_id);
+    }
     client
         .set("group.id", &s.kafka.group_id)
         .set("enable.auto.commit", "false")

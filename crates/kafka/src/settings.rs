@@ -18,6 +18,9 @@ pub struct KafkaSection {
     pub brokers: String,
     /// Consumer group.
     pub group_id: String,
+    /// Static group membership (`group.instance.id`): a stable name per
+    /// instance, e.g. the StatefulSet pod name. Empty: dynamic membership.
+    pub instance_id: String,
     /// librdkafka properties passed through unchanged; secrets held as such.
     pub client: ClientProps,
 }
@@ -27,6 +30,7 @@ impl Default for KafkaSection {
         KafkaSection {
             brokers: "127.0.0.1:9092".into(),
             group_id: "salespulse".into(),
+            instance_id: String::new(),
             client: ClientProps::default(),
         }
     }
@@ -205,6 +209,23 @@ impl KafkaSettings {
             return Err(KafkaError::Config(format!(
                 "input.topics contains output.by_rep ({}); it is internal and consumed anyway",
                 self.output.by_rep
+            )));
+        }
+        if self.kafka.client.contains_key("group.instance.id") {
+            return Err(KafkaError::Config(
+                "kafka.client sets group.instance.id, which every consumer of the service would share; set kafka.instance_id instead (it applies to the input consumer only)".into(),
+            ));
+        }
+        if self.kafka.instance_id.len() > 249
+            || self
+                .kafka
+                .instance_id
+                .chars()
+                .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        {
+            return Err(KafkaError::Config(format!(
+                "kafka.instance_id = {:?}: expected at most 249 of [a-zA-Z0-9._-] (e.g. the pod name), or empty for dynamic membership",
+                self.kafka.instance_id
             )));
         }
         if self.metrics.per_rep_limit == 0 && self.metrics.per_rep {
