@@ -1,5 +1,6 @@
 //! The command line: configuration errors name the key, environment
-//! overrides apply, `--now` enables the future check, loadgen is deterministic.
+//! overrides apply, replay checks future timestamps against the time its
+//! input was written (or `--now`), loadgen is deterministic.
 
 use std::process::{Command, Output};
 
@@ -165,6 +166,79 @@ fn environment_overrides_files() {
         &[("SALESPULSE__ENGINE__TIME_ZONE", "Nowhere/Land")],
     );
     assert!(!o.status.success());
+}
+
+#[test]
+fn a_far_future_record_does_not_poison_a_replay() {
+    // Without a clock, the 9999 record moved stream time there and every
+    // later record was too_late. The input file's modification time is the
+    // clock now: the record is future_timestamp and the rest apply.
+    let events = concat!(
+        r#"{"event_id":"a1","type":"activity.call","occurred_at":"2026-10-02T10:00:00Z","rep_id":"r1"}"#,
+        "\n",
+        r#"{"event_id":"a2","type":"activity.call","occurred_at":"9999-12-31T00:00:00Z","rep_id":"r1"}"#,
+        "\n",
+        r#"{"event_id":"a3","type":"activity.call","occurred_at":"2026-10-02T11:00:00Z","rep_id":"r1"}"#,
+        "\n",
+    );
+    let o = replay_bytes("far-future", events.as_bytes());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("applied 2 rejected 1 (future_timestamp=1)"),
+        "{err}"
+    );
+    // --now off is the old behaviour, for generated data dated in the future.
+    let dir = scratch::scratch("cli-far-future-off");
+    let path = dir.join("events.ndjson");
+    std::fs::write(&path, events).unwrap();
+    let o = salespulse(
+        &[
+            "replay",
+            "--events",
+            path.to_str().unwrap(),
+            "--out",
+            "/dev/null",
+            "--now",
+            "off",
+        ],
+        &[],
+    );
+    assert!(stderr(&o).contains("too_late=1"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_late_resend_is_counted_once_in_a_replay() {
+    // Issue 22's six records: the deal re-sent right after its first copy,
+    // both dated three days before stream time.
+    let events = [
+        r#"{"event_id":"a1","type":"activity.email","occurred_at":"2026-10-02T10:00:00Z","rep_id":"r1"}"#,
+        r#"{"event_id":"a2","type":"activity.email","occurred_at":"2026-10-05T08:00:00Z","rep_id":"r1"}"#,
+        r#"{"event_id":"a3","type":"activity.email","occurred_at":"2026-10-02T17:55:59Z","rep_id":"r1"}"#,
+        r#"{"event_id":"a3","type":"activity.email","occurred_at":"2026-10-02T17:55:59Z","rep_id":"r1"}"#,
+        r#"{"event_id":"d1","type":"deal.won","occurred_at":"2026-10-02T16:00:00Z","rep_id":"r1","deal_id":"D1","amount":"50000.00","currency":"USD","customer_id":"c1","channel":"direct"}"#,
+        r#"{"event_id":"d1","type":"deal.won","occurred_at":"2026-10-02T16:00:00Z","rep_id":"r1","deal_id":"D1","amount":"50000.00","currency":"USD","customer_id":"c1","channel":"direct"}"#,
+    ]
+    .join("\n");
+    let dir = scratch::scratch("cli-late-resend");
+    let path = dir.join("events.ndjson");
+    std::fs::write(&path, events).unwrap();
+    let o = salespulse(&["replay", "--events", path.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("duplicate=2"), "{}", stderr(&o));
+    let rec: serde_json::Value = o
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+        .find(|r| r["kind"] == "score")
+        .expect("a score record");
+    assert_eq!(rec["kpis"]["deals_won"]["month"], 1);
+    assert_eq!(rec["kpis"]["revenue"]["month"], 50000.0);
+    assert_eq!(rec["kpis"]["emails"]["month"], 3);
+    let c = &rec["commission"];
+    assert_eq!(c["gross"], 50000.0);
+    // The shipped direct plan: 6% up to the 40,000 target, 9% above.
+    assert_eq!(c["earned_to_date"], 0.06 * 40000.0 + 0.09 * 10000.0);
 }
 
 #[test]
