@@ -104,6 +104,8 @@ pub struct Status {
     pub alerts_firing: IntGaugeVec,
     /// Records skipped because the rep's restored state already held them.
     pub already_applied: IntCounter,
+    /// Event ids forgotten before their dedupe horizon because a rep hit `dedupe_max_per_rep`.
+    pub dedupe_evicted: IntCounter,
     /// The control topic's reader.
     pub control: crate::control::ControlMetrics,
 }
@@ -324,6 +326,11 @@ impl Status {
                 "Records skipped after a restore because the rep's state already held them",
             )
             .expect("valid metric"),
+            dedupe_evicted: IntCounter::new(
+                "salespulse_dedupe_evicted_total",
+                "Event ids forgotten before their dedupe horizon because a rep hit engine.dedupe_max_per_rep",
+            )
+            .expect("valid metric"),
             gaps: IntCounter::new(
                 "salespulse_consumer_gaps_total",
                 "Times the consumer delivered a record past the next one a partition's state expected",
@@ -386,6 +393,7 @@ impl Status {
             Box::new(self.changelog_record_bytes.clone()),
             Box::new(self.commit_failures.clone()),
             Box::new(self.already_applied.clone()),
+            Box::new(self.dedupe_evicted.clone()),
             Box::new(self.gaps.clone()),
             Box::new(self.ready.clone()),
             Box::new(self.restoring_gauge.clone()),

@@ -283,8 +283,13 @@ impl Processor {
         // By-rep events were judged against the wall clock at ingest.
         let now = (!by_rep).then(now_ms);
         let timer = self.status.apply_seconds.start_timer();
+        let evicted = g.engine.stats().dedupe_evicted;
         let applied = g.engine.ingest_from(payload, now, slot, m.offset());
         timer.observe_duration();
+        let evicted = g.engine.stats().dedupe_evicted - evicted;
+        if evicted > 0 {
+            self.status.dedupe_evicted.inc_by(evicted);
+        }
         match applied {
             Ok(Applied::Event(t)) => {
                 self.summary.applied += 1;
