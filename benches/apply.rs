@@ -13,7 +13,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::{Duration, Instant};
 
-use salespulse_engine::{Engine, EngineConfig, Settings};
+use salespulse_engine::{Emit, Engine, EngineConfig, Settings};
 use salespulse_loadgen::{Generator, Options};
 use salespulse_model::{decode, Event};
 
@@ -70,7 +70,8 @@ fn warmed(cfg: &EngineConfig, warm: &[String]) -> Engine {
     for l in warm {
         let _ = e.ingest(l.as_bytes(), None);
     }
-    drop(e.flush());
+    e.flush(Emit::Changed);
+    drop(e.drain());
     e
 }
 
@@ -146,13 +147,15 @@ fn bench_apply(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new("apply_flush_build", reps), |b| {
                 b.iter_custom(timed(&cfg, &warm, &lines, |e, l| {
                     let _ = e.ingest(l.as_bytes(), None);
-                    drop(e.flush());
+                    e.flush(Emit::Changed);
+                    drop(e.drain());
                 }))
             });
             group.bench_function(BenchmarkId::new("apply_flush_serialize", reps), |b| {
                 b.iter_custom(timed(&cfg, &warm, &lines, |e, l| {
                     let _ = e.ingest(l.as_bytes(), None);
-                    for r in e.flush() {
+                    e.flush(Emit::Changed);
+                    for r in e.drain().records() {
                         drop(serde_json::to_vec(&r));
                     }
                 }))

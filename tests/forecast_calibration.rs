@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use config::{Config, File, FileFormat};
-use salespulse_engine::{Engine, EngineConfig, Settings};
+use salespulse_engine::{Emit, Engine, EngineConfig, Settings};
 use salespulse_loadgen::{Generator, Options};
 use salespulse_model::record::RecordKind;
 
@@ -71,7 +71,8 @@ fn p_reach_is_calibrated_by_decile() {
     let mut day = i64::MIN;
     for l in &lines {
         let _ = e.ingest(l.as_bytes(), None);
-        for s in e.drain_summaries() {
+        e.flush(Emit::Summaries);
+        for s in e.drain().records() {
             let Some(p) = s.period.as_ref().filter(|p| p.kind == "month") else {
                 continue;
             };
@@ -91,7 +92,8 @@ fn p_reach_is_calibrated_by_decile() {
         if today < 20_454 + 45 {
             continue; // 2026-01-01 is day 20,454; from 15 February on
         }
-        for r in e.score_all() {
+        e.flush(Emit::All);
+        for r in e.drain().records() {
             if r.kind != RecordKind::Score {
                 continue;
             }

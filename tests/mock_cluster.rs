@@ -12,7 +12,7 @@ use rdkafka::mocking::MockCluster;
 mod support;
 use support::read_topic;
 
-use salespulse_engine::{Engine, EngineConfig, Settings};
+use salespulse_engine::{Emit, Engine, EngineConfig, Settings};
 use salespulse_kafka::{produce_generated, run, KafkaSettings, RunSummary, Status};
 use salespulse_loadgen::{Generator, Options};
 
@@ -68,10 +68,12 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
             Ok(t) => *applied_by_type.entry(t.as_str()).or_default() += 1.0,
             Err(_) => rejected_bytes.push(l.clone().into_bytes()),
         }
-        want_alerts.extend(replay.drain_alerts());
+        want_alerts.extend(replay.drain().alerts());
     }
+    replay.flush(Emit::All);
     let want: HashMap<String, serde_json::Value> = replay
-        .score_all()
+        .drain()
+        .scores()
         .into_iter()
         .map(|r| {
             (
@@ -370,9 +372,14 @@ async fn input_keyed_by_something_else_is_rekeyed_by_rep_through_the_by_rep_topi
         .iter()
         .filter(|l| replay.ingest(l.as_bytes(), None).is_err())
         .count();
+    // The final record per rep (the records of working-day closes queued
+    // meanwhile are not final).
+    drop(replay.drain());
+    replay.flush(Emit::All);
     let want = quarter_kpis(
         replay
-            .score_all()
+            .drain()
+            .scores()
             .iter()
             .map(|r| serde_json::to_value(r).unwrap()),
     );
@@ -393,7 +400,7 @@ async fn input_keyed_by_something_else_is_rekeyed_by_rep_through_the_by_rep_topi
         let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
         assert_eq!(key.as_deref(), v["rep_id"].as_str().map(str::as_bytes));
         let key = key.as_deref().unwrap();
-        assert_eq!(*partition, salespulse_kafka::partition_for(key, 3));
+        assert_eq!(*partition, salespulse_pipeline::partition_for(key, 3));
     }
 
     // Each rep's last score record (from the partition that owns it) has the
@@ -443,7 +450,7 @@ async fn our_partitioner_matches_librdkafkas_murmur2_random() {
             .unwrap();
         assert_eq!(
             delivery.partition,
-            salespulse_kafka::partition_for(key.as_bytes(), 7),
+            salespulse_pipeline::partition_for(key.as_bytes(), 7),
             "{key}"
         );
     }

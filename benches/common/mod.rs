@@ -62,22 +62,18 @@ pub fn build_state(reps: usize, days: u32) -> (Engine, u64) {
         let _ = engine.ingest(line.as_bytes(), None);
         events += 1;
         if events.is_multiple_of(4096) {
-            drop(engine.drain_summaries());
+            engine.flush(salespulse_engine::Emit::Summaries);
+            drop(engine.drain());
         }
     }
-    drop(engine.drain_summaries());
+    engine.flush(salespulse_engine::Emit::Summaries);
+    drop(engine.drain());
     engine.shrink();
     (engine, events)
 }
 
 /// Every rep's changelog record, as the commit cycle writes them.
 pub fn snapshots(engine: &mut Engine) -> Vec<(Box<str>, Vec<u8>)> {
-    engine
-        .take_unsaved()
-        .into_iter()
-        .filter_map(|rep| {
-            let bytes = engine.snapshot(&rep)?;
-            Some((rep, bytes))
-        })
-        .collect()
+    engine.checkpoint();
+    engine.drain().states()
 }

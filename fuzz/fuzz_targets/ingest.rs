@@ -100,7 +100,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = engine.ingest(data, None);
         *n += 1;
         if *n % 5000 == 0 {
-            let _ = engine.flush();
+            engine.flush(salespulse_engine::Emit::Changed);
+            let _ = engine.drain();
             *engine = self::engine();
         }
     });

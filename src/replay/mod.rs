@@ -12,16 +12,17 @@ use serde::Serialize;
 
 use salespulse_engine::Stats;
 
-mod partitioned;
 mod ranks;
 mod view;
 mod whatif;
-use partitioned::Partitioned;
+use salespulse_engine::Emit;
+use salespulse_model::record::{RecordKind, ScoreRecord};
 use salespulse_model::{Reason, Timestamp};
+use salespulse_pipeline::{Collected, Pipeline};
 
 /// When records are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Emit {
+pub enum EmitArg {
     /// The last score record per rep (sorted by rep_id), after the period summaries.
     Final,
     /// Every record as the engine emits it, flushing after each input line.
@@ -51,8 +52,8 @@ pub struct Args {
     #[arg(long)]
     alerts: Option<PathBuf>,
     /// Which records to write.
-    #[arg(long, value_enum, default_value_t = Emit::Final)]
-    emit: Emit,
+    #[arg(long, value_enum, default_value_t = EmitArg::Final)]
+    emit: EmitArg,
     /// Ingest clock for the future_timestamp check (RFC 3339), or `off`.
     /// Default: when the --events file was last modified (stdin: the wall
     /// clock at start), so a record dated after its log was written is
@@ -163,7 +164,8 @@ pub fn run(a: &Args) -> Result<()> {
     }
     let mut ranks =
         crate::kafka_cmds::rank_change(&cfg).map(|m| ranks::Ranks::new(m, a.partitions));
-    let mut engine = Partitioned::new(cfg, usize::from(a.partitions));
+    let mut pipeline = Pipeline::owning_all(cfg, i32::from(a.partitions));
+    let mut out_now = Collected::default();
     let mut whatif = match &a.compare {
         Some(dir) => Some(whatif::WhatIf::new(dir, usize::from(a.partitions))?),
         None => None,
@@ -211,7 +213,9 @@ pub fn run(a: &Args) -> Result<()> {
         if record.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if let Err(rej) = engine.ingest(record, now_ms) {
+        let p = pipeline.route(record);
+        let Ok(result) = pipeline.ingest(p, record, now_ms, None, &mut out_now);
+        if let Err(rej) = result {
             if let Some(d) = dlq.as_mut() {
                 let line = DlqLine {
                     line: line_no,
@@ -226,16 +230,24 @@ pub fn run(a: &Args) -> Result<()> {
         if let Some(w) = whatif.as_mut() {
             w.ingest(record, now_ms);
         }
-        for alert in engine.drain_alerts() {
+        let Ok(()) = pipeline.emit(
+            match a.emit {
+                EmitArg::All => Emit::Changed,
+                EmitArg::Final => Emit::Summaries,
+            },
+            &mut out_now,
+        );
+        let Collected {
+            records,
+            alerts: raised,
+            ..
+        } = out_now.take();
+        for alert in raised {
             alert_count += 1;
             if let Some(w) = alerts.as_mut() {
                 write_json(w, &alert)?;
             }
         }
-        let records = match a.emit {
-            Emit::All => engine.flush(),
-            Emit::Final => engine.drain_summaries(),
-        };
         // Company-wide ranks at working-day closes (every record counts).
         for alert in ranks
             .as_mut()
@@ -248,9 +260,9 @@ pub fn run(a: &Args) -> Result<()> {
             }
         }
         let records = match a.emit {
-            Emit::All => records,
+            EmitArg::All => records,
             // Summaries now; score records (those of working-day closes) only at the end.
-            Emit::Final => finals_only(records),
+            EmitArg::Final => finals_only(records),
         };
         if let Some(w) = whatif.as_mut() {
             w.note_base(&records);
@@ -260,14 +272,20 @@ pub fn run(a: &Args) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    let tail = match a.emit {
-        Emit::All => engine.flush(),
-        Emit::Final => {
-            let mut v = finals_only(engine.drain_summaries());
-            v.extend(engine.score_all());
-            v
+    let (tail, tail_alerts) = match a.emit {
+        EmitArg::All => {
+            let Ok(()) = pipeline.emit(Emit::Changed, &mut out_now);
+            let c = out_now.take();
+            (c.records, c.alerts)
         }
+        EmitArg::Final => final_records(&mut pipeline),
     };
+    for alert in tail_alerts {
+        alert_count += 1;
+        if let Some(w) = alerts.as_mut() {
+            write_json(w, &alert)?;
+        }
+    }
     for alert in ranks.as_mut().map(|r| r.observe(&tail)).unwrap_or_default() {
         alert_count += 1;
         if let Some(w) = alerts.as_mut() {
@@ -279,8 +297,8 @@ pub fn run(a: &Args) -> Result<()> {
     }
     if let Some(w) = whatif {
         let finals = match a.emit {
-            Emit::Final => tail.clone(),
-            Emit::All => engine.score_all(),
+            EmitArg::Final => tail.clone(),
+            EmitArg::All => final_records(&mut pipeline).0,
         };
         let report = w.finish(&finals);
         whatif::write_report(&report, &a.report)?;
@@ -290,14 +308,16 @@ pub fn run(a: &Args) -> Result<()> {
     }
     if let Some(path) = &a.view {
         let finals = match a.emit {
-            Emit::Final => tail.clone(),
-            Emit::All => engine.score_all(),
+            EmitArg::Final => tail.clone(),
+            EmitArg::All => final_records(&mut pipeline).0,
         };
         view::write(&finals, path)?;
     }
-    if let Some(single) = engine.single().filter(|_| a.teams) {
-        for t in single.team_rollups() {
-            write_json(&mut *out, &t)?;
+    if a.teams {
+        for (_, engine) in pipeline.engines_mut() {
+            for t in engine.team_rollups() {
+                write_json(&mut *out, &t)?;
+            }
         }
     }
     out.flush()?;
@@ -308,8 +328,8 @@ pub fn run(a: &Args) -> Result<()> {
         w.flush()?;
     }
     print_summary(
-        &engine.stats(),
-        engine.rep_count(),
+        &pipeline.stats(),
+        pipeline.rep_count(),
         started.elapsed().as_secs_f64(),
         a.dlq.as_deref(),
         alert_count,
@@ -346,13 +366,28 @@ fn ingest_clock(now: Option<&str>, events: &str) -> Result<Option<i64>> {
 }
 
 /// The records `--emit final` writes as they come: all but score records.
-fn finals_only(
-    records: Vec<salespulse_model::record::ScoreRecord>,
-) -> Vec<salespulse_model::record::ScoreRecord> {
+fn finals_only(records: Vec<ScoreRecord>) -> Vec<ScoreRecord> {
     records
         .into_iter()
-        .filter(|r| r.kind != salespulse_model::record::RecordKind::Score)
+        .filter(|r| r.kind != RecordKind::Score)
         .collect()
+}
+
+/// What the end of a replay leaves: the summaries still due (the score
+/// records of working-day closes among them are not final), then one score
+/// record per rep at its partition's stream time, sorted by rep_id; and the
+/// alerts still held.
+fn final_records(
+    pipeline: &mut Pipeline,
+) -> (Vec<ScoreRecord>, Vec<salespulse_model::AlertRecord>) {
+    let mut sink = Collected::default();
+    let Ok(()) = pipeline.emit(Emit::Summaries, &mut sink);
+    let mut records = finals_only(std::mem::take(&mut sink.records));
+    let Ok(()) = pipeline.emit(Emit::All, &mut sink);
+    let mut scores = std::mem::take(&mut sink.records);
+    scores.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
+    records.extend(scores);
+    (records, sink.alerts)
 }
 
 fn trim_line(buf: &[u8]) -> &[u8] {

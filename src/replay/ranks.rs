@@ -42,7 +42,7 @@ impl Ranks {
                     },
                 ))
             });
-            let p = salespulse_kafka::partition_for(r.rep_id.as_bytes(), self.partitions);
+            let p = salespulse_pipeline::partition_for(r.rep_id.as_bytes(), self.partitions);
             out.extend(self.tracker.observe(p, &r.rep_id, as_of.0, close));
         }
         out

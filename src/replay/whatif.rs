@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use salespulse_model::record::{RecordKind, ScoreRecord};
 
-use super::partitioned::Partitioned;
+use salespulse_engine::Emit;
+use salespulse_pipeline::{Collected, Pipeline};
 
 /// A rep's statements, by statement period start: (record version, earned).
 type Statements = HashMap<(String, String), (u64, f64)>;
@@ -32,7 +33,7 @@ fn note(statements: &mut Statements, records: &[ScoreRecord]) {
 /// The candidate engine and what both sides' statements add up to.
 pub struct WhatIf {
     dir: PathBuf,
-    candidate: Partitioned,
+    candidate: Pipeline,
     base_statements: Statements,
     candidate_statements: Statements,
 }
@@ -45,7 +46,7 @@ impl WhatIf {
             .with_context(|| format!("--compare {}", dir.display()))?;
         Ok(WhatIf {
             dir: dir.to_path_buf(),
-            candidate: Partitioned::new(cfg, partitions),
+            candidate: Pipeline::owning_all(cfg, partitions as i32),
             base_statements: Statements::new(),
             candidate_statements: Statements::new(),
         })
@@ -54,10 +55,11 @@ impl WhatIf {
     /// Applies one record in the candidate engine too; rejections and
     /// alerts are the base's business.
     pub fn ingest(&mut self, record: &[u8], now_ms: Option<i64>) {
-        let _ = self.candidate.ingest(record, now_ms);
-        self.candidate.drain_alerts();
-        let records = self.candidate.drain_summaries();
-        note(&mut self.candidate_statements, &records);
+        let mut sink = Collected::default();
+        let p = self.candidate.route(record);
+        let Ok(_) = self.candidate.ingest(p, record, now_ms, None, &mut sink);
+        let Ok(()) = self.candidate.emit(Emit::Summaries, &mut sink);
+        note(&mut self.candidate_statements, &sink.records);
     }
 
     /// Records the base engine emitted.
@@ -68,9 +70,7 @@ impl WhatIf {
     /// The report, from the base's final score records.
     pub fn finish(mut self, base_final: &[ScoreRecord]) -> Report {
         note(&mut self.base_statements, base_final);
-        // Summaries still due, then one score record per rep.
-        let mut cand_final = super::finals_only(self.candidate.drain_summaries());
-        cand_final.extend(self.candidate.score_all());
+        let (cand_final, _) = super::final_records(&mut self.candidate);
         note(&mut self.candidate_statements, &cand_final);
         let base = Side::of(base_final, &self.base_statements);
         let cand = Side::of(&cand_final, &self.candidate_statements);

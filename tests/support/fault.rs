@@ -26,7 +26,7 @@ pub fn key_of(line: &str) -> String {
 pub fn expected_ends(lines: &[String], partitions: i32) -> Vec<i64> {
     let mut ends = vec![0i64; partitions as usize];
     for l in lines {
-        ends[salespulse_kafka::partition_for(key_of(l).as_bytes(), partitions) as usize] += 1;
+        ends[salespulse_pipeline::partition_for(key_of(l).as_bytes(), partitions) as usize] += 1;
     }
     ends
 }

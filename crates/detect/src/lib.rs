@@ -22,7 +22,7 @@ pub use activity::Tick;
 pub use emit::{expire, Raise, Subject};
 pub use pace::PaceInput;
 pub use quality::{source_of, Quality};
-pub use rep::{DetectExt, RepDetect};
+pub use rep::RepDetect;
 pub use settings::{DetectConfig, DetectSection, RoleConfig, VERSIONED_KEYS};
 pub use worktime::WorkCalendar;
 

@@ -47,12 +47,12 @@ pub fn pace(rs: &mut RepDetect, p: PaceInput, t: i64, r: &mut Raise<'_>) {
         );
         out.push(closed(who, &slot, s.severity, t, message));
     }
-    rs.ext.flow.tick(p.scope, p.scope_end, p.scope_share);
+    rs.flow.tick(p.scope, p.scope_end, p.scope_share);
     if s.enabled && p.expected >= s.min_elapsed && p.expected > 0.0 {
         let value = p.attainment / p.expected;
         // Behind, and not by chance: the deal flow is far below the rep's
         // usual (see `flow`). An open episode resolves on pace alone.
-        let flow = rs.ext.flow.check(p.scope_share, s.min_history);
+        let flow = rs.flow.check(p.scope_share, s.min_history);
         let credible = s.max_chance >= 1.0 || flow.is_some_and(|f| f.chance <= s.max_chance);
         if !credible && !rs.alerts.is_firing(AlertKind::BehindPace) {
             return quota(rs, &p, t, cfg, who, out);

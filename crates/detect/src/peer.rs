@@ -55,10 +55,10 @@ pub struct Standing {
 
 /// Judges the rep's standing at the close of `s.day`, at stream time `t`.
 pub fn day_closed(rs: &mut RepDetect, s: &Standing, t: i64, r: &mut Raise<'_>) {
-    if rs.ext.peer.last_day.is_some_and(|d| d >= s.day) {
+    if rs.peer.last_day.is_some_and(|d| d >= s.day) {
         return;
     }
-    rs.ext.peer.last_day = Some(s.day);
+    rs.peer.last_day = Some(s.day);
     let enough = s.peers >= r.cfg.raw.peer_laggard.min_peers;
     laggard(rs, s, enough, t, r);
     top_of_role(rs, s, enough, t, r);
@@ -66,7 +66,7 @@ pub fn day_closed(rs: &mut RepDetect, s: &Standing, t: i64, r: &mut Raise<'_>) {
 
 fn laggard(rs: &mut RepDetect, s: &Standing, enough: bool, t: i64, r: &mut Raise<'_>) {
     let g = &r.cfg.raw.peer_laggard;
-    let mem = &mut rs.ext.peer;
+    let mem = &mut rs.peer;
     if !g.enabled || !enough {
         mem.below_days = 0;
         return;
@@ -139,7 +139,7 @@ fn top_of_role(rs: &mut RepDetect, s: &Standing, enough: bool, t: i64, r: &mut R
     // Alone at the top: with capped attainments several reps can share the
     // best score, and a leaderboard shared by many is no news.
     let top = enough && s.rank == 1 && s.percentile >= 100.0;
-    let was = std::mem::replace(&mut rs.ext.peer.top, top);
+    let was = std::mem::replace(&mut rs.peer.top, top);
     if !(a.enabled && a.top_of_role && top && !was) {
         return;
     }

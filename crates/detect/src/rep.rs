@@ -40,15 +40,6 @@ pub struct RepDetect {
     /// Best weekly revenue so far, and weeks seen.
     pub(crate) best_week: f64,
     pub(crate) weeks: u32,
-    /// Memory added after changelog format 2, encoded after the rest (see [`DetectExt`]).
-    #[serde(skip)]
-    pub ext: DetectExt,
-}
-
-/// Detector memory added in changelog format 3. The engine encodes it after
-/// [`RepDetect`], so a format-2 record still decodes (with this empty).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct DetectExt {
     /// Deals created and won per pace period (the `behind_pace` gate).
     pub flow: crate::flow::Flow,
     /// Standing within the role at working-day closes (`peer_laggard`, top of role).
@@ -69,7 +60,8 @@ impl Default for RepDetect {
             best_week: 0.0,
             weeks: 0,
             open: Vec::new(),
-            ext: DetectExt::default(),
+            flow: Default::default(),
+            peer: Default::default(),
         }
     }
 }

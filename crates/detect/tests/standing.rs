@@ -84,7 +84,7 @@ fn second_period(deals: u32, until: f64) -> (Vec<AlertRecord>, Vec<f64>) {
     let mut out = vec![];
     pace(&mut rs, input(P1, 0.0, 0.0), P1.0, &mut raise(rc, &mut out));
     for i in 0..20 {
-        rs.ext.flow.event(P1.0 + i * DAY);
+        rs.flow.event(P1.0 + i * DAY);
     }
     let mut fired_at = vec![];
     let mut next_deal = 0.0;
@@ -93,7 +93,7 @@ fn second_period(deals: u32, until: f64) -> (Vec<AlertRecord>, Vec<f64>) {
         let share = pct as f64 / 100.0;
         let t = P2.0 + (share * 30.0 * DAY as f64) as i64;
         while given < deals && next_deal <= share {
-            rs.ext.flow.event(t);
+            rs.flow.event(t);
             given += 1;
             next_deal += until / f64::from(deals);
         }

@@ -1,146 +1,72 @@
-//! [`Engine`]: applies validated events to per-rep state at stream time and
-//! emits coalesced records.
-//!
-//! Acceptance of an event, in order: decodes and validates; is not more than
-//! `max_future_skew` ahead of `now` (when the caller gives one); is not
-//! `too_late` (it falls inside the widest rolling window at stream time, or
-//! inside a period of some kind whose `end + grace` is still ahead of stream
-//! time; `rep.updated` is never late); then stream time advances to it; then it
-//! is not a `duplicate` of an id applied within the dedupe horizon. Accepted
-//! events update every rolling window and every period still kept.
+//! [`Engine`]: the processor of one partition (or of one replay). One door
+//! in, [`Engine::ingest`] (decode, accept, apply; `accept` holds the
+//! rules), and one door out, the outbox ([`Engine::flush`],
+//! [`Engine::checkpoint`], [`Engine::drain`]). Stream time moves with the
+//! events; when it closes a period the summaries are queued, and when it
+//! passes a tick the time-driven work runs (`tick`). A rep's state is its
+//! core and its features (`rep`, `feature`).
 
-use rustc_hash::{FxBuildHasher, FxHashSet};
-
-/// Rep state by rep_id. hashbrown's `entry_ref` finds or inserts with one
-/// lookup and allocates the key only for a new rep.
-type RepMap = hashbrown::HashMap<Box<str>, RepState, FxBuildHasher>;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use salespulse_kpi::SalesAcc;
-use salespulse_model::record::ScoreRecord;
-use salespulse_model::{decode, Body, Event, EventType, Reason, Rejection};
+use salespulse_model::record::{TeamRecord, WindowName, WindowNames};
+use salespulse_model::{decode, AlertRecord, Body, Event, EventType, Rejection};
 use salespulse_window::{Period, PeriodKind};
 
-pub(crate) mod coach;
-mod credit;
-mod detect;
-pub(crate) mod forecast;
-pub(crate) mod incentive;
-mod memory;
-pub(crate) mod previous;
-mod rollup;
-mod snapshot;
-mod standing;
-mod validate;
-mod versions;
+use crate::accept::{check_duplicate, check_future, check_late, is_kept};
+use crate::clock::Clock;
+use crate::feature::credit::{self, Credit, CreditOutcome};
+use crate::feature::detect::DataQuality;
+use crate::feature::hooks::{AdmitCx, EventCx};
+use crate::outbox::{Emit, Outbox, Output, Outputs};
+use crate::record::{score_record, summary_record};
+use crate::rep::Core;
+use crate::reps::{self, Marks, Reps};
+use crate::rollup::{self, GroupSums};
+use crate::stats::{MemoryReport, Stats};
+use crate::tick::{self, Ticker};
+use crate::{changelog, stable_hash, EngineConfig, SnapshotError};
 
-pub use credit::{Credit, CreditOutcome};
-pub use memory::MemoryReport;
-pub use rollup::{GroupSums, SCORE_BUCKETS};
-pub use snapshot::{Applied, SnapshotError, SNAPSHOT_FORMAT};
-use validate::check_future;
-pub use validate::validate;
-
-use crate::output::{score_record, summary_record};
-use crate::state::RepState;
-use crate::{stable_hash, EngineConfig};
-
-/// Counters of what the engine did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Records offered.
-    pub read: u64,
-    /// Records applied.
-    pub applied: u64,
-    /// Records rejected, by [`Reason::index`].
-    pub rejected: [u64; Reason::ALL.len()],
-    /// Dedupe ids forgotten early because a rep hit `dedupe_max_per_rep`.
-    pub dedupe_evicted: u64,
-    /// Open deals forgotten because a rep hit `open_deals_max_per_rep`.
-    pub deals_evicted: u64,
-    /// Score records emitted.
-    pub scores_emitted: u64,
-    /// Period summaries emitted.
-    pub summaries_emitted: u64,
-    /// Assist credits made by accepted wins (applied here or handed out).
-    pub credits: u64,
-    /// Routed assist credits dropped as older than everything kept.
-    pub credits_too_late: u64,
-    /// Records skipped because the rep's restored state already held them.
-    pub already_applied: u64,
-}
-
-impl Stats {
-    /// Rejections of one reason.
-    pub fn rejected_for(&self, r: Reason) -> u64 {
-        self.rejected[r.index()]
-    }
-
-    /// All rejections.
-    pub fn rejected_total(&self) -> u64 {
-        self.rejected.iter().sum()
-    }
-
-    /// Adds another engine's counters (engines of several partitions).
-    pub fn add(&mut self, o: &Stats) {
-        self.read += o.read;
-        self.applied += o.applied;
-        for (a, b) in self.rejected.iter_mut().zip(&o.rejected) {
-            *a += b;
-        }
-        self.dedupe_evicted += o.dedupe_evicted;
-        self.deals_evicted += o.deals_evicted;
-        self.scores_emitted += o.scores_emitted;
-        self.summaries_emitted += o.summaries_emitted;
-        self.credits += o.credits;
-        self.credits_too_late += o.credits_too_late;
-        self.already_applied += o.already_applied;
-    }
+/// What [`Engine::ingest_from`] did with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied: an event of this type.
+    Event(EventType),
+    /// Skipped: the rep's state already holds this record (it was applied
+    /// before the state was restored from the changelog).
+    AlreadyApplied,
 }
 
 /// The processor of one partition (or of one replay).
 pub struct Engine {
     cfg: EngineConfig,
-    names: salespulse_model::record::WindowNames,
-    reps: RepMap,
+    names: WindowNames,
+    reps: Reps,
     stream_time: i64,
+    /// The calendar periods holding stream time.
     current: [Period; 4],
-    dirty: Vec<Box<str>>,
-    summaries_due: FxHashSet<(Box<str>, PeriodKind, i64)>,
-    pending: Vec<ScoreRecord>,
+    marks: Marks,
+    outbox: Outbox,
+    /// Alerts raised by the operation in progress (moved to the outbox after it).
+    alerts: Vec<AlertRecord>,
     stats: Stats,
     /// Input position (offset + 1) of the record being applied, when the
     /// caller tracks one; versions are then at least `position << 10`.
     position: Option<u64>,
-    /// Hand credits out instead of applying them (see `credit`).
-    route_credits: bool,
-    /// Credits handed out and not yet taken.
-    credits: Vec<credit::Credit>,
-    /// Reps changed since the last `take_unsaved`.
-    unsaved: Vec<Box<str>>,
     /// (input slot, offset) of the record being applied, when the caller gives one.
     source: Option<(usize, i64)>,
-    /// Deferred credits by time (see `credit`), rebuilt from rep state on restore.
-    credits_due: std::collections::BinaryHeap<std::cmp::Reverse<(i64, Box<str>)>>,
-    /// Detector state that is not per rep, and alerts not yet drained.
-    detection: detect::Detection,
+    /// Hand credits out ([`Output::Credit`]) instead of applying them.
+    route_credits: bool,
+    /// Deferred credits by time, rebuilt from rep state on restore.
+    credits_due: BinaryHeap<Reverse<(i64, Box<str>)>>,
+    quality: DataQuality,
+    ticker: Ticker,
     /// What forecasts need from the clock, per stream-time hour.
-    clock: forecast::Clock,
+    clock: Clock,
 }
 
 impl Engine {
-    /// Tells the engine where in its input it is (a Kafka offset + 1). From
-    /// then on a rep's `version` is at least `position * 1024`, so versions
-    /// keep growing across a restart that re-applies records: the state at
-    /// a given position is deterministic, so the record with the highest
-    /// version is always the latest. Replay leaves this unset (plain counters).
-    pub fn set_position(&mut self, position: u64) {
-        self.position = Some(position);
-    }
-
-    fn version_floor(&self) -> u64 {
-        self.position.map_or(0, |p| p.saturating_mul(1024))
-    }
-
     /// An empty engine.
     pub fn new(cfg: EngineConfig) -> Self {
         let names = cfg.window_names().into();
@@ -148,21 +74,20 @@ impl Engine {
         Engine {
             cfg,
             names,
-            reps: RepMap::default(),
+            reps: Reps::default(),
             stream_time: i64::MIN,
             current,
-            dirty: Vec::new(),
-            summaries_due: FxHashSet::default(),
-            pending: Vec::new(),
+            marks: Marks::default(),
+            outbox: Outbox::default(),
+            alerts: Vec::new(),
             stats: Stats::default(),
             position: None,
-            route_credits: false,
-            credits: Vec::new(),
-            unsaved: Vec::new(),
             source: None,
-            credits_due: std::collections::BinaryHeap::new(),
-            detection: detect::Detection::default(),
-            clock: forecast::Clock::new(current),
+            route_credits: false,
+            credits_due: BinaryHeap::new(),
+            quality: DataQuality::default(),
+            ticker: Ticker::default(),
+            clock: Clock::new(current),
         }
     }
 
@@ -186,6 +111,51 @@ impl Engine {
         self.reps.len()
     }
 
+    /// Tells the engine where in its input it is (a Kafka offset + 1). From
+    /// then on a rep's `version` is at least `position * 1024`, so versions
+    /// keep growing across a restart that re-applies records: the state at
+    /// a given position is deterministic, so the record with the highest
+    /// version is always the latest. Replay leaves this unset (plain counters).
+    pub fn set_position(&mut self, position: u64) {
+        self.position = Some(position);
+    }
+
+    /// Sets the input partition this engine owns: data-quality alert ids
+    /// include it, as each partition's engine judges its own share.
+    pub fn set_partition(&mut self, partition: i32) {
+        self.quality.partition = Some(partition);
+    }
+
+    /// With `true`, credits go to the outbox ([`Output::Credit`]) instead
+    /// of being applied here (the helper may be another partition's).
+    pub fn set_route_credits(&mut self, route: bool) {
+        self.route_credits = route;
+    }
+
+    /// Takes the profile versions of `timeline`, which extends the current
+    /// one (the control topic's changes so far). Returns whether a new
+    /// version takes effect at or before the stream time already reached:
+    /// it arrived after events it covers were applied, so records emitted
+    /// since its `effective_at` used the version before it. The live
+    /// service's refresh rule prevents that (docs/control-topic.md); every
+    /// rep is scored again either way.
+    pub fn set_profiles(
+        &mut self,
+        timeline: salespulse_kpi::ProfileTimeline<crate::control::Detectors>,
+    ) -> bool {
+        let known = self.cfg.profiles.versions().len();
+        let late = timeline
+            .versions()
+            .iter()
+            .skip(known)
+            .any(|v| v.effective_at <= self.stream_time);
+        self.cfg.profiles = timeline;
+        if late {
+            self.mark_all_dirty();
+        }
+        late
+    }
+
     /// Decodes, validates and applies one record. `now_ms` is the wall clock
     /// at ingest for the `future_timestamp` check (None skips it).
     /// Returns the applied event's type.
@@ -194,24 +164,68 @@ impl Engine {
         let result = match decode(bytes, &self.cfg.decode) {
             Ok(ev) => {
                 let r = self.apply_inner(&ev, now_ms);
-                self.detect_record(bytes, Some(ev.source.as_deref()), &r);
+                self.observe_quality(bytes, Some(ev.source.as_deref()), &r);
                 r
             }
             Err(e) => {
                 let r = Err(e);
-                self.detect_record(bytes, None, &r);
+                self.observe_quality(bytes, None, &r);
                 r
             }
         };
         self.count(&result);
+        self.settle();
         result
     }
 
-    /// Applies one validated event.
+    /// Decodes, validates and applies a record at `offset` of input slot
+    /// `slot`, skipping it when its rep's state already holds that offset.
+    pub fn ingest_from(
+        &mut self,
+        bytes: &[u8],
+        now_ms: Option<i64>,
+        slot: usize,
+        offset: i64,
+    ) -> Result<Applied, Rejection> {
+        self.source = Some((slot, offset));
+        self.stats.read += 1;
+        let result = match decode(bytes, &self.cfg.decode) {
+            Ok(ev) if self.holds(&ev.rep_id, slot, offset) => Ok(None),
+            Ok(ev) => {
+                let r = self.apply_inner(&ev, now_ms);
+                self.observe_quality(bytes, Some(ev.source.as_deref()), &r);
+                r.map(Some)
+            }
+            Err(e) => {
+                let r = Err(e);
+                self.observe_quality(bytes, None, &r);
+                r.map(Some)
+            }
+        };
+        self.source = None;
+        self.settle();
+        match result {
+            Ok(None) => {
+                self.stats.already_applied += 1;
+                Ok(Applied::AlreadyApplied)
+            }
+            Ok(Some(t)) => {
+                self.stats.applied += 1;
+                Ok(Applied::Event(t))
+            }
+            Err(e) => {
+                self.stats.rejected[e.reason.index()] += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies one decoded event.
     pub fn apply(&mut self, ev: &Event<'_>, now_ms: Option<i64>) -> Result<EventType, Rejection> {
         self.stats.read += 1;
         let result = self.apply_inner(ev, now_ms);
         self.count(&result);
+        self.settle();
         result
     }
 
@@ -222,186 +236,215 @@ impl Engine {
         }
     }
 
-    /// Whether an event at `e` still falls in a kept window or period at stream time `t`.
-    fn is_kept(&self, e: i64, t: i64) -> bool {
-        is_kept(&self.cfg, &self.current, e, t)
+    /// Whether `rep_id`'s state already holds the record at `offset` of `slot`.
+    fn holds(&self, rep_id: &str, slot: usize, offset: i64) -> bool {
+        self.reps
+            .get(rep_id)
+            .is_some_and(|rs| rs.core.holds(slot, offset))
     }
 
+    fn observe_quality(
+        &mut self,
+        bytes: &[u8],
+        decoded: Option<Option<&str>>,
+        result: &Result<EventType, Rejection>,
+    ) {
+        let t = self.stream_time.max(0);
+        self.quality
+            .observe(&self.cfg, bytes, decoded, result, t, &mut self.alerts);
+    }
+
+    /// Accepts (module `accept`) and applies an event to its rep.
     fn apply_inner(&mut self, ev: &Event<'_>, now_ms: Option<i64>) -> Result<EventType, Rejection> {
-        let e = ev.occurred_at.0;
         check_future(&self.cfg, ev, now_ms)?;
-        let t = self.stream_time.max(e);
-        let is_directory = matches!(ev.body, Body::RepUpdated(_));
-        if e < t && !is_directory && !self.is_kept(e, t) {
-            return Err(Rejection::field(
-                Reason::TooLate,
-                "occurred_at",
-                &ev.occurred_at.to_rfc3339(),
-                &format!(
-                    "an event inside the kept windows and periods at stream time {} (widest window {}, period grace {} h)",
-                    salespulse_model::Timestamp(t),
-                    self.cfg.specs.widest().name,
-                    self.cfg.grace_ms / 3_600_000
-                ),
-            ));
-        }
+        let t = check_late(&self.cfg, &self.current, ev, self.stream_time)?;
         self.advance(t);
         if self.credits_due.peek().is_some_and(|d| d.0 .0 <= t) {
             self.apply_due_credits();
         }
         let cfg = &self.cfg;
-        let rs = rep_entry(&mut self.reps, &ev.rep_id, cfg);
+        let rs = reps::entry(&mut self.reps, &ev.rep_id, &cfg.specs);
         // Before the dedupe check: a held-back deal re-sent with a corrected
         // amount under the same event_id is then applied.
-        detect::hold_outlier(cfg, &ev.rep_id, rs, ev, &mut self.detection.out)?;
-        let fresh = rs.dedupe.check_insert(
-            stable_hash(&ev.event_id),
-            t,
-            cfg.dedupe_horizon_ms,
-            cfg.dedupe_max_per_rep,
-            &mut self.stats.dedupe_evicted,
-        );
-        if !fresh {
-            return Err(Rejection::field(
-                Reason::Duplicate,
-                "event_id",
-                &format!("{:?}", ev.event_id),
-                "an id not already applied for this rep within engine.dedupe_horizon of stream time before it arrived",
-            ));
-        }
-        if let Some(team) = &ev.team_id {
-            if rs.seen_team.as_deref() != Some(team) {
-                rs.seen_team = Some(team.as_ref().into());
-            }
-        }
-        if let Some(region) = &ev.region {
-            if rs.seen_region.as_deref() != Some(region) {
-                rs.seen_region = Some(region.as_ref().into());
-                rs.calendar = None;
-            }
-        }
-        let mut cycle_secs = None;
-        match &ev.body {
-            // The directory record with the latest occurred_at wins.
-            Body::RepUpdated(d) if rs.directory.as_ref().is_none_or(|(at, _)| *at <= e) => {
-                rs.directory = Some((e, d.clone()));
-                rs.calendar = None;
-            }
-            Body::DealCreated { deal_id, .. } => {
-                rs.deals.created(
-                    stable_hash(deal_id),
-                    e,
-                    cfg.open_deals_max_per_rep,
-                    &mut self.stats.deals_evicted,
-                );
-            }
-            Body::DealWon {
-                deal_id,
-                created_at,
-                ..
-            } => {
-                let created = rs
-                    .deals
-                    .close(stable_hash(deal_id))
-                    .or(created_at.map(|c| c.0));
-                cycle_secs = created.filter(|&c| c <= e).map(|c| (e - c) / 1000);
-            }
-            Body::DealLost { deal_id } => {
-                rs.deals.close(stable_hash(deal_id));
-            }
-            _ => {}
-        }
-        let acc = SalesAcc::from_body(&ev.body, cycle_secs);
-        Self::note_source(self.source, rs);
-        let mut sink = Sink {
-            dirty: &mut self.dirty,
-            unsaved: &mut self.unsaved,
-            summaries_due: &mut self.summaries_due,
-        };
-        add(cfg, &self.current, t, &ev.rep_id, rs, e, &acc, &mut sink);
-        detect::on_event(
+        rs.features.admit(&mut AdmitCx {
             cfg,
-            &ev.rep_id,
-            rs,
+            rep_id: &ev.rep_id,
+            core: &rs.core,
             ev,
-            acc.revenue,
-            &mut self.detection.out,
-        );
-        if !is_directory {
-            rs.week.add(forecast::event_slot(cfg, &self.current, e));
+            alerts: &mut self.alerts,
+        })?;
+        check_duplicate(cfg, &mut rs.core, ev, t, &mut self.stats.dedupe_evicted)?;
+        let cycle_secs = apply_identity(cfg, &mut rs.core, ev, &mut self.stats.deals_evicted);
+        let e = ev.occurred_at.0;
+        let acc = SalesAcc::from_body(&ev.body, cycle_secs);
+        rs.core.note_source(self.source);
+        self.marks.dirty(&ev.rep_id, &mut rs.core);
+        self.marks.unsaved(&ev.rep_id, &mut rs.core);
+        for p in rs.add(cfg, &self.current, t, e, &acc) {
+            self.marks.summary_due(&ev.rep_id, &p);
         }
-        let current = &self.current;
-        let kept = |at: i64| is_kept(cfg, current, at, t);
-        if let Some(p) = incentive::on_event(cfg, rs, ev, &acc, t, kept) {
-            // A refund corrected a closed statement: its summary is due again.
-            self.summaries_due
-                .insert((ev.rep_id.as_ref().into(), p.kind, p.start));
+        let mut due = Vec::new();
+        rs.features.on_event(&mut EventCx {
+            cfg,
+            rep_id: &ev.rep_id,
+            core: &rs.core,
+            ev,
+            acc: &acc,
+            t,
+            current: &self.current,
+            alerts: &mut self.alerts,
+            due: &mut due,
+        });
+        for p in due {
+            self.marks.summary_due(&ev.rep_id, &p);
         }
         if let Body::DealWon { assist_rep_ids, .. } = &ev.body {
-            self.credit_assists(assist_rep_ids.iter().map(|h| h.as_ref()), &ev.event_id, e);
+            for helper in assist_rep_ids.iter() {
+                self.credit_assist(helper, &ev.event_id, e);
+            }
         }
         Ok(ev.event_type)
     }
 
-    /// Moves stream time to `t`; emits the summaries of periods that close.
+    /// Moves stream time to `t`: runs the tick it passed, queues the
+    /// summaries of periods that closed.
     fn advance(&mut self, t: i64) {
         if t <= self.stream_time {
             return;
         }
         let old = self.stream_time;
-        self.detect_ticks(old, t);
+        if let Some((prev, tick_at)) = self.ticker.passed(&self.cfg.detect, old, t) {
+            let due = tick::run(
+                &self.cfg,
+                &mut self.reps,
+                &mut self.marks,
+                prev,
+                tick_at,
+                &mut self.alerts,
+            );
+            // Every scored rep's record with its close score goes out now,
+            // at the stream time before the close, ahead of anything after
+            // it: emission coalesces a rep's records, and a backlog would
+            // otherwise skip closes.
+            self.score_reps(due);
+        }
         self.stream_time = t;
-        self.on_versions(old, t);
+        if old != i64::MIN && self.cfg.profiles.changes_in(old, t) {
+            self.mark_all_dirty();
+        }
         for kind in PeriodKind::ALL {
             if self.current[kind as usize].end > t {
                 continue;
             }
             self.current[kind as usize] = self.cfg.calendar.period(kind, t);
-            if old == i64::MIN || !self.cfg.summary_periods.contains(&kind) {
-                continue;
-            }
-            let floor = self.version_floor();
-            let mut ids: Vec<&Box<str>> = self.reps.keys().collect();
-            ids.sort_unstable();
-            let ids: Vec<Box<str>> = ids.into_iter().cloned().collect();
-            for id in ids {
-                let Some(rs) = self.reps.get_mut(&id) else {
-                    continue;
-                };
-                let closed: Vec<Period> = rs
-                    .periods
-                    .entries(kind)
-                    .map(|(p, _)| *p)
-                    .filter(|p| p.end > old && p.end <= t)
-                    .collect();
-                let summarised = !closed.is_empty();
-                for p in closed {
-                    self.pending
-                        .push(summary_record(&self.cfg, &id, rs, t, p, floor));
-                    self.stats.summaries_emitted += 1;
-                }
-                // A summary notes the period's sums in the rep's history
-                // (and its commission books): the changelog must hold that.
-                if summarised && !rs.unsaved {
-                    rs.unsaved = true;
-                    self.unsaved.push(id.clone());
-                }
+            if old != i64::MIN && self.cfg.summary_periods.contains(&kind) {
+                self.summarise_closed(kind, old, t);
             }
         }
     }
 
-    /// Emits what changed since the last flush: period summaries (closed by
-    /// stream time, or changed by late events) and one score record per
-    /// changed rep, however many events it received.
-    pub fn flush(&mut self) -> Vec<ScoreRecord> {
-        let mut out = self.drain_summaries();
-        let ids = std::mem::take(&mut self.dirty);
-        self.score_reps(ids, &mut out);
-        out
+    /// Queues the summary of every rep's periods of `kind` that stream time
+    /// moving from `old` to `t` closed.
+    fn summarise_closed(&mut self, kind: PeriodKind, old: i64, t: i64) {
+        let floor = self.version_floor();
+        let mut ids: Vec<Box<str>> = self.reps.keys().cloned().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let Some(rs) = self.reps.get_mut(&id) else {
+                continue;
+            };
+            let closed: Vec<Period> = rs
+                .core
+                .periods
+                .entries(kind)
+                .map(|(p, _)| *p)
+                .filter(|p| p.end > old && p.end <= t)
+                .collect();
+            let summarised = !closed.is_empty();
+            for p in closed {
+                let rec = summary_record(&self.cfg, &self.names, &id, rs, t, p, &self.clock, floor);
+                self.outbox.record(rec);
+                self.stats.summaries_emitted += 1;
+            }
+            // A summary notes the period's sums in the rep's history (and
+            // its commission books): the changelog must hold that.
+            if summarised {
+                self.marks.unsaved(&id, &mut rs.core);
+            }
+        }
     }
 
-    /// Appends the current score record of each rep in `ids` to `out`.
-    fn score_reps(&mut self, ids: Vec<Box<str>>, out: &mut Vec<ScoreRecord>) {
+    fn version_floor(&self) -> u64 {
+        self.position.map_or(0, |p| p.saturating_mul(1024))
+    }
+
+    fn mark_all_dirty(&mut self) {
+        let mut ids: Vec<Box<str>> = Vec::new();
+        for (id, rs) in self.reps.iter_mut() {
+            if !rs.core.dirty {
+                rs.core.dirty = true;
+                ids.push(id.clone());
+            }
+        }
+        ids.sort_unstable();
+        self.marks.dirty.extend(ids);
+    }
+
+    /// Moves the alerts raised since the last call into the outbox.
+    fn settle(&mut self) {
+        if !self.alerts.is_empty() {
+            self.outbox.alerts(self.alerts.drain(..));
+        }
+    }
+
+    /// Queues what `emit` asks for (see [`Emit`]); the outbox then holds it.
+    pub fn flush(&mut self, emit: Emit) {
+        self.settle();
+        self.queue_due_summaries();
+        match emit {
+            Emit::Summaries => {}
+            Emit::Changed => {
+                let ids = std::mem::take(&mut self.marks.dirty);
+                self.score_reps(ids);
+            }
+            Emit::All => {
+                let mut ids: Vec<Box<str>> = self.reps.keys().cloned().collect();
+                ids.sort_unstable();
+                self.marks.dirty.clear();
+                self.score_reps(ids);
+            }
+        }
+    }
+
+    /// Queues the changelog record of every rep changed since the last
+    /// checkpoint ([`Output::State`]), sorted by rep_id.
+    pub fn checkpoint(&mut self) {
+        let mut ids = std::mem::take(&mut self.marks.unsaved);
+        ids.sort_unstable();
+        for id in ids {
+            let Some(rs) = self.reps.get_mut(&id) else {
+                continue;
+            };
+            rs.core.unsaved = false;
+            if let Ok(bytes) = changelog::encode(self.stream_time, rs) {
+                self.outbox.push(Output::State { rep_id: id, bytes });
+            }
+        }
+    }
+
+    /// Takes everything the outbox holds, in the order it was queued.
+    pub fn drain(&mut self) -> Outputs {
+        self.settle();
+        self.outbox.take()
+    }
+
+    /// Outputs queued and not yet drained.
+    pub fn queued(&self) -> usize {
+        self.outbox.len() + self.alerts.len()
+    }
+
+    /// Queues the current score record of each rep in `ids`.
+    fn score_reps(&mut self, ids: Vec<Box<str>>) {
         let t = self.stream_time;
         if t == i64::MIN {
             // No event yet, only credits waiting for one: no time to score at.
@@ -413,134 +456,309 @@ impl Engine {
         }
         for id in ids {
             if let Some(rs) = self.reps.get_mut(&id) {
-                rs.dirty = false;
-                out.push(score_record(
-                    &self.cfg,
-                    &self.names,
-                    &id,
-                    rs,
-                    t,
-                    &self.clock,
-                    floor,
-                ));
+                rs.core.dirty = false;
+                let rec = score_record(&self.cfg, &self.names, &id, rs, t, &self.clock, floor);
+                self.outbox.record(rec);
                 self.stats.scores_emitted += 1;
             }
         }
     }
 
-    /// Emits the records that must not wait for coalescing: the period
-    /// summaries that are due (closed periods, and closed periods changed
-    /// by late events) and the score records of working-day closes (each
-    /// with `day_close`), leaving other score records for later.
-    pub fn drain_summaries(&mut self) -> Vec<ScoreRecord> {
-        let mut out = std::mem::take(&mut self.pending);
-        if self.summaries_due.is_empty() {
-            return out;
+    /// Queues the period summaries that are due again: closed periods that
+    /// late events (or refunds, for the commission statement) changed,
+    /// once each however many events changed them since the last flush.
+    fn queue_due_summaries(&mut self) {
+        if self.marks.summaries_due.is_empty() {
+            return;
         }
         let t = self.stream_time;
         let floor = self.version_floor();
-        let mut due: Vec<_> = self.summaries_due.drain().collect();
+        let mut due: Vec<_> = self.marks.summaries_due.drain().collect();
         due.sort_unstable();
         for (id, kind, start) in due {
             let p = self.cfg.calendar.period(kind, start);
-            if let Some(rs) = self.reps.get_mut(&id) {
-                if rs.periods.get(&p).is_some() || incentive::closed_sums(rs, &p).is_some() {
-                    out.push(summary_record(&self.cfg, &id, rs, t, p, floor));
-                    self.stats.summaries_emitted += 1;
-                    if !rs.unsaved {
-                        rs.unsaved = true;
-                        self.unsaved.push(id.clone());
+            let Some(rs) = self.reps.get_mut(&id) else {
+                continue;
+            };
+            if rs.core.periods.get(&p).is_some() || rs.features.commission.closed_sums(&p).is_some()
+            {
+                let rec = summary_record(&self.cfg, &self.names, &id, rs, t, p, &self.clock, floor);
+                self.outbox.record(rec);
+                self.stats.summaries_emitted += 1;
+                self.marks.unsaved(&id, &mut rs.core);
+            }
+        }
+    }
+
+    /// Hands out or applies the credit of an accepted `deal.won` for `helper`.
+    fn credit_assist(&mut self, helper: &str, event_id: &str, e: i64) {
+        self.stats.credits += 1;
+        if self.route_credits {
+            self.outbox.push(Output::Credit(Credit {
+                rep_id: helper.into(),
+                event_id: event_id.into(),
+                occurred_at_ms: e,
+            }));
+        } else {
+            self.credit_one(helper, credit::credit_id(event_id, helper), e);
+        }
+    }
+
+    /// Applies a credit routed from another engine. Stream time belongs to
+    /// the partition's own events: a credit never moves it. A credit older
+    /// than everything kept is dropped; one newer than stream time waits in
+    /// the helper's state until the partition's events reach its time, so
+    /// the result does not depend on how far apart partitions are consumed.
+    pub fn apply_credit(&mut self, c: &Credit) -> CreditOutcome {
+        let e = c.occurred_at_ms;
+        let id = credit::credit_id(&c.event_id, &c.rep_id);
+        let outcome = if e > self.stream_time {
+            let rs = reps::entry(&mut self.reps, &c.rep_id, &self.cfg.specs);
+            if rs.features.credit.defer(id, e) {
+                rs.core.note_source(self.source);
+                self.marks.unsaved(&c.rep_id, &mut rs.core);
+                self.credits_due.push(Reverse((e, c.rep_id.clone())));
+                CreditOutcome::Deferred
+            } else {
+                CreditOutcome::Duplicate
+            }
+        } else if !is_kept(&self.cfg, &self.current, e, self.stream_time) {
+            self.stats.credits_too_late += 1;
+            CreditOutcome::TooLate
+        } else if self.credit_one(&c.rep_id, id, e) {
+            CreditOutcome::Applied
+        } else {
+            CreditOutcome::Duplicate
+        };
+        self.settle();
+        outcome
+    }
+
+    /// Applies a routed credit read at `offset` of input slot `slot`,
+    /// skipping it when the helper's state already holds that offset.
+    pub fn apply_credit_from(
+        &mut self,
+        credit: &Credit,
+        slot: usize,
+        offset: i64,
+    ) -> CreditOutcome {
+        if self.holds(&credit.rep_id, slot, offset) {
+            self.stats.already_applied += 1;
+            return CreditOutcome::AlreadyApplied;
+        }
+        self.source = Some((slot, offset));
+        let outcome = self.apply_credit(credit);
+        self.source = None;
+        outcome
+    }
+
+    /// Applies the deferred credits whose time stream time has reached.
+    fn apply_due_credits(&mut self) {
+        let t = self.stream_time;
+        while self
+            .credits_due
+            .peek()
+            .is_some_and(|Reverse((e, _))| *e <= t)
+        {
+            let Some(Reverse((_, helper))) = self.credits_due.pop() else {
+                break;
+            };
+            let Some(rs) = self.reps.get_mut(&helper) else {
+                continue;
+            };
+            for (e, id) in rs.features.credit.take_due(t) {
+                self.credit_one(&helper, id, e);
+            }
+        }
+    }
+
+    /// Adds one assist to `helper` unless this credit was applied before.
+    fn credit_one(&mut self, helper: &str, id: u64, e: i64) -> bool {
+        let t = self.stream_time;
+        let cfg = &self.cfg;
+        let keep = credit::retention_ms(cfg);
+        let rs = reps::entry(&mut self.reps, helper, &cfg.specs);
+        if !rs.features.credit.first(id, e, t, keep) {
+            return false;
+        }
+        rs.core.note_source(self.source);
+        self.marks.dirty(helper, &mut rs.core);
+        self.marks.unsaved(helper, &mut rs.core);
+        for p in rs.add(cfg, &self.current, t, e, &SalesAcc::assist()) {
+            self.marks.summary_due(helper, &p);
+        }
+        true
+    }
+
+    /// Loads a rep's changelog record (a record for the same rep replaces
+    /// an earlier one unless that one had applied more of the input). Call
+    /// [`Engine::finish_restore`] after the last.
+    pub fn restore_rep(&mut self, rep_id: &str, bytes: &[u8]) -> Result<(), SnapshotError> {
+        let (stream_time, state) = changelog::decode(rep_id, bytes)?;
+        // A rep's state only moves forward through its input, so of two
+        // records the one that applied more is the newer, whatever order the
+        // broker kept them in (a retried produce can land after a later one).
+        if let Some(held) = self.reps.get(rep_id) {
+            if held.core.progress() > state.core.progress() {
+                return Ok(());
+            }
+        }
+        self.stream_time = self.stream_time.max(stream_time);
+        for e in state.features.credit.pending_times() {
+            self.credits_due.push(Reverse((e, rep_id.into())));
+        }
+        self.reps.insert(rep_id.into(), state);
+        Ok(())
+    }
+
+    /// Sets the current calendar periods from the restored stream time.
+    pub fn finish_restore(&mut self) {
+        if self.stream_time != i64::MIN {
+            let t = self.stream_time;
+            self.current = PeriodKind::ALL.map(|k| self.cfg.calendar.period(k, t));
+        }
+    }
+
+    /// After a restore: re-queues what records at or after `committed` of
+    /// input slot `slot` may have emitted before the process stopped. A
+    /// rep whose restored state already holds such a record will skip it
+    /// when it is redelivered, so the score record, the corrected period
+    /// summaries and the alert records it caused could otherwise be lost
+    /// with the outputs that were still in flight. For each such rep: its
+    /// score record is due, so is the summary of every closed period still
+    /// kept, and its open alerts are raised again (same alert ids and
+    /// versions, so consumers see no change). Returns the number of reps.
+    pub fn reemit_beyond(&mut self, slot: usize, committed: i64) -> usize {
+        let t = self.stream_time;
+        let mut ids: Vec<Box<str>> = self
+            .reps
+            .iter()
+            .filter(|(_, rs)| rs.core.applied.get(slot).is_some_and(|&o| o >= committed))
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort_unstable();
+        for id in &ids {
+            let Some(rs) = self.reps.get_mut(id) else {
+                continue;
+            };
+            self.marks.dirty(id, &mut rs.core);
+            for kind in self.cfg.summary_periods.iter().copied() {
+                for (p, _) in rs.core.periods.entries(kind) {
+                    if p.end <= t {
+                        self.marks.summary_due(id, p);
                     }
                 }
             }
+            self.alerts
+                .extend(rs.features.detect.open().iter().cloned());
         }
-        out
+        self.settle();
+        ids.len()
     }
 
-    /// The current score record of every rep, sorted by rep_id (each counts as an emission).
-    pub fn score_all(&mut self) -> Vec<ScoreRecord> {
-        let mut ids: Vec<Box<str>> = self.reps.keys().cloned().collect();
-        ids.sort_unstable();
-        self.dirty.clear();
-        let mut out = Vec::with_capacity(ids.len());
-        self.score_reps(ids, &mut out);
-        out
+    /// The firing record of every open alert of this engine's reps and
+    /// sources, in no particular order.
+    pub fn open_alerts(&self) -> impl Iterator<Item = &AlertRecord> {
+        self.reps
+            .values()
+            .flat_map(|rs| rs.features.detect.open().iter())
+            .chain(self.quality.open().iter())
+    }
+
+    /// Team rollups at stream time: every KPI summed over the team's reps
+    /// (reps without a team are under `unassigned`), sorted by team.
+    pub fn team_rollups(&mut self) -> Vec<TeamRecord> {
+        rollup::team_rollups(
+            &self.cfg,
+            &self.names,
+            &mut self.reps,
+            self.stream_time,
+            &self.current,
+        )
+    }
+
+    /// Sums over reps grouped by (team, role, region), for the business
+    /// gauges: each instance exports partial sums over the reps it owns.
+    pub fn group_sums(&mut self) -> Vec<((String, String, String), GroupSums)> {
+        rollup::group_sums(&self.cfg, &mut self.reps, self.stream_time, &self.current)
+    }
+
+    /// Window and period names, in the order of `GroupSums::sums`.
+    pub fn window_names(&self) -> &[WindowName] {
+        &self.names
+    }
+
+    /// Estimated heap bytes held by rep state.
+    pub fn heap_bytes(&self) -> usize {
+        crate::stats::heap_bytes(&self.reps)
+    }
+
+    /// What rep state is made of, for sizing (see docs/BENCHMARKS.md).
+    pub fn memory(&self) -> MemoryReport {
+        MemoryReport::of(&self.reps)
+    }
+
+    /// Releases spare capacity in every rep's collections (the live engine
+    /// does this per rep at each working-day close).
+    pub fn shrink(&mut self) {
+        for rs in self.reps.values_mut() {
+            rs.shrink();
+        }
     }
 }
 
-fn rep_entry<'m>(reps: &'m mut RepMap, rep_id: &str, cfg: &EngineConfig) -> &'m mut RepState {
-    reps.entry_ref(rep_id)
-        .or_insert_with(|| RepState::new(&cfg.specs))
-}
-
-/// Whether an event at `e` still falls in the widest rolling window or in a
-/// period (of any kind) whose `end + grace` is ahead of stream time `t`.
-fn is_kept(cfg: &EngineConfig, current: &[Period; 4], e: i64, t: i64) -> bool {
-    if cfg.specs.widest().contains(t, e) {
-        return true;
-    }
-    PeriodKind::ALL
-        .iter()
-        .any(|&k| period_of(cfg, current, k, e).end + cfg.grace_ms > t)
-}
-
-/// The period of `kind` holding `e`: the cached current one, or computed.
-fn period_of(cfg: &EngineConfig, current: &[Period; 4], kind: PeriodKind, e: i64) -> Period {
-    let cur = current[kind as usize];
-    if cur.contains(e) {
-        cur
-    } else {
-        cfg.calendar.period(kind, e)
-    }
-}
-
-/// Where `add` reports what it changed.
-struct Sink<'a> {
-    dirty: &'a mut Vec<Box<str>>,
-    unsaved: &'a mut Vec<Box<str>>,
-    summaries_due: &'a mut FxHashSet<(Box<str>, PeriodKind, i64)>,
-}
-
-/// Adds a contribution at event time `e` to a rep's windows and kept periods
-/// (stream time `t`), marking the rep dirty and closed periods for re-summary.
-#[allow(clippy::too_many_arguments)]
-fn add(
+/// What an event says about who the rep is and its deals: the team and
+/// region it names, the directory record, open deals (for the sales
+/// cycle). Returns a won deal's sales cycle in seconds.
+fn apply_identity(
     cfg: &EngineConfig,
-    current: &[Period; 4],
-    t: i64,
-    rep_id: &str,
-    rs: &mut RepState,
-    e: i64,
-    acc: &SalesAcc,
-    sink: &mut Sink<'_>,
-) {
-    if !rs.dirty {
-        rs.dirty = true;
-        sink.dirty.push(rep_id.into());
-    }
-    if !rs.unsaved {
-        rs.unsaved = true;
-        sink.unsaved.push(rep_id.into());
-    }
-    if acc.is_zero() {
-        return;
-    }
-    rs.advance(&cfg.specs, t);
-    rs.insert(&cfg.specs, e, acc);
-    rs.periods.expire(t, cfg.grace_ms);
-    for kind in PeriodKind::ALL {
-        let p = period_of(cfg, current, kind, e);
-        if p.end + cfg.grace_ms > t {
-            rs.periods.add(p, acc);
-            if p.end <= t && cfg.summary_periods.contains(&p.kind) {
-                sink.summaries_due.insert((rep_id.into(), p.kind, p.start));
-                // The history holds the closed period's sums from now on,
-                // saved with this event, even if a crash loses the summary
-                // that is due.
-                rs.history.add_late(&p, acc);
-            }
-        } else if cfg.summary_periods.contains(&p.kind) {
-            rs.history.add_late(&p, acc);
+    core: &mut Core,
+    ev: &Event<'_>,
+    deals_evicted: &mut u64,
+) -> Option<i64> {
+    let e = ev.occurred_at.0;
+    if let Some(team) = &ev.team_id {
+        if core.seen_team.as_deref() != Some(team) {
+            core.seen_team = Some(team.as_ref().into());
         }
+    }
+    if let Some(region) = &ev.region {
+        if core.seen_region.as_deref() != Some(region) {
+            core.seen_region = Some(region.as_ref().into());
+            core.calendar = None;
+        }
+    }
+    match &ev.body {
+        // The directory record with the latest occurred_at wins.
+        Body::RepUpdated(d) if core.directory.as_ref().is_none_or(|(at, _)| *at <= e) => {
+            core.directory = Some((e, d.clone()));
+            core.calendar = None;
+            None
+        }
+        Body::DealCreated { deal_id, .. } => {
+            core.deals.created(
+                stable_hash(deal_id),
+                e,
+                cfg.open_deals_max_per_rep,
+                deals_evicted,
+            );
+            None
+        }
+        Body::DealWon {
+            deal_id,
+            created_at,
+            ..
+        } => {
+            let created = core
+                .deals
+                .close(stable_hash(deal_id))
+                .or(created_at.map(|c| c.0));
+            created.filter(|&c| c <= e).map(|c| (e - c) / 1000)
+        }
+        Body::DealLost { deal_id } => {
+            core.deals.close(stable_hash(deal_id));
+            None
+        }
+        _ => None,
     }
 }

@@ -139,7 +139,7 @@ pub struct Settings {
     pub detect: DetectSection,
     /// `[coaching]`.
     #[serde(default)]
-    pub coaching: crate::coaching::CoachingSection,
+    pub coaching: crate::coaching_rules::CoachingSection,
     /// `[control]`.
     #[serde(default)]
     pub control: crate::control::ControlSection,
@@ -179,7 +179,7 @@ pub enum SettingsError {
     Detect(#[from] salespulse_detect::DetectError),
     /// Coaching rules.
     #[error("{0}")]
-    Coaching(#[from] crate::coaching::CoachingError),
+    Coaching(#[from] crate::coaching_rules::CoachingError),
     /// `[control]`.
     #[error("{0}")]
     Control(#[from] crate::control::ControlSettingsError),
@@ -228,7 +228,7 @@ pub struct EngineConfig {
     /// Detectors and working time.
     pub detect: DetectConfig,
     /// Coaching rules.
-    pub coaching: crate::coaching::CoachingConfig,
+    pub coaching: crate::coaching_rules::CoachingConfig,
 }
 
 fn duration(key: &'static str, value: &str) -> Result<i64, SettingsError> {
@@ -298,7 +298,7 @@ impl EngineConfig {
             .map(|s| s.name.as_str())
             .chain(PeriodKind::ALL.iter().map(|k| k.as_str()))
             .collect();
-        let coaching = crate::coaching::CoachingConfig::new(&s.coaching, &names)?;
+        let coaching = crate::coaching_rules::CoachingConfig::new(&s.coaching, &names)?;
         let max_future_skew_ms = duration("max_future_skew", &e.max_future_skew)?;
         let (config, tables) = DetectConfig::versioned(&s.detect, None, &e.time_zone)?;
         let detectors = crate::control::Detectors { config, tables };

@@ -2,6 +2,8 @@
 //! versions, summaries re-emitted by late events, directory precedence, time
 //! zones, and team rollups that add up.
 
+mod common;
+
 use salespulse_engine::{Engine, EngineConfig, Settings};
 use salespulse_loadgen::{Generator, Options};
 use salespulse_model::record::{Num, RecordKind, ScoreRecord};
@@ -40,16 +42,19 @@ fn a_rep_changed_many_times_is_emitted_once_per_flush() {
     }
     e.ingest(call("x", "r2", "2026-03-02T10:00:00Z").as_bytes(), None)
         .unwrap();
-    let out = e.flush();
+    let out = common::drive::flushed(&mut e);
     assert_eq!(out.len(), 2);
     assert_eq!(
         out.iter().find(|r| r.rep_id == "r1").map(|r| r.version),
         Some(1)
     );
-    assert!(e.flush().is_empty(), "nothing changed since the last flush");
+    assert!(
+        common::drive::flushed(&mut e).is_empty(),
+        "nothing changed since the last flush"
+    );
     e.ingest(call("y", "r1", "2026-03-02T10:01:00Z").as_bytes(), None)
         .unwrap();
-    let again = e.flush();
+    let again = common::drive::flushed(&mut e);
     assert_eq!((again.len(), again[0].version), (1, 2));
 }
 
@@ -60,7 +65,7 @@ fn a_late_event_reemits_the_closed_period_summary_with_a_higher_version() {
         .unwrap();
     e.ingest(call("b", "r1", "2026-03-03T09:00:00Z").as_bytes(), None)
         .unwrap();
-    let first: Vec<_> = e.drain_summaries();
+    let first: Vec<_> = common::drive::summaries_due(&mut e);
     let day = first
         .iter()
         .find(|r| r.period.as_ref().is_some_and(|p| p.kind == "day"))
@@ -72,7 +77,7 @@ fn a_late_event_reemits_the_closed_period_summary_with_a_higher_version() {
     // A late call for 03-02 arrives within the grace: the summary comes again, with 2 calls.
     e.ingest(call("c", "r1", "2026-03-02T17:00:00Z").as_bytes(), None)
         .unwrap();
-    let second = e.drain_summaries();
+    let second = common::drive::summaries_due(&mut e);
     assert_eq!(second.len(), 1);
     assert_eq!(kpi(&second[0], "calls", "day"), Some(2.0));
     assert!(second[0].version > day.version);
@@ -96,7 +101,7 @@ fn the_latest_directory_record_wins_whatever_the_arrival_order() {
         None,
     )
     .unwrap();
-    let r = e.score_all().remove(0);
+    let r = common::drive::final_scores(&mut e).remove(0);
     assert_eq!(
         (
             r.role.as_deref(),
@@ -115,13 +120,12 @@ fn periods_follow_the_configured_time_zone() {
         .unwrap();
     e.ingest(call("b", "r1", "2026-03-02T23:30:00Z").as_bytes(), None)
         .unwrap();
-    let r = e.score_all().remove(0);
-    assert_eq!(kpi(&r, "calls", "day"), Some(1.0));
-    let summary = e
-        .drain_summaries()
+    let summary = common::drive::summaries_due(&mut e)
         .into_iter()
         .find(|r| r.kind == RecordKind::PeriodSummary)
         .unwrap();
+    let r = common::drive::final_scores(&mut e).remove(0);
+    assert_eq!(kpi(&r, "calls", "day"), Some(1.0));
     assert_eq!(
         summary.period.as_ref().unwrap().start,
         "2026-03-01T23:00:00Z"
@@ -131,7 +135,10 @@ fn periods_follow_the_configured_time_zone() {
         .unwrap();
     utc.ingest(call("b", "r1", "2026-03-02T23:30:00Z").as_bytes(), None)
         .unwrap();
-    assert_eq!(kpi(&utc.score_all()[0], "calls", "day"), Some(2.0));
+    assert_eq!(
+        kpi(&common::drive::final_scores(&mut utc)[0], "calls", "day"),
+        Some(2.0)
+    );
 }
 
 #[test]
@@ -145,7 +152,7 @@ fn team_rollups_add_up_their_members() {
     }) {
         let _ = e.ingest(line.as_bytes(), None);
     }
-    let reps = e.score_all();
+    let reps = common::drive::final_scores(&mut e);
     let teams = e.team_rollups();
     assert!(teams.len() >= 5);
     for t in &teams {
@@ -193,7 +200,7 @@ fn with_a_position_versions_follow_the_input_and_survive_a_reapply() {
         for (i, l) in lines.iter().enumerate().take(upto) {
             e.set_position(i as u64 + 1);
             e.ingest(l.as_bytes(), None).unwrap();
-            versions.extend(e.flush().iter().map(|r| r.version));
+            versions.extend(common::drive::flushed(&mut e).iter().map(|r| r.version));
         }
         versions
     };

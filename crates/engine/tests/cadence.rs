@@ -2,6 +2,8 @@
 //! or only at the end: a rep's record at a given stream time must not
 //! depend on when the flushes before it happened.
 
+mod common;
+
 use salespulse_engine::{Engine, EngineConfig, Settings};
 use salespulse_loadgen::{Generator, Options};
 
@@ -22,11 +24,11 @@ fn final_records_do_not_depend_on_flush_cadence() {
     let (mut every_line, mut at_end) = (Engine::new(cfg.clone()), Engine::new(cfg));
     for l in &lines {
         let _ = every_line.ingest(l.as_bytes(), None);
-        drop(every_line.flush());
+        drop(common::drive::flushed(&mut every_line));
         let _ = at_end.ingest(l.as_bytes(), None);
     }
     let strip = |e: &mut Engine| -> Vec<serde_json::Value> {
-        e.score_all()
+        common::drive::final_scores(e)
             .into_iter()
             .map(|r| {
                 let mut v = serde_json::to_value(&r).unwrap();

@@ -4,6 +4,8 @@
 //! period closed, full and pro-rated, which re-emit the closed period's
 //! summary with the corrected statement.
 
+mod common;
+
 use salespulse_engine::{Engine, EngineConfig, Settings};
 use salespulse_model::record::{RecordKind, ScoreRecord};
 
@@ -47,7 +49,7 @@ fn run(e: &mut Engine, lines: &[String]) -> Vec<ScoreRecord> {
     let mut out = Vec::new();
     for l in lines {
         e.ingest(l.as_bytes(), None).unwrap();
-        out.extend(e.flush());
+        out.extend(common::drive::flushed(e));
     }
     out
 }

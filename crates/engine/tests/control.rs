@@ -3,6 +3,8 @@
 //! last instant, commission plans by statement period), the re-score of
 //! every rep when a version takes effect, and every rejection's message.
 
+mod common;
+
 use salespulse_engine::control::{apply_control, ControlError};
 use salespulse_engine::{Engine, EngineConfig, Settings};
 use salespulse_kpi::{Added, TimelineError};
@@ -31,7 +33,7 @@ fn call(rep: &str, at: &str, n: usize) -> String {
 
 fn feed(e: &mut Engine, line: &str) -> Vec<Value> {
     e.ingest(line.as_bytes(), None).unwrap();
-    e.flush()
+    common::drive::flushed(e)
         .iter()
         .map(|r| serde_json::to_value(r).unwrap())
         .collect()
@@ -269,8 +271,8 @@ fn rejected_changes_say_what_is_wrong() {
 /// The inactivity alerts of `r1` firing when `r2` moves stream time to `at`:
 /// (threshold, severity).
 fn inactivity_at(e: &mut Engine, at: &str) -> Vec<(f64, String)> {
-    feed(e, &call("r2", at, 0));
-    e.drain_alerts()
+    e.ingest(call("r2", at, 0).as_bytes(), None).unwrap();
+    common::drive::alerts(e)
         .into_iter()
         .filter_map(|a| {
             let v = serde_json::to_value(&a).unwrap();

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 use proptest::prelude::*;
 
-use salespulse_engine::{Credit, CreditOutcome, Engine, EngineConfig, Settings};
+use salespulse_engine::{Credit, CreditOutcome, Emit, Engine, EngineConfig, Settings};
 use salespulse_loadgen::{Generator, Options};
 use salespulse_model::record::{RecordKind, ScoreRecord};
 
@@ -73,7 +73,7 @@ fn credits_routed_late_and_twice_equal_credits_applied_at_once() {
     let lines = events(5);
     let mut want = direct(&lines);
     assert!(
-        want.score_all().iter().any(|r| r
+        common::drive::final_scores(&mut want).iter().any(|r| r
             .kpis
             .rows()
             .any(|(k, row)| k == "assists"
@@ -87,7 +87,7 @@ fn credits_routed_late_and_twice_equal_credits_applied_at_once() {
     let mut outcomes = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let _ = e.ingest(l.as_bytes(), None);
-        for c in e.take_credits() {
+        for c in common::drive::credits(&mut e) {
             // Every credit is delivered twice (at-least-once transport).
             transit.push_back((i, c.clone()));
             transit.push_back((i, c));
@@ -104,8 +104,10 @@ fn credits_routed_late_and_twice_equal_credits_applied_at_once() {
     }
     assert!(routed > 10, "{routed} credits routed");
     assert!(outcomes.contains(&CreditOutcome::Duplicate));
-    assert_eq!(e.pending_credits(), 0);
-    assert_same(comparable(e.score_all()), comparable(want.score_all()));
+    assert_same(
+        comparable(common::drive::final_scores(&mut e)),
+        comparable(common::drive::final_scores(&mut want)),
+    );
 }
 
 /// Every KPI's quarter value, by KPI name.
@@ -131,7 +133,7 @@ fn credits_cross_partitions_to_the_helpers_owner() {
     for l in &lines {
         let Some(i) = owner(l) else { continue };
         let _ = parts[i].ingest(l.as_bytes(), None);
-        for c in parts[i].take_credits() {
+        for c in common::drive::credits(&mut parts[i]) {
             let to = (salespulse_engine::stable_hash(&c.rep_id) % 2) as usize;
             parts[to].apply_credit(&c);
         }
@@ -154,9 +156,9 @@ fn credits_cross_partitions_to_the_helpers_owner() {
     };
     let mut got: Vec<ScoreRecord> = Vec::new();
     for p in &mut parts {
-        got.extend(p.score_all());
+        got.extend(common::drive::final_scores(p));
     }
-    let want = quarter(direct(&lines).score_all());
+    let want = quarter(common::drive::final_scores(&mut direct(&lines)));
     assert_eq!(quarter(got), want);
 }
 
@@ -181,14 +183,14 @@ fn partitions_consumed_far_apart_give_the_same_records_as_in_step() {
         for l in order {
             let Some(i) = part(l) else { continue };
             let _ = parts[i].ingest(l.as_bytes(), None);
-            for c in parts[i].take_credits() {
+            for c in common::drive::credits(&mut parts[i]) {
                 let to = (salespulse_engine::stable_hash(&c.rep_id) % 2) as usize;
                 outcomes.push(parts[to].apply_credit(&c));
             }
         }
         let mut all = Vec::new();
         for p in &mut parts {
-            all.extend(p.score_all());
+            all.extend(common::drive::final_scores(p));
         }
         all.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
         (comparable(all), outcomes)
@@ -233,8 +235,8 @@ fn routed(
         let _ = engines[p].ingest(lines[i].as_bytes(), None);
         // As replay and the service do: summaries go out as they fall due
         // (writing one notes the period in the rep's history).
-        let _ = engines[p].drain_summaries();
-        for c in engines[p].take_credits() {
+        engines[p].flush(Emit::Summaries);
+        for c in engines[p].drain().credits() {
             transit.push_back((n, c.clone()));
             transit.push_back((n, c));
         }
@@ -242,15 +244,18 @@ fn routed(
             let (_, c) = transit.pop_front().unwrap();
             let to = owner(&c.rep_id);
             outcomes.push(engines[to].apply_credit(&c));
-            let _ = engines[to].drain_summaries();
+            let _ = common::drive::summaries_due(&mut engines[to]);
         }
     }
     for (_, c) in transit {
         let to = owner(&c.rep_id);
         outcomes.push(engines[to].apply_credit(&c));
-        let _ = engines[to].drain_summaries();
+        let _ = common::drive::summaries_due(&mut engines[to]);
     }
-    let mut all: Vec<ScoreRecord> = engines.iter_mut().flat_map(|e| e.score_all()).collect();
+    let mut all: Vec<ScoreRecord> = engines
+        .iter_mut()
+        .flat_map(common::drive::final_scores)
+        .collect();
     all.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
     (without_peers(comparable(all)), outcomes)
 }
@@ -327,12 +332,12 @@ proptest! {
         let mut direct = common::engine();
         for l in &lines {
             let _ = direct.ingest(l.as_bytes(), None);
-            let _ = direct.drain_summaries();
+            let _ = common::drive::summaries_due(&mut direct);
         }
         let (got, outcomes) = routed(&lines, &in_order, 1, lag);
         // A credit can only differ when the transport held it until its time was no longer kept.
         prop_assume!(!outcomes.contains(&CreditOutcome::TooLate));
-        let want = without_peers(comparable(direct.score_all()));
+        let want = without_peers(comparable(common::drive::final_scores(&mut direct)));
         prop_assert_eq!(first_difference(&got, &want), None, "routed vs direct");
         let (in_step, in_step_outcomes) = routed(&lines, &in_order, 2, 0);
         let part = |i: &usize| {

@@ -158,7 +158,7 @@ fn a_late_resend_is_counted_once() {
             Err(Reason::Duplicate)
         ]
     );
-    let rec = e.score_all().pop().unwrap();
+    let rec = common::drive::final_scores(&mut e).pop().unwrap();
     let v = |k: &str, w: &str| rec.kpis.get(k, w).unwrap().map(|n| n.as_f64());
     assert_eq!(v("deals_won", "month"), Some(1.0));
     assert_eq!(v("revenue", "month"), Some(50_000.0));

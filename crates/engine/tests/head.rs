@@ -2,6 +2,8 @@
 //! values: the company view reads it instead of the record, so a field that
 //! differed would put a rep in the wrong team, order or day close.
 
+mod common;
+
 use salespulse_engine::{Engine, EngineConfig, Settings};
 use salespulse_loadgen::{Generator, Options};
 use serde_json::Value;
@@ -26,7 +28,7 @@ fn every_head_field_equals_the_records_field() {
         if i % 50 != 0 {
             continue;
         }
-        for r in e.flush() {
+        for r in common::drive::flushed(&mut e) {
             let head = serde_json::to_value(r.head()).unwrap();
             let record = serde_json::to_value(&r).unwrap();
             let Value::Object(fields) = &head else {

@@ -5,6 +5,8 @@
 //! a record over it is refused without being read (a deeply nested one of
 //! that size would otherwise reach the parser).
 
+mod common;
+
 use salespulse_engine::{Engine, EngineConfig, Settings};
 use salespulse_loadgen::{Generator, Options};
 use salespulse_model::Reason;
@@ -354,7 +356,7 @@ fn every_hostile_record_is_rejected_for_its_reason_and_the_rest_is_unaffected() 
     );
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     let strip = |e: &mut Engine| -> Vec<serde_json::Value> {
-        e.score_all()
+        common::drive::final_scores(e)
             .into_iter()
             .map(|r| serde_json::to_value(&r).unwrap())
             .collect()
@@ -382,12 +384,12 @@ fn an_event_millennia_ahead_is_applied_with_bounded_catch_up() {
     }) {
         let _ = e.ingest(line.as_bytes(), None);
     }
-    drop(e.drain_alerts());
+    drop(common::drive::alerts(&mut e));
     let far = r#"{"event_id":"far","type":"activity.call","occurred_at":"7994-03-02T09:30:00Z","rep_id":"rep-00001"}"#;
     e.ingest(far.as_bytes(), None).unwrap();
     let later = r#"{"event_id":"far2","type":"activity.call","occurred_at":"7994-03-03T11:30:00Z","rep_id":"rep-00001"}"#;
     e.ingest(later.as_bytes(), None).unwrap();
-    let alerts = e.drain_alerts();
+    let alerts = common::drive::alerts(&mut e);
     let silent: Vec<_> = alerts
         .iter()
         .filter(|a| a.kind.as_str() == "inactivity" && a.rep_id.as_deref() != Some("rep-00001"))

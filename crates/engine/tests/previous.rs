@@ -1,6 +1,8 @@
 //! Period over period in period summaries, computed by hand: the summary of
 //! February carries January (as corrected by a late event) and the change.
 
+mod common;
+
 use salespulse_engine::{Engine, EngineConfig, Settings};
 use serde_json::Value;
 
@@ -12,7 +14,7 @@ fn call(at: &str, n: usize) -> String {
 
 fn month_summaries(e: &mut Engine, line: &str, out: &mut Vec<Value>) {
     e.ingest(line.as_bytes(), None).unwrap();
-    for r in e.flush() {
+    for r in common::drive::flushed(e) {
         let v = serde_json::to_value(&r).unwrap();
         if v["kind"] == "period_summary" && v["period"]["kind"] == "month" {
             out.push(v);
@@ -82,10 +84,8 @@ fn a_restored_engine_remembers_the_period_before() {
         month_summaries(&mut whole, l, &mut sink);
     }
     let mut restored = Engine::new(cfg);
-    for rep in whole.take_unsaved() {
-        restored
-            .restore_rep(&rep, &whole.snapshot(&rep).unwrap())
-            .unwrap();
+    for (rep, bytes) in common::drive::changelog(&mut whole) {
+        restored.restore_rep(&rep, &bytes).unwrap();
     }
     restored.finish_restore();
     let close = call("2026-03-01T08:00:00Z", 4);
@@ -124,7 +124,11 @@ fn score_records_carry_the_last_closed_month_as_summarised() {
     ];
     for line in &lines {
         e.ingest(line.as_bytes(), None).unwrap();
-        records.extend(e.flush().iter().map(|r| serde_json::to_value(r).unwrap()));
+        records.extend(
+            common::drive::flushed(&mut e)
+                .iter()
+                .map(|r| serde_json::to_value(r).unwrap()),
+        );
     }
     let feb = records
         .iter()

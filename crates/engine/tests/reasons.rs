@@ -2,6 +2,8 @@
 //! message naming the field, and the valid events around it are applied as
 //! if the bad one had never been there.
 
+mod common;
+
 use salespulse_engine::{Engine, EngineConfig, Settings};
 use salespulse_model::record::Num;
 use salespulse_model::{Reason, Timestamp};
@@ -37,7 +39,7 @@ fn rejects(bad: &str, reason: Reason, needle: &str, now: Option<&str>) {
         .unwrap();
     assert_eq!(e.stats().applied, 2);
     assert_eq!(e.stats().rejected_for(reason), 1);
-    let recs = e.score_all();
+    let recs = common::drive::final_scores(&mut e);
     let r1 = recs.iter().find(|r| r.rep_id == "r1").unwrap();
     assert_eq!(r1.kpis.get("calls", "day").unwrap(), Some(Num::Int(2)));
 }
@@ -213,7 +215,7 @@ fn won(id: &str, minute: u32, amount: &str) -> String {
 }
 
 fn revenue_month(e: &mut Engine) -> Option<f64> {
-    let recs = e.score_all();
+    let recs = common::drive::final_scores(e);
     let r1 = recs.iter().find(|r| r.rep_id == "r1").unwrap();
     r1.kpis.get("revenue", "month").unwrap().map(Num::as_f64)
 }
@@ -236,7 +238,7 @@ fn outlier() {
                 .unwrap();
         }
         let big = e.ingest(won("typo", 30, "100000.00").as_bytes(), None);
-        let alerts = e.drain_alerts();
+        let alerts = common::drive::alerts(&mut e);
         let flagged: Vec<_> = alerts
             .iter()
             .filter(|a| a.kind == salespulse_model::AlertKind::OutlierDeal)

@@ -2,6 +2,8 @@
 //! record moves the rep to another region after its calendar was first used
 //! (the engine caches each rep's calendar between ticks).
 
+mod common;
+
 use salespulse_engine::{Engine, EngineConfig, Settings};
 
 fn engine() -> Engine {
@@ -48,8 +50,7 @@ fn inactivity_counts_the_working_hours_of_the_region_the_rep_moved_to() {
     for (_, line) in &lines {
         e.ingest(line.as_bytes(), None).expect("valid event");
     }
-    let fired: Vec<String> = e
-        .drain_alerts()
+    let fired: Vec<String> = common::drive::alerts(&mut e)
         .into_iter()
         .filter(|a| a.rep_id.as_deref() == Some("r1") && a.kind.as_str() == "inactivity")
         .map(|a| a.started_at)

@@ -4,6 +4,8 @@
 //! weekends are not judged, a role with too few reps is not judged, and
 //! the top rep of a role gets an achievement.
 
+mod common;
+
 use salespulse_engine::{Engine, EngineConfig, Settings};
 use salespulse_model::{AlertKind, AlertRecord, AlertStatus};
 
@@ -71,7 +73,7 @@ fn run() -> Vec<AlertRecord> {
     let mut alerts = Vec::new();
     for (_, l) in &lines {
         e.ingest(l.as_bytes(), None).unwrap();
-        alerts.extend(e.drain_alerts());
+        alerts.extend(common::drive::alerts(&mut e));
     }
     alerts
 }

@@ -16,7 +16,6 @@ mod metrics;
 mod privacy;
 mod produce;
 mod restore;
-mod routing;
 mod service;
 mod settings;
 
@@ -26,7 +25,6 @@ pub use control::{publish_control, ControlMetrics};
 pub use metrics::Status;
 pub use privacy::{redacted_dlq_payload, DlqSection, PrivacySection};
 pub use produce::{produce_generated, ProduceSummary};
-pub use routing::{murmur2, partition_for};
 pub use service::{run, RunSummary};
 pub use settings::{
     bound_prefetch, InputSection, KafkaSection, KafkaSettings, MetricsSection, OutputSection,

@@ -20,8 +20,8 @@ use tracing::info;
 use salespulse_engine::{Engine, EngineConfig};
 
 use crate::contexts::RestoreContext;
-use crate::routing::{KIND_CREDIT, KIND_HEADER};
 use crate::{KafkaError, KafkaSettings, Status};
+use salespulse_pipeline::{KIND_CREDIT, KIND_HEADER};
 
 /// Longest a restore may wait for a record or the partition's end.
 const STALL: Duration = Duration::from_secs(30);

@@ -35,6 +35,7 @@ mod context;
 mod cycle;
 mod inflight;
 mod processor;
+mod sink;
 
 use context::ServiceContext;
 use processor::Processor;
@@ -155,7 +156,7 @@ pub async fn run(
     )));
     let consumer = consumer(s, ServiceContext::new(status.clone(), proc.clone()))?;
     consumer
-        .subscribe(&lock(&proc).layout.topics())
+        .subscribe(&lock(&proc).out.layout.topics())
         .map_err(KafkaError::client("subscribing"))?;
     let mut control = ControlReader::new(s, cfg)?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -249,19 +250,20 @@ fn run_loop(
             next_emit = now + emit_every;
         }
         if now >= next_gauges {
-            lock(proc).refresh_gauges(consumer);
+            lock(proc).refresh_gauges();
             next_gauges = now + gauges_every;
         }
     }
     // Every owned rep gets a record at its partition's final stream time, so
     // the last record per rep equals a replay of the input.
     let mut p = lock(proc);
-    p.final_records();
+    p.final_records = true;
     p.flush_all(consumer)?;
-    p.refresh_gauges(consumer);
-    p.producer
+    p.refresh_gauges();
+    p.out
+        .producer
         .flush(Duration::from_secs(10))
         .map_err(KafkaError::client("flushing the producer"))?;
     p.stopped = true;
-    Ok(p.summary.clone())
+    Ok(p.out.summary.clone())
 }

@@ -7,6 +7,7 @@ mod acc;
 mod catalog;
 pub mod forecast;
 mod profile;
+pub mod rank;
 mod scoring;
 mod timeline;
 

@@ -8,6 +8,12 @@ use serde::Serialize;
 mod kpi_table;
 pub use kpi_table::{KpiTable, WindowName, WindowNames};
 
+/// Rounds a real to six decimals, the precision of every non-money number
+/// in the output records (docs/records.md).
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
 /// What a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -130,7 +130,7 @@ pub fn check(deliveries: &[Delivery<'_>]) -> Result<Run, TestCaseError> {
         }
         prop_assert_eq!(got, want.result, "delivery {} (e{} {:?})", i, id, src);
         outcomes.push(want);
-        for r in eng.drain_summaries() {
+        for r in super::drive::summaries_due(&mut eng) {
             let Some(p) = r.period.clone() else {
                 continue; // a working-day close's score record
             };
@@ -139,7 +139,7 @@ pub fn check(deliveries: &[Delivery<'_>]) -> Result<Run, TestCaseError> {
         }
     }
     let t = naive.t;
-    for rec in &eng.score_all() {
+    for rec in &super::drive::final_scores(&mut eng) {
         prop_assert_eq!(rec.kind, RecordKind::Score);
         let mine = || naive.accepted.iter().filter(|a| a.rep == rec.rep_id);
         for (name, w, b) in WINDOWS {

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod delivery;
+pub mod drive;
 pub mod naive;
 pub mod stream;
 

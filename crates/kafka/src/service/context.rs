@@ -1,8 +1,8 @@
 //! The consumer's context: lag statistics, and the rebalance callbacks
-//! that librdkafka runs inside `poll` on the processing thread. On
-//! revocation the commit cycle runs for everything owned (outputs, then
-//! changelog, then offsets) before the partitions go; on assignment each
-//! new partition is restored from the changelog before its first record.
+//! that librdkafka runs inside `poll` on the processing thread. They only
+//! read which partitions moved and hand that to the processor
+//! ([`Processor::revoke`], [`Processor::assign`]), which flushes, restores
+//! and gives up partitions in one place.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaResult;
 use rdkafka::{ClientContext, Statistics, TopicPartitionList};
-use tracing::{error, info, warn};
+use tracing::warn;
 
 use super::lock;
 use super::processor::Processor;
@@ -72,32 +72,14 @@ impl ConsumerContext for ServiceContext {
         if p.stopped {
             return; // the final cycle already ran; the metrics keep the last state
         }
-        let revoked = partitions_of(tpl, &p.layout.processed);
-        if let Err(e) = p.flush_all(consumer) {
-            error!(error = %e, "commit cycle on revocation failed");
-            p.fatal = Some(e);
-        }
-        p.groups.retain(|k, _| !revoked.contains(k));
-        p.recount_open_alerts();
-        for (topic, parts) in p.ingest.iter_mut() {
-            parts.retain(|k, _| {
-                !tpl.elements()
-                    .iter()
-                    .any(|e| e.topic() == topic && e.partition() == *k)
-            });
-        }
-        let owned: HashSet<i32> = p.groups.keys().copied().collect();
-        let status = p.status.clone();
-        p.per_rep.forget_partitions(&status, |x| owned.contains(&x));
-        self.status.partitions.set(owned.len() as i64);
-        self.status
-            .owns_partition_zero
-            .store(owned.contains(&0), Ordering::Relaxed);
-        self.status
-            .consuming
-            .store(!owned.is_empty(), Ordering::Relaxed);
-        self.status.rebalances.inc();
-        info!(revoked = ?revoked, "partitions revoked");
+        let revoked = partitions_of(tpl, &p.out.layout.processed);
+        let ingest_only: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .filter(|e| p.out.layout.is_ingest_only(e.topic()))
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect();
+        p.revoke(consumer, &revoked, &ingest_only);
     }
 
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -105,33 +87,10 @@ impl ConsumerContext for ServiceContext {
             return;
         };
         let mut p = lock(&self.proc);
-        let assigned = partitions_of(tpl, &p.layout.processed);
-        self.status.restore_done.store(0, Ordering::Relaxed);
-        self.status.restore_total.store(0, Ordering::Relaxed);
-        self.status.restoring.store(true, Ordering::Relaxed);
-        let mut sorted: Vec<i32> = assigned.into_iter().collect();
-        sorted.sort_unstable();
-        let new: Vec<i32> = sorted
-            .iter()
-            .copied()
-            .filter(|q| !p.groups.contains_key(q))
+        let mut assigned: Vec<i32> = partitions_of(tpl, &p.out.layout.processed)
+            .into_iter()
             .collect();
-        if !new.is_empty() {
-            if let Err(e) = p.take_over(consumer, &new) {
-                error!(partitions = ?new, error = %e, "restoring partitions failed");
-                p.fatal = Some(e);
-            }
-        }
-        self.status.restoring.store(false, Ordering::Relaxed);
-        p.recount_open_alerts();
-        self.status.partitions.set(p.groups.len() as i64);
-        self.status
-            .owns_partition_zero
-            .store(p.groups.contains_key(&0), Ordering::Relaxed);
-        self.status
-            .consuming
-            .store(!tpl.elements().is_empty(), Ordering::Relaxed);
-        self.status.rebalances.inc();
-        info!(assigned = ?sorted, "partitions assigned");
+        assigned.sort_unstable();
+        p.assign(consumer, &assigned);
     }
 }

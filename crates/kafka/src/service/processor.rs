@@ -1,7 +1,10 @@
-//! The processor: per-partition engines and offsets, and what happens to
-//! each record (ingest-stage re-keying, events, assist credits).
+//! The processor: the pipeline of the owned partitions, their input
+//! offsets, and what happens to each record (ingest-stage re-keying,
+//! events, assist credits). Rebalances arrive as [`Processor::assign`] and
+//! [`Processor::revoke`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,16 +16,16 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use tracing::{info, warn};
 
 use salespulse_engine::{validate, Applied, CreditOutcome, Engine, EngineConfig};
+use salespulse_pipeline::{decode_credit, partition_for, At, Credits, Pipeline};
 
 use super::context::ServiceContext;
-use super::cycle::{kind_header, send, send_dlq};
 use super::inflight::Inflight;
+use super::sink::{send, send_dlq, KafkaSink};
 use super::{now_ms, RunSummary};
 use crate::business::{refresh_business_gauges, KpiGauges, PerRep};
 use crate::contexts::ProducerHealth;
 use crate::layout::Layout;
 use crate::restore::{is_credit, restore, Restored};
-use crate::routing::{decode_credit, encode_credit, partition_for, KIND_CREDIT};
 use crate::{KafkaError, KafkaSettings, Status};
 
 /// Offsets of one topic partition.
@@ -36,30 +39,66 @@ pub(super) struct Offsets {
     pub gap_seen: Option<i64>,
 }
 
-/// Partition i of every processed topic, and its engine.
-pub(super) struct Group {
-    pub engine: Engine,
+impl Offsets {
+    fn at(offset: i64) -> Self {
+        Offsets {
+            next: offset,
+            committed: offset,
+            gap_seen: None,
+        }
+    }
+}
+
+/// The input side of an owned partition: partition i of every processed topic.
+#[derive(Debug, Default)]
+pub(super) struct Input {
     pub offsets: HashMap<String, Offsets>,
-    /// Emit every rep (shutdown), not only the changed ones.
-    pub final_records: bool,
     /// Kafka timestamp (ms) of the first record applied since the last flush.
     pub oldest_unflushed_ms: Option<i64>,
 }
 
+/// Where outputs go: everything a [`KafkaSink`] borrows, apart from the
+/// pipeline that feeds it.
+pub(super) struct Out {
+    pub s: KafkaSettings,
+    pub layout: Layout,
+    pub status: Arc<Status>,
+    pub producer: FutureProducer<ProducerHealth>,
+    pub inflight: Inflight,
+    pub summary: RunSummary,
+    pub per_rep: PerRep,
+}
+
+impl Out {
+    /// A sink for the pipeline's outputs, in emit cycle `cycle` if any.
+    pub(super) fn sink(&mut self, cycle: Option<u64>) -> KafkaSink<'_> {
+        KafkaSink {
+            s: &self.s,
+            changelog: &self.layout.changelog,
+            by_rep: &self.layout.by_rep,
+            producer: &self.producer,
+            inflight: &mut self.inflight,
+            status: &self.status,
+            per_rep: &mut self.per_rep,
+            summary: &mut self.summary,
+            cycle,
+            emitted: 0,
+            alerts: Vec::new(),
+        }
+    }
+}
+
 /// Everything the processing thread and the rebalance callbacks share.
 pub(crate) struct Processor {
-    pub(super) s: KafkaSettings,
+    pub(super) out: Out,
     cfg: EngineConfig,
     pseudonymizer: salespulse_model::Pseudonymizer,
-    pub(crate) layout: Layout,
-    pub(super) status: Arc<Status>,
-    pub(super) producer: FutureProducer<ProducerHealth>,
-    pub(super) groups: HashMap<i32, Group>,
+    pub(super) pipeline: Pipeline,
+    pub(super) inputs: HashMap<i32, Input>,
     /// Offsets of ingest-only topic partitions, by topic then partition.
     pub(super) ingest: HashMap<String, HashMap<i32, Offsets>>,
-    pub(super) inflight: Inflight,
-    pub(super) summary: RunSummary,
-    pub(super) per_rep: PerRep,
+    /// Emit every owned rep at the next cycle (shutdown).
+    pub(super) final_records: bool,
     kpi_gauges: KpiGauges,
     received: HashMap<String, IntCounter>,
     warned_misrouted: bool,
@@ -80,19 +119,24 @@ impl Processor {
         producer: FutureProducer<ProducerHealth>,
         pseudonymizer: salespulse_model::Pseudonymizer,
     ) -> Self {
+        let pipeline = Pipeline::new(cfg.clone(), layout.partitions, Credits::Remote);
         Processor {
-            per_rep: PerRep::new(&s.metrics),
-            kpi_gauges: KpiGauges::default(),
-            s,
+            out: Out {
+                per_rep: PerRep::new(&s.metrics),
+                s,
+                layout,
+                status,
+                producer,
+                inflight: Inflight::default(),
+                summary: RunSummary::default(),
+            },
             cfg,
             pseudonymizer,
-            layout,
-            status,
-            producer,
-            groups: HashMap::new(),
+            pipeline,
+            inputs: HashMap::new(),
             ingest: HashMap::new(),
-            inflight: Inflight::default(),
-            summary: RunSummary::default(),
+            final_records: false,
+            kpi_gauges: KpiGauges::default(),
             received: HashMap::new(),
             warned_misrouted: false,
             fatal: None,
@@ -101,25 +145,17 @@ impl Processor {
         }
     }
 
-    pub(super) fn refresh_gauges(&mut self, consumer: &BaseConsumer<ServiceContext>) {
+    pub(super) fn refresh_gauges(&mut self) {
+        let status = &self.out.status;
         refresh_business_gauges(
-            &self.status,
+            status,
             &mut self.kpi_gauges,
-            self.groups.values_mut().map(|g| &mut g.engine),
+            self.pipeline.engines_mut().map(|(_, e)| e),
         );
-        self.status.state_reps.set(
-            self.groups
-                .values()
-                .map(|g| g.engine.rep_count() as i64)
-                .sum(),
-        );
-        self.status.state_heap_bytes.set(
-            self.groups
-                .values()
-                .map(|g| g.engine.heap_bytes() as i64)
-                .sum(),
-        );
-        let _ = consumer; // lag comes from the statistics callback
+        status.state_reps.set(self.pipeline.rep_count() as i64);
+        status
+            .state_heap_bytes
+            .set(self.pipeline.heap_bytes() as i64);
     }
 
     /// Reads the control topic's new records and hands any new profile
@@ -128,26 +164,17 @@ impl Processor {
         &mut self,
         reader: &mut crate::control::ControlReader,
     ) -> Result<(), KafkaError> {
-        if !reader.read(&mut self.cfg, &self.status.control)? {
+        if !reader.read(&mut self.cfg, &self.out.status.control)? {
             return Ok(());
         }
-        for (partition, g) in &mut self.groups {
-            if g.engine.set_profiles(self.cfg.profiles.clone()) {
-                self.status.control.late.inc();
-                warn!(
-                    partition,
-                    "a profile change arrived after stream time passed its effective_at: records since then used the version before (docs/control-topic.md)"
-                );
-            }
+        for partition in self.pipeline.set_profiles(&self.cfg) {
+            self.out.status.control.late.inc();
+            warn!(
+                partition,
+                "a profile change arrived after stream time passed its effective_at: records since then used the version before (docs/control-topic.md)"
+            );
         }
         Ok(())
-    }
-
-    /// Marks every group for a full emission (shutdown).
-    pub(super) fn final_records(&mut self) {
-        for g in self.groups.values_mut() {
-            g.final_records = true;
-        }
     }
 
     fn count_received(&mut self, topic: &str) {
@@ -155,7 +182,7 @@ impl Processor {
             c.inc();
             return;
         }
-        let c = self.status.received.with_label_values(&[topic]);
+        let c = self.out.status.received.with_label_values(&[topic]);
         c.inc();
         self.received.insert(topic.to_string(), c);
     }
@@ -165,7 +192,7 @@ impl Processor {
         consumer: &BaseConsumer<ServiceContext>,
         m: &BorrowedMessage<'_>,
     ) -> Result<(), KafkaError> {
-        if self.layout.is_ingest_only(m.topic()) {
+        if self.out.layout.is_ingest_only(m.topic()) {
             self.rekey(m)
         } else {
             self.process(consumer, m)
@@ -181,67 +208,50 @@ impl Processor {
             .entry(m.topic().to_string())
             .or_default()
             .entry(m.partition())
-            .or_insert(Offsets {
-                next: m.offset(),
-                committed: m.offset(),
-                gap_seen: None,
-            });
+            .or_insert(Offsets::at(m.offset()));
         if m.offset() < offsets.next {
             return Ok(());
         }
         offsets.next = m.offset() + 1;
-        self.summary.read += 1;
+        self.out.summary.read += 1;
         self.count_received(m.topic());
         let payload = m.payload().unwrap_or_default();
+        let out = &mut self.out;
         match validate(&self.cfg, payload, Some(now_ms())) {
             Ok(ev) => {
                 let clean = self.pseudonymizer.rewrite(payload);
                 let f = send(
-                    &self.producer,
-                    &self.layout.by_rep,
+                    &out.producer,
+                    &out.layout.by_rep,
                     None,
                     &ev.rep_id,
                     clean.as_deref().unwrap_or(payload),
                     None,
                 )?;
-                self.inflight.push(f, now_ms());
-                self.summary.rekeyed += 1;
+                out.inflight.push(f, now_ms());
+                out.summary.rekeyed += 1;
             }
             Err(rej) => {
-                self.summary.rejected += 1;
-                self.status.count_rejected(rej.reason);
-                let f = send_dlq(&self.s, &self.producer, m, &rej)?;
-                self.inflight.push(f, now_ms());
+                out.summary.rejected += 1;
+                out.status.count_rejected(rej.reason);
+                let f = send_dlq(&out.s, &out.producer, m, &rej)?;
+                out.inflight.push(f, now_ms());
             }
         }
         Ok(())
     }
 
-    /// A record of a processed topic: an event or an assist credit, applied
-    /// through the partition's engine unless its rep already holds it.
-    fn process(
-        &mut self,
-        consumer: &BaseConsumer<ServiceContext>,
-        m: &BorrowedMessage<'_>,
-    ) -> Result<(), KafkaError> {
+    /// Moves `partition`'s offset of `m`'s topic past `m`; None when `m` was
+    /// handled before (a re-delivery after a seek). Returns the position.
+    fn advance_offsets(&mut self, m: &BorrowedMessage<'_>) -> Option<u64> {
         let partition = m.partition();
-        if !self.groups.contains_key(&partition) {
-            self.take_over(consumer, &[partition])?;
-        }
-        let slot = self.layout.slot(m.topic()).unwrap_or(0);
-        let Some(g) = self.groups.get_mut(&partition) else {
-            return Ok(());
-        };
-        let offsets = match g.offsets.get_mut(m.topic()) {
-            Some(o) => o,
-            None => g.offsets.entry(m.topic().to_string()).or_insert(Offsets {
-                next: m.offset(),
-                committed: m.offset(),
-                gap_seen: None,
-            }),
-        };
+        let input = self.inputs.entry(partition).or_default();
+        let offsets = input
+            .offsets
+            .entry(m.topic().to_string())
+            .or_insert(Offsets::at(m.offset()));
         if m.offset() < offsets.next {
-            return Ok(()); // already handled (a re-delivery after a seek)
+            return None;
         }
         if m.offset() > offsets.next && offsets.gap_seen != Some(offsets.next) {
             // The consumer delivered a record past the next one this
@@ -259,95 +269,112 @@ impl Processor {
                 got = m.offset(),
                 "consumer delivered past the next expected record"
             );
-            self.status.gaps.inc();
+            self.out.status.gaps.inc();
         }
         offsets.next = m.offset() + 1;
-        let position: i64 = g.offsets.values().map(|o| o.next).sum();
-        g.engine.set_position(position as u64);
-        if g.oldest_unflushed_ms.is_none() {
-            g.oldest_unflushed_ms = m.timestamp().to_millis().or_else(|| Some(now_ms()));
+        if input.oldest_unflushed_ms.is_none() {
+            input.oldest_unflushed_ms = m.timestamp().to_millis().or_else(|| Some(now_ms()));
         }
-        self.summary.read += 1;
+        Some(input.offsets.values().map(|o| o.next).sum::<i64>() as u64)
+    }
+
+    /// A record of a processed topic: an event or an assist credit, applied
+    /// through the partition's engine unless its rep already holds it.
+    fn process(
+        &mut self,
+        consumer: &BaseConsumer<ServiceContext>,
+        m: &BorrowedMessage<'_>,
+    ) -> Result<(), KafkaError> {
+        let partition = m.partition();
+        if !self.pipeline.owns(partition) {
+            self.take_over(consumer, &[partition])?;
+        }
+        let slot = self.out.layout.slot(m.topic()).unwrap_or(0);
+        let Some(position) = self.advance_offsets(m) else {
+            return Ok(());
+        };
+        let at = Some(At {
+            slot,
+            offset: m.offset(),
+            position,
+        });
+        self.out.summary.read += 1;
         self.count_received(m.topic());
         let payload = m.payload().unwrap_or_default();
-        let by_rep = m.topic() == self.layout.by_rep;
+        let by_rep = m.topic() == self.out.layout.by_rep;
         if by_rep && is_credit(m) {
-            return self.apply_credit(m, payload, slot);
+            return self.apply_credit(m, payload, at);
         }
         if !by_rep {
             self.check_partitioner(m);
         }
-        let Some(g) = self.groups.get_mut(&partition) else {
-            return Ok(());
-        };
         // By-rep events were judged against the wall clock at ingest.
         let now = (!by_rep).then(now_ms);
-        let timer = self.status.apply_seconds.start_timer();
-        let evicted = g.engine.stats().dedupe_evicted;
-        let applied = g.engine.ingest_from(payload, now, slot, m.offset());
+        let evicted_before = self.evicted(partition);
+        let timer = self.out.status.apply_seconds.start_timer();
+        let mut sink = self.out.sink(None);
+        let applied = self
+            .pipeline
+            .ingest(partition, payload, now, at, &mut sink)?;
         timer.observe_duration();
-        let evicted = g.engine.stats().dedupe_evicted - evicted;
+        let evicted = self.evicted(partition) - evicted_before;
+        let out = &mut self.out;
         if evicted > 0 {
-            self.status.dedupe_evicted.inc_by(evicted);
+            out.status.dedupe_evicted.inc_by(evicted);
         }
         match applied {
             Ok(Applied::Event(t)) => {
-                self.summary.applied += 1;
-                self.status.count_applied(t);
+                out.summary.applied += 1;
+                out.status.count_applied(t);
             }
             Ok(Applied::AlreadyApplied) => {
-                self.summary.already_applied += 1;
-                self.status.already_applied.inc();
+                out.summary.already_applied += 1;
+                out.status.already_applied.inc();
             }
             Err(rej) => {
-                self.summary.rejected += 1;
-                self.status.count_rejected(rej.reason);
-                self.inflight
-                    .push(send_dlq(&self.s, &self.producer, m, &rej)?, now_ms());
+                out.summary.rejected += 1;
+                out.status.count_rejected(rej.reason);
+                out.inflight
+                    .push(send_dlq(&out.s, &out.producer, m, &rej)?, now_ms());
             }
         }
-        for c in g.engine.take_credits() {
-            let bytes = encode_credit(&c);
-            let f = send(
-                &self.producer,
-                &self.layout.by_rep,
-                None,
-                &c.rep_id,
-                &bytes,
-                Some(kind_header(KIND_CREDIT)),
-            )?;
-            self.inflight.push(f, now_ms());
-            self.summary.credits_sent += 1;
-            self.status.credits.with_label_values(&["sent"]).inc();
-        }
         Ok(())
+    }
+
+    /// Event ids the partition's engine has forgotten early so far.
+    fn evicted(&self, partition: i32) -> u64 {
+        self.pipeline
+            .engine(partition)
+            .map_or(0, |e| e.stats().dedupe_evicted)
     }
 
     fn apply_credit(
         &mut self,
         m: &BorrowedMessage<'_>,
         payload: &[u8],
-        slot: usize,
+        at: Option<At>,
     ) -> Result<(), KafkaError> {
-        let Some(g) = self.groups.get_mut(&m.partition()) else {
-            return Ok(());
-        };
         match decode_credit(payload) {
             Ok(c) => {
-                let outcome = match g.engine.apply_credit_from(&c, slot, m.offset()) {
+                let mut sink = self.out.sink(None);
+                let outcome = match self
+                    .pipeline
+                    .apply_credit(m.partition(), &c, at, &mut sink)?
+                {
                     CreditOutcome::Applied => "applied",
                     CreditOutcome::Duplicate => "duplicate",
                     CreditOutcome::TooLate => "too_late",
                     CreditOutcome::AlreadyApplied => "already_applied",
                     CreditOutcome::Deferred => "deferred",
                 };
-                self.status.credits.with_label_values(&[outcome]).inc();
+                self.out.status.credits.with_label_values(&[outcome]).inc();
             }
             Err(rej) => {
-                self.summary.rejected += 1;
-                self.status.count_rejected(rej.reason);
-                self.inflight
-                    .push(send_dlq(&self.s, &self.producer, m, &rej)?, now_ms());
+                let out = &mut self.out;
+                out.summary.rejected += 1;
+                out.status.count_rejected(rej.reason);
+                out.inflight
+                    .push(send_dlq(&out.s, &out.producer, m, &rej)?, now_ms());
             }
         }
         Ok(())
@@ -358,10 +385,14 @@ impl Processor {
     /// credits, routed by murmur2, would then reach another engine.
     fn check_partitioner(&mut self, m: &BorrowedMessage<'_>) {
         let Some(key) = m.key() else { return };
-        if partition_for(key, self.layout.partitions) == m.partition() {
+        if partition_for(key, self.out.layout.partitions) == m.partition() {
             return;
         }
-        self.status.misrouted.with_label_values(&[m.topic()]).inc();
+        self.out
+            .status
+            .misrouted
+            .with_label_values(&[m.topic()])
+            .inc();
         if !self.warned_misrouted {
             self.warned_misrouted = true;
             warn!(
@@ -373,6 +404,75 @@ impl Processor {
         }
     }
 
+    /// The consumer group assigned `partitions`: each new one is restored
+    /// from the changelog before its first record.
+    pub(super) fn assign(&mut self, consumer: &BaseConsumer<ServiceContext>, partitions: &[i32]) {
+        let status = self.out.status.clone();
+        status.restore_done.store(0, Ordering::Relaxed);
+        status.restore_total.store(0, Ordering::Relaxed);
+        status.restoring.store(true, Ordering::Relaxed);
+        let new: Vec<i32> = partitions
+            .iter()
+            .copied()
+            .filter(|q| !self.pipeline.owns(*q))
+            .collect();
+        if !new.is_empty() {
+            if let Err(e) = self.take_over(consumer, &new) {
+                tracing::error!(partitions = ?new, error = %e, "restoring partitions failed");
+                self.fatal = Some(e);
+            }
+        }
+        status.restoring.store(false, Ordering::Relaxed);
+        self.owned_changed();
+        status
+            .consuming
+            .store(!partitions.is_empty(), Ordering::Relaxed);
+        info!(assigned = ?partitions, "partitions assigned");
+    }
+
+    /// The consumer group revokes `partitions` of the processed topics
+    /// (and `ingest_only`, (topic, partition) of ingest-only topics): the
+    /// commit cycle runs for everything owned, then they are given up.
+    pub(super) fn revoke(
+        &mut self,
+        consumer: &BaseConsumer<ServiceContext>,
+        partitions: &HashSet<i32>,
+        ingest_only: &[(String, i32)],
+    ) {
+        if let Err(e) = self.flush_all(consumer) {
+            tracing::error!(error = %e, "commit cycle on revocation failed");
+            self.fatal = Some(e);
+        }
+        for p in partitions {
+            self.pipeline.revoke(*p);
+            self.inputs.remove(p);
+        }
+        for (topic, p) in ingest_only {
+            if let Some(parts) = self.ingest.get_mut(topic) {
+                parts.remove(p);
+            }
+        }
+        let owned: HashSet<i32> = self.pipeline.owned().collect();
+        let status = self.out.status.clone();
+        self.out
+            .per_rep
+            .forget_partitions(&status, |x| owned.contains(&x));
+        self.owned_changed();
+        status.consuming.store(!owned.is_empty(), Ordering::Relaxed);
+        info!(revoked = ?partitions, "partitions revoked");
+    }
+
+    /// What follows from a change of the owned partitions.
+    fn owned_changed(&mut self) {
+        self.recount_open_alerts();
+        let status = &self.out.status;
+        status.partitions.set(self.pipeline.owned().count() as i64);
+        status
+            .owns_partition_zero
+            .store(self.pipeline.owns(0), Ordering::Relaxed);
+        status.rebalances.inc();
+    }
+
     /// Restores `partitions` from the changelog and positions each at the
     /// group's committed offsets of every processed topic.
     pub(super) fn take_over(
@@ -381,7 +481,7 @@ impl Processor {
         partitions: &[i32],
     ) -> Result<(), KafkaError> {
         let mut tpl = TopicPartitionList::new();
-        for t in &self.layout.processed {
+        for t in &self.out.layout.processed {
             for &p in partitions {
                 tpl.add_partition(t, p);
             }
@@ -389,7 +489,7 @@ impl Processor {
         let committed = consumer
             .committed_offsets(tpl, Duration::from_secs(15))
             .map_err(KafkaError::client("reading committed offsets"))?;
-        let restored = restore(&self.s, &self.cfg, &self.status, partitions)?;
+        let restored = restore(&self.out.s, &self.cfg, &self.out.status, partitions)?;
         for (partition, r) in restored {
             let offsets: HashMap<String, Offsets> = committed
                 .elements()
@@ -400,14 +500,7 @@ impl Processor {
                         Offset::Offset(o) => o,
                         _ => 0,
                     };
-                    (
-                        e.topic().to_string(),
-                        Offsets {
-                            next: o,
-                            committed: o,
-                            gap_seen: None,
-                        },
-                    )
+                    (e.topic().to_string(), Offsets::at(o))
                 })
                 .collect();
             self.adopt(partition, r, offsets);
@@ -416,26 +509,24 @@ impl Processor {
     }
 
     fn adopt(&mut self, partition: i32, r: Restored, offsets: HashMap<String, Offsets>) {
-        let (mut engine, n) = (r.engine, r.records);
-        engine.set_partition(partition);
+        let (mut engine, n): (Engine, u64) = (r.engine, r.records);
         // Outputs of records past the committed offsets may have been in
         // flight when the last owner stopped: re-emit them (see Engine::reemit_beyond).
         for (topic, o) in &offsets {
-            if let Some(slot) = self.layout.slot(topic) {
+            if let Some(slot) = self.out.layout.slot(topic) {
                 let reps = engine.reemit_beyond(slot, o.committed);
                 if reps > 0 {
                     info!(partition, %topic, reps, "re-emitting the outputs of reps ahead of the committed offset");
                 }
             }
         }
-        self.summary.restored += n;
+        self.out.summary.restored += n;
         info!(partition, changelog_records = n, reps = engine.rep_count(), offsets = ?offsets, "partition taken over");
-        self.groups.insert(
+        self.pipeline.assign(partition, engine);
+        self.inputs.insert(
             partition,
-            Group {
-                engine,
+            Input {
                 offsets,
-                final_records: false,
                 oldest_unflushed_ms: None,
             },
         );

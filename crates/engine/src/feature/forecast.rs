@@ -5,23 +5,23 @@
 //! weekday-and-hour profile, and the probability of reaching the target
 //! (`salespulse_kpi::forecast`).
 //!
-//! What depends only on the clock (hours of each weekday slot in the
-//! reference window and in the rest of each period, working hours per
-//! calendar) is computed once per stream-time hour in [`Clock`].
+//! What depends only on the clock is computed once per stream-time hour
+//! (`crate::clock`).
 
 use salespulse_kpi::forecast::{p_reach_count, p_reach_money};
 use salespulse_kpi::{kpi_value, Component, Direction, SalesAcc, TargetContext, WindowRef};
-use salespulse_model::record::Forecast;
+use salespulse_model::record::Forecast as ForecastRecord;
 use salespulse_model::KpiName;
 use salespulse_window::{Period, PeriodKind};
 use serde::{Deserialize, Serialize};
 
-use crate::output::round6;
-use crate::state::RepState;
+use salespulse_model::record::{round6, ScoreRecord};
+use salespulse_model::Body;
+
+use super::hooks::{EventCx, Feature, RecordCx};
+use crate::clock::{slot_of, CalClock, Clock, SLOTS};
 use crate::EngineConfig;
 
-/// Weekday-hour slots.
-const SLOTS: usize = 168;
 /// The profile halves its counts when they pass this total, so recent
 /// weeks weigh more.
 const PROFILE_TOTAL: u32 = 4096;
@@ -30,16 +30,17 @@ const PROFILE_MIN: u32 = 50;
 /// Log-sd of deal amounts when the rep has too few deals to tell.
 const DEFAULT_LOG_SD: f64 = 0.8;
 
-/// A rep's applied events per (weekday, local hour) of the engine's calendar.
+/// A rep's applied events per (weekday, local hour) of the engine's
+/// calendar: the forecast's seasonality.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct WeekProfile {
+pub(crate) struct Forecast {
     slots: Vec<u16>,
     total: u32,
 }
 
-impl WeekProfile {
+impl Forecast {
     /// Counts an event in `slot`.
-    pub fn add(&mut self, slot: usize) {
+    fn add(&mut self, slot: usize) {
         if self.slots.is_empty() {
             self.slots = vec![0; SLOTS];
         }
@@ -65,22 +66,26 @@ impl WeekProfile {
                 .sum()
         })
     }
+}
 
-    /// Approximate heap bytes.
-    pub fn heap_bytes(&self) -> usize {
+impl Feature for Forecast {
+    fn on_event(&mut self, cx: &mut EventCx<'_, '_>) {
+        if !matches!(cx.ev.body, Body::RepUpdated(_)) {
+            self.add(event_slot(cx.cfg, cx.current, cx.ev.occurred_at.0));
+        }
+    }
+
+    fn score_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
+        rec.forecast = forecasts(cx, self);
+    }
+
+    fn heap_bytes(&self) -> usize {
         self.slots.capacity() * 2
     }
 }
 
-/// The weekday-hour slot of `t`: `day` and `week` are the calendar periods holding it.
-pub(crate) fn slot_of(t: i64, day: &Period, week: &Period) -> usize {
-    let weekday = ((day.start - week.start + 43_200_000) / 86_400_000).clamp(0, 6) as usize;
-    let hour = ((t - day.start) / 3_600_000).clamp(0, 23) as usize;
-    weekday * 24 + hour
-}
-
 /// The slot of event time `e`, using the current periods when they hold it.
-pub(crate) fn event_slot(cfg: &EngineConfig, current: &[Period; 4], e: i64) -> usize {
+fn event_slot(cfg: &EngineConfig, current: &[Period; 4], e: i64) -> usize {
     let get = |k: PeriodKind| {
         let p = current[k as usize];
         if p.contains(e) {
@@ -90,97 +95,6 @@ pub(crate) fn event_slot(cfg: &EngineConfig, current: &[Period; 4], e: i64) -> u
         }
     };
     slot_of(e, &get(PeriodKind::Day), &get(PeriodKind::Week))
-}
-
-/// Working time of one detector calendar at the clock's hour.
-#[derive(Debug, Clone, Default)]
-struct CalClock {
-    /// Working hours in the reference window.
-    window: f64,
-    /// Working hours left in each current period.
-    left: [f64; 4],
-    /// Share of each current period's working time elapsed.
-    share: [f64; 4],
-}
-
-/// What the forecasts need from the clock, computed at the start of each
-/// stream-time hour.
-#[derive(Debug, Clone)]
-pub(crate) struct Clock {
-    hour: Option<i64>,
-    t: i64,
-    /// The current calendar periods.
-    pub(crate) current: [Period; 4],
-    /// Hours of each slot in the reference window.
-    in_window: Vec<f32>,
-    /// Hours of each slot left in each current period.
-    left: [Vec<f32>; 4],
-    cals: Vec<CalClock>,
-}
-
-impl Clock {
-    /// A clock at the engine's initial periods.
-    pub(crate) fn new(current: [Period; 4]) -> Clock {
-        Clock {
-            hour: None,
-            t: i64::MIN,
-            current,
-            in_window: Vec::new(),
-            left: Default::default(),
-            cals: Vec::new(),
-        }
-    }
-
-    /// Moves the clock to stream time `t`.
-    pub(crate) fn at(&mut self, cfg: &EngineConfig, t: i64, current: &[Period; 4]) {
-        // Working time is taken at the start of `t`'s hour, so the values
-        // are a function of the hour alone: computed at whatever moment the
-        // first flush of an hour happened, forecasts would depend on flush
-        // timing and a replay would not reproduce the live records.
-        let hour = t.div_euclid(3_600_000);
-        self.t = t;
-        if self.hour == Some(hour) && self.current == *current {
-            return;
-        }
-        let t = hour * 3_600_000;
-        self.current = *current;
-        let width = cfg.specs.widest().width_ms;
-        self.hour = Some(hour);
-        self.in_window = slot_hours(cfg, t - width, t);
-        for k in PeriodKind::ALL {
-            self.left[k as usize] = slot_hours(cfg, t, current[k as usize].end);
-        }
-        self.cals = cfg
-            .detect
-            .calendars
-            .iter()
-            .map(|c| CalClock {
-                window: c.working_ms(t - width, t) as f64 / 3_600_000.0,
-                left: current.map(|p| c.working_ms(t, p.end) as f64 / 3_600_000.0),
-                share: current.map(|p| c.elapsed_share(p.start, p.end, t)),
-            })
-            .collect();
-    }
-}
-
-/// Hours of each weekday-hour slot in `[a, b)`, by whole local days.
-fn slot_hours(cfg: &EngineConfig, a: i64, b: i64) -> Vec<f32> {
-    let mut out = vec![0.0f32; SLOTS];
-    let mut day = cfg.calendar.period(PeriodKind::Day, a);
-    while day.start < b {
-        let week = cfg.calendar.period(PeriodKind::Week, day.start);
-        let mut h = day.start.max(a - a.rem_euclid(3_600_000));
-        while h < day.end.min(b) {
-            let from = h.max(a);
-            let to = (h + 3_600_000).min(b).min(day.end);
-            if to > from {
-                out[slot_of(h, &day, &week)] += (to - from) as f32 / 3_600_000.0;
-            }
-            h += 3_600_000;
-        }
-        day = cfg.calendar.period(PeriodKind::Day, day.end);
-    }
-    out
 }
 
 /// The events behind a KPI in a window: how many, and for money, the mean amount.
@@ -213,18 +127,14 @@ fn events(kpi: KpiName, w: &SalesAcc) -> Option<(f64, Option<f64>)> {
 }
 
 /// The forecasts of the rep's higher-is-better period components.
-pub(crate) fn forecasts(
-    cfg: &EngineConfig,
-    t: i64,
-    rs: &RepState,
-    sums: &[SalesAcc],
-    clock: &Clock,
-) -> Vec<Forecast> {
-    let profile = cfg.profiles.for_role(t, rs.role());
-    let Some(cal) = clock.cals.get(cfg.detect.calendar_of(rs.region())) else {
+fn forecasts(cx: &RecordCx<'_>, week: &Forecast) -> Vec<ForecastRecord> {
+    let (cfg, t, core, sums, clock) = (cx.cfg, cx.t, cx.core, cx.sums, cx.clock);
+    let profile = cfg.profiles.for_role(t, core.role());
+    let Some(cal) = clock.cals.get(cfg.detect.calendar_of(core.region())) else {
         return Vec::new();
     };
-    let targets = rs.targets(cfg);
+    let deal_logs = cx.deal_logs;
+    let targets = core.targets(cfg);
     let start_ms = targets.start_ms;
     let rolling = cfg.specs.specs().len();
     let reference = &sums[rolling - 1];
@@ -235,26 +145,40 @@ pub(crate) fn forecasts(
         _ => 1.0,
     };
     let mut out = Vec::new();
+    let rep = Rep {
+        week,
+        deal_logs,
+        targets: &targets,
+        seen,
+    };
     for c in &profile.components {
-        if let Some(f) = forecast(c, rs, sums, reference, cal, clock, &targets, seen, rolling) {
+        if let Some(f) = forecast(c, &rep, sums, reference, cal, clock, rolling) {
             out.push(f);
         }
     }
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a forecast reads of the rep.
+struct Rep<'a> {
+    week: &'a Forecast,
+    /// Mean and sd of the logs of its recent won deal amounts.
+    deal_logs: Option<(f64, Option<f64>)>,
+    targets: &'a TargetContext<'a>,
+    /// Share of the reference window the rep was seen for.
+    seen: f64,
+}
+
 fn forecast(
     c: &Component,
-    rs: &RepState,
+    rep: &Rep<'_>,
     sums: &[SalesAcc],
     reference: &SalesAcc,
     cal: &CalClock,
     clock: &Clock,
-    targets: &TargetContext<'_>,
-    seen: f64,
     rolling: usize,
-) -> Option<Forecast> {
+) -> Option<ForecastRecord> {
+    let (targets, seen) = (rep.targets, rep.seen);
     let WindowRef::Period(kind) = c.window else {
         return None;
     };
@@ -270,8 +194,8 @@ fn forecast(
     let reference_value = kpi_value(c.kpi, reference).as_f64().unwrap_or(0.0);
     // Exposures: profile-weighted hours when the rep has a profile, else working hours.
     let (e_win, e_left) = match (
-        rs.week.weigh(&clock.in_window),
-        rs.week.weigh(&clock.left[k]),
+        rep.week.weigh(&clock.in_window),
+        rep.week.weigh(&clock.left[k]),
     ) {
         (Some(w), Some(l)) if w > 0.0 => (w * seen, l),
         _ => (cal.window * seen, cal.left[k]),
@@ -283,7 +207,7 @@ fn forecast(
     };
     let need = target - value;
     let p_reach = if matches!(c.kpi, KpiName::Revenue | KpiName::PartnerRevenue) {
-        let history = rs.detect.deal_log_moments();
+        let history = rep.deal_logs;
         let sd = history.and_then(|h| h.1).unwrap_or(DEFAULT_LOG_SD).max(0.2);
         // The window's mean deal; without a deal in it, the rep's recent deals'.
         match mean.or_else(|| history.map(|h| (h.0 + sd * sd / 2.0).exp())) {
@@ -294,7 +218,7 @@ fn forecast(
         p_reach_count(count, e_win, e_left, need)
     };
     let positive = share > 0.0;
-    Some(Forecast {
+    Some(ForecastRecord {
         kpi: c.kpi.as_str(),
         window: c.window_name.clone(),
         value: round6(value),

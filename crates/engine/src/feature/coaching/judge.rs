@@ -1,47 +1,43 @@
-//! Coaching feedback, judged at each working-day close with the standings:
-//! within each role, every component's attainment is ranked over the role's
-//! scored reps, and each rep keeps the components where it ranks lowest,
-//! with the configured ratios against the role's medians and the index of
-//! the first rule that matched. The score record renders it
-//! ([`render`]); the judgement is saved in the changelog (format 5), so a
-//! restored rep shows the same coaching. Peers are the reps one engine
-//! holds, as for `peer_laggard`.
+//! Judging coaching at a working-day close: within each role, every
+//! component's attainment is ranked over the role's scored reps, and each
+//! rep keeps the components where it ranks lowest, with the configured
+//! ratios against the role's medians and the index of the first rule that
+//! matched.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use salespulse_model::record::{Coaching, CoachingItem, CoachingRatio, ComponentScore, WindowName};
-use salespulse_model::{KpiName, Timestamp};
+use salespulse_kpi::rank::{median, percentile};
+use salespulse_model::record::ComponentScore;
+use salespulse_model::KpiName;
 
-use super::standing::{median, percentile};
-use crate::coaching::{render as fill, CoachingConfig, Fill};
-use crate::output::round6;
+use crate::coaching_rules::CoachingConfig;
 use crate::EngineConfig;
 
 /// A rep's coaching as judged at a day close.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Coached {
+pub(crate) struct Coaching {
     /// End of the judged day (0 = never judged).
-    day_end: i64,
+    pub day_end: i64,
     /// Scored reps of the role.
-    peers: u32,
-    items: Vec<Item>,
+    pub peers: u32,
+    pub items: Vec<Item>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Item {
+pub(crate) struct Item {
     /// Position of the component in the rep's profile, and its KPI (checked
     /// when rendering, in case the profile changed since).
-    component: u16,
-    kpi: KpiName,
-    attainment: f64,
-    percentile: f64,
-    median: f64,
+    pub component: u16,
+    pub kpi: KpiName,
+    pub attainment: f64,
+    pub percentile: f64,
+    pub median: f64,
     /// (index into the config's ratios, rep value, role median).
-    ratios: Vec<(u16, Option<f64>, Option<f64>)>,
+    pub ratios: Vec<(u16, Option<f64>, Option<f64>)>,
     /// Index of the rule that matched.
-    rule: Option<u16>,
+    pub rule: Option<u16>,
 }
 
 /// One rep at a day close: its role, each component's attainment (by
@@ -94,7 +90,7 @@ pub(crate) fn judge(
     cfg: &CoachingConfig,
     rows: &[Row],
     day_end: i64,
-) -> BTreeMap<Box<str>, Coached> {
+) -> BTreeMap<Box<str>, Coaching> {
     let mut by_role: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
     for r in rows {
         by_role.entry(&r.role).or_default().push(r);
@@ -120,7 +116,7 @@ pub(crate) fn judge(
             })
             .collect();
         for r in reps {
-            let mut c = Coached {
+            let mut c = Coaching {
                 day_end,
                 peers,
                 items: Vec::new(),
@@ -177,85 +173,4 @@ fn items(cfg: &CoachingConfig, r: &Row, comps: &[Vec<f64>], medians: &[Option<f6
             })
         })
         .collect()
-}
-
-/// The score record's `coaching` from a rep's judgement (None before its
-/// first judged day close, or with coaching off).
-pub(crate) fn render(
-    cfg: &EngineConfig,
-    rep_id: &str,
-    role: Option<&str>,
-    names: &[WindowName],
-    c: &Coached,
-) -> Option<Coaching> {
-    let cc = &cfg.coaching;
-    if !cc.enabled || c.day_end == 0 {
-        return None;
-    }
-    // The profiles the judgement was made under (see `day_close`).
-    let profile = cfg.profiles.for_role(c.day_end - 1, role);
-    let items = c
-        .items
-        .iter()
-        .filter_map(|it| {
-            let comp = profile
-                .components
-                .get(usize::from(it.component))
-                .filter(|comp| comp.kpi == it.kpi)?;
-            let ratios: Vec<CoachingRatio> = it
-                .ratios
-                .iter()
-                .filter_map(|&(i, v, m)| {
-                    let r = cc.ratios.get(usize::from(i))?;
-                    Some(CoachingRatio {
-                        kpi: r.kpi.as_str(),
-                        window: names.get(r.window)?.to_string(),
-                        value: v.map(round6),
-                        role_median: m.map(round6),
-                    })
-                })
-                .collect();
-            let rule = it.rule.and_then(|i| cc.rules.get(usize::from(i)));
-            let ratio = rule.and_then(|rule| {
-                let r = cc.ratios.get(rule.ratio)?;
-                let (_, v, m) = it.ratios.iter().find(|x| usize::from(x.0) == rule.ratio)?;
-                Some((r.kpi, *v, *m))
-            });
-            let f = Fill {
-                rep: rep_id,
-                role: &profile.name,
-                kpi: comp.kpi.as_str(),
-                window: &comp.window_name,
-                attainment: it.attainment,
-                percentile: it.percentile,
-                ratio,
-            };
-            Some(CoachingItem {
-                kpi: comp.kpi.as_str(),
-                window: comp.window_name.clone(),
-                attainment: round6(it.attainment),
-                percentile: round6(it.percentile),
-                role_median_attainment: round6(it.median),
-                ratios,
-                suggestion: fill(rule.map_or(&cc.fallback, |r| &r.say), &f),
-            })
-        })
-        .collect();
-    Some(Coaching {
-        as_of: Timestamp(c.day_end).to_rfc3339(),
-        peers: c.peers,
-        items,
-    })
-}
-
-impl Coached {
-    /// Whether this judgement is of the day ending at `day_end` or later.
-    pub(crate) fn judged(&self, day_end: i64) -> bool {
-        self.day_end >= day_end
-    }
-
-    /// End of the judged day.
-    pub(crate) fn day_end(&self) -> i64 {
-        self.day_end
-    }
 }

@@ -1,9 +1,7 @@
-//! Where records go: the Java-compatible murmur2 partitioner that keeps the
-//! by-rep topic co-partitioned with a rep-keyed input, and the wire format
-//! of assist credits on the by-rep topic.
-//!
-//! A credit is a small JSON object, keyed by the helper's rep_id, with the
-//! header `salespulse.kind = assist_credit` (docs/topics.md):
+//! The wire format of an assist credit between partitions (the live
+//! service sends it through the by-rep topic, keyed by the helper): a small
+//! JSON object with the header `salespulse.kind = assist_credit`
+//! (docs/topics.md):
 //! `{"kind":"assist_credit","rep_id":"rep-7","event_id":"e-1","occurred_at":"2026-03-02T10:00:00Z"}`.
 
 use std::borrow::Cow;
@@ -17,40 +15,6 @@ use salespulse_model::{Reason, Rejection, Timestamp};
 pub const KIND_HEADER: &str = "salespulse.kind";
 /// Header value of an assist credit.
 pub const KIND_CREDIT: &str = "assist_credit";
-
-/// Kafka's default (Java client) partitioner hash, murmur2 with seed
-/// 0x9747b28c; librdkafka's `murmur2_random` uses the same.
-pub fn murmur2(data: &[u8]) -> u32 {
-    const M: u32 = 0x5bd1_e995;
-    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> 24;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M) ^ k;
-    }
-    let rest = chunks.remainder();
-    if rest.len() >= 3 {
-        h ^= u32::from(rest[2]) << 16;
-    }
-    if rest.len() >= 2 {
-        h ^= u32::from(rest[1]) << 8;
-    }
-    if !rest.is_empty() {
-        h ^= u32::from(rest[0]);
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^ (h >> 15)
-}
-
-/// The partition Kafka's default partitioner picks for `key`.
-pub fn partition_for(key: &[u8], partitions: i32) -> i32 {
-    ((murmur2(key) & 0x7fff_ffff) % partitions.max(1) as u32) as i32
-}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,24 +77,6 @@ pub fn decode_credit(bytes: &[u8]) -> Result<Credit, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn murmur2_matches_kafkas_reference_values() {
-        // From Kafka's UtilsTest.testMurmur2 (as signed 32-bit values).
-        for (input, want) in [
-            ("21", -973_932_308i32),
-            ("foobar", -790_332_482),
-            ("a-little-bit-long-string", -985_981_536),
-            ("a-little-bit-longer-string", -1_486_304_829),
-            (
-                "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-                -58_897_971,
-            ),
-            ("abc", 479_470_107),
-        ] {
-            assert_eq!(murmur2(input.as_bytes()) as i32, want, "{input}");
-        }
-    }
 
     #[test]
     fn credits_round_trip_and_garbage_is_named() {

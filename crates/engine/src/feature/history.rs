@@ -1,13 +1,20 @@
 //! Period over period: each rep keeps the sums of its last two closed
-//! periods of every kind (changelog format 6), so a period summary can
-//! carry the period before it and the change (this period minus last),
-//! also when a late event re-emits the summary.
+//! periods of every kind, so a period summary can carry the period before
+//! it and the change (this period minus last), also when a late event
+//! re-emits the summary, and score records can carry the last closed
+//! periods (`last_periods`, for team period-over-period figures).
 
 use serde::{Deserialize, Serialize};
 
 use salespulse_kpi::SalesAcc;
+use salespulse_model::record::{round6, KpiTable, LastPeriod, PreviousPeriod, ScoreRecord};
 use salespulse_window::Accumulator;
 use salespulse_window::{Calendar, Period, PeriodKind, ReleaseSpare};
+
+use super::hooks::{Feature, PeriodCx, RecordCx};
+use crate::rep::Core;
+use crate::score::{change, kpi_table, period_names, period_ref, period_score};
+use crate::EngineConfig;
 
 /// Closed periods kept per kind.
 const KEEP: usize = 2;
@@ -19,13 +26,6 @@ pub(crate) struct History {
 }
 
 impl History {
-    /// Releases spare capacity.
-    pub(crate) fn shrink(&mut self) {
-        for kept in &mut self.by_kind {
-            kept.release_spare();
-        }
-    }
-
     /// Records the final sums of a closed period (again, when a late event changed them).
     pub(crate) fn note(&mut self, p: &Period, acc: SalesAcc) {
         let kept = &mut self.by_kind[p.kind as usize];
@@ -79,6 +79,86 @@ impl History {
             .iter()
             .find(|(s, _)| *s == prev.start)
             .map(|(_, a)| (prev, *a))
+    }
+}
+
+impl Feature for History {
+    fn on_late(&mut self, period: &Period, acc: &SalesAcc) {
+        self.add_late(period, acc);
+    }
+
+    fn on_period_close(&mut self, cx: &PeriodCx<'_>) {
+        // Past its grace the period's sums here already hold everything
+        // that reached it (see `add_late`).
+        if cx.live {
+            self.note(&cx.period, cx.acc);
+        }
+    }
+
+    fn score_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
+        rec.last_periods = self.last_periods(cx.cfg, cx.core);
+    }
+
+    fn summary_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
+        if let Some((period, _, score, kpis)) = cx.period {
+            rec.previous = self.previous_period(cx.cfg, cx.core, period, score, kpis);
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.by_kind
+            .iter()
+            .map(|k| k.capacity() * std::mem::size_of::<(i64, SalesAcc)>())
+            .sum()
+    }
+
+    fn shrink(&mut self) {
+        for kept in &mut self.by_kind {
+            kept.release_spare();
+        }
+    }
+}
+
+impl History {
+    /// The last closed period of each `scoring.compare_periods` kind, with
+    /// the period before it, from the sums the rep's summaries were made of.
+    fn last_periods(&self, cfg: &EngineConfig, core: &Core) -> Vec<LastPeriod> {
+        cfg.compare_periods
+            .iter()
+            .filter_map(|&kind| {
+                let (p, acc) = self.last(&cfg.calendar, kind)?;
+                let (_, score, _) = period_score(cfg, core, p, acc);
+                let kpis = kpi_table(cfg, period_names(kind), &[acc]);
+                let previous = self.previous_period(cfg, core, p, score, &kpis);
+                Some(LastPeriod {
+                    period: period_ref(&p),
+                    score,
+                    kpis,
+                    previous,
+                })
+            })
+            .collect()
+    }
+
+    /// The period before `period` (score `score`, KPIs `kpis`) and the change.
+    fn previous_period(
+        &self,
+        cfg: &EngineConfig,
+        core: &Core,
+        period: Period,
+        score: Option<f64>,
+        kpis: &KpiTable,
+    ) -> Option<PreviousPeriod> {
+        let (p, prev) = self.before(&cfg.calendar, &period)?;
+        let (_, prev_score, _) = period_score(cfg, core, p, prev);
+        let prev_kpis = kpi_table(cfg, period_names(period.kind), &[prev]);
+        Some(PreviousPeriod {
+            period: period_ref(&p),
+            score: prev_score,
+            score_change: score.zip(prev_score).map(|(a, b)| round6(a - b)),
+            kpi_change: change(kpis, &prev_kpis),
+            kpis: prev_kpis,
+        })
     }
 }
 

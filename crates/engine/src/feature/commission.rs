@@ -1,0 +1,233 @@
+//! Commission: each applied won deal, refund and partner onboarding is
+//! booked under the rep's plan (its role profile's `commission`, computed
+//! by `salespulse_incentive`), and score records and period summaries carry
+//! the statement of the plan's period. A refund that corrects a closed
+//! period re-emits that period's summary (a higher version), with the
+//! period's KPI sums kept from its close.
+
+use salespulse_incentive::{Books, Measure, Plan, Statement, MICROS};
+use salespulse_kpi::SalesAcc;
+use salespulse_model::record::{round6, Commission as CommissionRecord, PeriodRef, ScoreRecord};
+use salespulse_model::{Body, KpiName, Timestamp};
+use salespulse_window::{Period, ReleaseSpare};
+use serde::{Deserialize, Serialize};
+
+use super::hooks::{EventCx, Feature, PeriodCx, RecordCx};
+use crate::rep::Core;
+use crate::{stable_hash, EngineConfig};
+
+/// A rep's commission books.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Commission {
+    books: Books,
+    /// KPI sums of closed statement periods, as of their (last) summary,
+    /// while a refund can still correct them: (period start, sums).
+    closed: Vec<(i64, SalesAcc)>,
+}
+
+impl Feature for Commission {
+    fn on_event(&mut self, cx: &mut EventCx<'_, '_>) {
+        let (cfg, current, t) = (cx.cfg, cx.current, cx.t);
+        let kept = |at: i64| crate::accept::is_kept(cfg, current, at, t);
+        if let Some(p) = self.book(cfg, cx.core, cx.ev, cx.acc, t, kept) {
+            // A refund corrected a closed statement: its summary is due again.
+            cx.due.push(p);
+        }
+    }
+
+    fn on_period_close(&mut self, cx: &PeriodCx<'_>) {
+        if cx.live {
+            self.keep_closed(cx.cfg, cx.core, &cx.period, cx.acc);
+        }
+    }
+
+    fn score_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
+        rec.commission = self.current(cx.cfg, cx.core, cx.t, &cx.clock.current);
+    }
+
+    fn summary_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
+        if let Some((period, ..)) = cx.period {
+            rec.commission = self.statement(cx.cfg, cx.core, &period);
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.books.heap_bytes() + self.closed.capacity() * std::mem::size_of::<(i64, SalesAcc)>()
+    }
+
+    fn shrink(&mut self) {
+        self.books.shrink();
+        self.closed.release_spare();
+    }
+}
+
+/// The plan of the statement period that `period` is: the one in effect
+/// at its start, so a plan change applies from the first statement period
+/// that starts at or after its `effective_at` (docs/incentives.md).
+fn plan_of<'c>(cfg: &'c EngineConfig, core: &Core, period: &Period) -> Option<&'c Plan> {
+    let of = |at: i64| {
+        cfg.profiles
+            .for_role(at, core.role())
+            .commission
+            .as_ref()
+            .filter(|p| p.period == period.kind)
+    };
+    of(period.start).or_else(|| of(period.end - 1))
+}
+
+/// The statement period containing event time `at`, and its plan.
+fn plan_at<'c>(cfg: &'c EngineConfig, core: &Core, at: i64) -> Option<(&'c Plan, Period)> {
+    let kind = cfg
+        .profiles
+        .for_role(at, core.role())
+        .commission
+        .as_ref()?
+        .period;
+    let p = cfg.calendar.period(kind, at);
+    Some((plan_of(cfg, core, &p)?, p))
+}
+
+impl Commission {
+    /// Books an applied event; returns the closed statement period a
+    /// refund corrected. A win is booked only while its statement period
+    /// still accepts late events, as the period's KPIs are
+    /// (docs/windows.md); `kept(time)` says whether an event at `time` can
+    /// still be accepted at stream time `t`.
+    fn book(
+        &mut self,
+        cfg: &EngineConfig,
+        core: &Core,
+        ev: &salespulse_model::Event<'_>,
+        acc: &SalesAcc,
+        t: i64,
+        kept: impl Fn(i64) -> bool,
+    ) -> Option<Period> {
+        let e = ev.occurred_at.0;
+        let (plan, p) = plan_at(cfg, core, e)?;
+        let books = &mut self.books;
+        let open = p.end + cfg.grace_ms > t;
+        let mut corrected = None;
+        match &ev.body {
+            Body::DealWon {
+                deal_id,
+                new_customer,
+                ..
+            } if open => {
+                let amount = match plan.measure {
+                    Measure::Revenue => acc.revenue,
+                    Measure::PartnerRevenue => acc.partner_revenue,
+                };
+                let deal = stable_hash(deal_id);
+                books.won(
+                    plan,
+                    deal,
+                    e,
+                    (p.start, p.end),
+                    amount,
+                    acc.revenue,
+                    *new_customer,
+                );
+            }
+            Body::RefundIssued { deal_id, .. } => {
+                let start = books.refund(plan, stable_hash(deal_id), e, acc.refunds)?;
+                let closed = cfg.calendar.period(plan.period, start);
+                corrected = (closed.end <= t).then_some(closed);
+            }
+            Body::PartnerOnboarded if open => books.partner_onboarded(plan, e, (p.start, p.end)),
+            Body::DealWon { .. } | Body::PartnerOnboarded => {}
+            _ => return None,
+        }
+        books.prune(plan, t, cfg.grace_ms, kept);
+        let books = &self.books;
+        self.closed.retain(|(start, _)| books.holds(*start));
+        corrected
+    }
+
+    /// The KPI sums of a closed statement period kept for corrections.
+    pub(crate) fn closed_sums(&self, period: &Period) -> Option<SalesAcc> {
+        self.closed
+            .iter()
+            .find(|(s, _)| *s == period.start)
+            .map(|(_, a)| *a)
+    }
+
+    /// Keeps a closed statement period's sums for corrections (plans with a clawback window).
+    fn keep_closed(&mut self, cfg: &EngineConfig, core: &Core, period: &Period, acc: SalesAcc) {
+        if plan_of(cfg, core, period).is_none_or(|p| p.clawback_ms == 0) {
+            return;
+        }
+        match self.closed.iter_mut().find(|(s, _)| *s == period.start) {
+            Some(slot) => slot.1 = acc,
+            None => self.closed.push((period.start, acc)),
+        }
+    }
+
+    /// The statement of the current period of the rep's plan, if it has one.
+    fn current(
+        &self,
+        cfg: &EngineConfig,
+        core: &Core,
+        t: i64,
+        current: &[Period; 4],
+    ) -> Option<CommissionRecord> {
+        let (_, p) = plan_at(cfg, core, t)?;
+        self.statement(cfg, core, &current[p.kind as usize])
+    }
+
+    /// The statement of `period` (a period of the plan's kind), if the rep has a plan.
+    fn statement(
+        &self,
+        cfg: &EngineConfig,
+        core: &Core,
+        period: &Period,
+    ) -> Option<CommissionRecord> {
+        let plan = plan_of(cfg, core, period)?;
+        let target = (target(cfg, core, plan, period) * MICROS).round() as i64;
+        let s = self.books.statement(plan, period.start, period.end, target);
+        Some(to_record(cfg, plan, period, &s))
+    }
+}
+
+/// The rep's target of the plan's measure in `period`: a directory override
+/// for the measure and period, else the plan's; pro-rated for a rep who
+/// started inside the period (as score targets are).
+fn target(cfg: &EngineConfig, core: &Core, plan: &Plan, period: &Period) -> f64 {
+    let base = plan.target.unwrap_or(0.0);
+    KpiName::parse(plan.measure.kpi())
+        .and_then(|kpi| {
+            core.targets(cfg)
+                .target_of(kpi, plan.period.as_str(), base, Some(period))
+        })
+        .unwrap_or(0.0)
+}
+
+fn to_record(cfg: &EngineConfig, plan: &Plan, period: &Period, s: &Statement) -> CommissionRecord {
+    let money = |micros: f64| {
+        cfg.decode
+            .currencies
+            .micros_to_output(micros.round() as i128)
+    };
+    let mut by_component = std::collections::BTreeMap::new();
+    by_component.insert(plan.measure.kpi().to_string(), money(s.tiered));
+    for (name, _, amount) in &s.spiffs {
+        by_component.insert(format!("spiff:{name}"), money(*amount));
+    }
+    CommissionRecord {
+        period: PeriodRef {
+            kind: period.kind.as_str(),
+            start: Timestamp(period.start).to_rfc3339(),
+            end: Timestamp(period.end).to_rfc3339(),
+        },
+        measure: plan.measure.kpi(),
+        target: money(s.target as f64),
+        gross: money(s.gross as f64),
+        refunded: money(s.clawed as f64),
+        net: money(s.net() as f64),
+        attainment: round6(s.net() as f64 / s.target.max(1) as f64),
+        earned_to_date: money(s.earned),
+        by_component,
+        clawbacks: money(s.clawbacks),
+        next_deal_rate: round6(s.next_rate),
+        capped: s.capped,
+    }
+}

@@ -1,0 +1,152 @@
+//! The engine's one way out: every output, in the order the engine made it.
+//!
+//! Period summaries and the score records of working-day closes are queued
+//! when stream time closes their period; alerts when a detector raises them;
+//! assist credits when a won deal names helpers. Score records of changed
+//! reps, and summaries that late events changed, are coalesced: they are
+//! queued by [`crate::Engine::flush`], however many events touched a rep
+//! since the last one. Changelog records are queued by
+//! [`crate::Engine::checkpoint`]. Drivers (replay, the Kafka service) drain
+//! the outbox and route each output to its sink.
+
+use salespulse_model::record::{RecordKind, ScoreRecord};
+use salespulse_model::AlertRecord;
+
+use crate::feature::credit::Credit;
+
+/// One output of the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A score record or a period summary (`salespulse.scores`).
+    Record(Box<ScoreRecord>),
+    /// An alert record, firing or resolved (`salespulse.alerts`).
+    Alert(Box<AlertRecord>),
+    /// An assist credit for a helper, applied by the helper's engine.
+    Credit(Credit),
+    /// A rep's changelog record (`salespulse.state`).
+    State {
+        /// The rep.
+        rep_id: Box<str>,
+        /// The record's value ([`crate::Engine::restore_rep`] reads it).
+        bytes: Vec<u8>,
+    },
+}
+
+/// Which score records [`crate::Engine::flush`] queues, after the period
+/// summaries that late events made due (always).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    /// No score records: only the due summaries.
+    Summaries,
+    /// One score record per rep changed since the last flush.
+    Changed,
+    /// One score record per rep, sorted by rep_id: the final records a
+    /// shutdown or the end of a replay leaves.
+    All,
+}
+
+/// Outputs taken from the outbox, in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outputs(pub Vec<Output>);
+
+impl Outputs {
+    /// Score records and period summaries.
+    pub fn records(self) -> Vec<ScoreRecord> {
+        self.0
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Record(r) => Some(*r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Score records only.
+    pub fn scores(self) -> Vec<ScoreRecord> {
+        let mut v = self.records();
+        v.retain(|r| r.kind == RecordKind::Score);
+        v
+    }
+
+    /// Period summaries only.
+    pub fn summaries(self) -> Vec<ScoreRecord> {
+        let mut v = self.records();
+        v.retain(|r| r.kind == RecordKind::PeriodSummary);
+        v
+    }
+
+    /// Alert records.
+    pub fn alerts(self) -> Vec<AlertRecord> {
+        self.0
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Alert(a) => Some(*a),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Assist credits.
+    pub fn credits(self) -> Vec<Credit> {
+        self.0
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Credit(c) => Some(c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Changelog records as (rep_id, value).
+    pub fn states(self) -> Vec<(Box<str>, Vec<u8>)> {
+        self.0
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::State { rep_id, bytes } => Some((rep_id, bytes)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether nothing was taken.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl IntoIterator for Outputs {
+    type Item = Output;
+    type IntoIter = std::vec::IntoIter<Output>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// The queue itself.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    queue: Vec<Output>,
+}
+
+impl Outbox {
+    pub(crate) fn push(&mut self, o: Output) {
+        self.queue.push(o);
+    }
+
+    pub(crate) fn record(&mut self, r: ScoreRecord) {
+        self.queue.push(Output::Record(Box::new(r)));
+    }
+
+    pub(crate) fn alerts(&mut self, alerts: impl IntoIterator<Item = AlertRecord>) {
+        self.queue
+            .extend(alerts.into_iter().map(|a| Output::Alert(Box::new(a))));
+    }
+
+    pub(crate) fn take(&mut self) -> Outputs {
+        Outputs(std::mem::take(&mut self.queue))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
+}

@@ -1,0 +1,213 @@
+//! The Kafka side of the pipeline's [`Sink`]: where each output goes.
+//! Score records and summaries to `salespulse.scores` (with the
+//! `salespulse.head` header), alerts to `salespulse.alerts`, assist
+//! credits to the by-rep topic (keyed by the helper), changelog records to
+//! the owned changelog partition; and rejected input to the DLQ. Every
+//! record is queued in [`Inflight`], in the emit cycle that sent it if any.
+
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::Message;
+
+use salespulse_engine::Credit;
+use salespulse_model::record::{ScoreRecord, HEAD_HEADER};
+use salespulse_model::{AlertKind, AlertRecord, AlertStatus, Rejection};
+use salespulse_pipeline::{encode_credit, Sink, KIND_CREDIT, KIND_HEADER};
+
+use super::inflight::Inflight;
+use super::now_ms;
+use super::RunSummary;
+use crate::business::PerRep;
+use crate::contexts::ProducerHealth;
+use crate::{KafkaError, KafkaSettings, Status};
+
+/// Queues one keyed record (to `partition`, or where the partitioner puts
+/// the key), with `headers` when given.
+pub(super) fn send(
+    producer: &FutureProducer<ProducerHealth>,
+    topic: &str,
+    partition: Option<i32>,
+    key: &str,
+    payload: &[u8],
+    headers: Option<OwnedHeaders>,
+) -> Result<DeliveryFuture, KafkaError> {
+    let mut record = FutureRecord::to(topic).key(key).payload(payload);
+    if let Some(p) = partition {
+        record = record.partition(p);
+    }
+    if let Some(headers) = headers {
+        record = record.headers(headers);
+    }
+    producer
+        .send_result(record)
+        .map_err(|(e, _)| KafkaError::Client {
+            context: format!("queueing a record for {topic}"),
+            source: e,
+        })
+}
+
+/// A `salespulse.kind` header naming what a by-rep record is.
+pub(super) fn kind_header(kind: &str) -> OwnedHeaders {
+    OwnedHeaders::new().insert(Header {
+        key: KIND_HEADER,
+        value: Some(kind),
+    })
+}
+
+/// The `salespulse.head` header of a score record: what readers that route
+/// or order score records need (kind, rep, version, stream time, team,
+/// profile, day close), so they need not parse the whole record.
+fn head_header(rec: &ScoreRecord) -> Result<OwnedHeaders, KafkaError> {
+    let head = serde_json::to_vec(&rec.head())
+        .map_err(|e| KafkaError::Config(format!("serializing a score record's head: {e}")))?;
+    Ok(OwnedHeaders::new().insert(Header {
+        key: HEAD_HEADER,
+        value: Some(&head),
+    }))
+}
+
+/// Queues a rejected record to the DLQ: its original bytes and key, with
+/// headers saying why and where it came from.
+pub(super) fn send_dlq<M: Message>(
+    s: &KafkaSettings,
+    producer: &FutureProducer<ProducerHealth>,
+    m: &M,
+    rej: &Rejection,
+) -> Result<DeliveryFuture, KafkaError> {
+    let partition = m.partition().to_string();
+    let offset = m.offset().to_string();
+    let headers = OwnedHeaders::new()
+        .insert(Header {
+            key: "reason",
+            value: Some(rej.reason.code()),
+        })
+        .insert(Header {
+            key: "message",
+            value: Some(rej.message.as_str()),
+        })
+        .insert(Header {
+            key: "source_topic",
+            value: Some(m.topic()),
+        })
+        .insert(Header {
+            key: "source_partition",
+            value: Some(partition.as_str()),
+        })
+        .insert(Header {
+            key: "source_offset",
+            value: Some(offset.as_str()),
+        });
+    let original = m.payload().unwrap_or_default();
+    let (payload, key) = if s.dlq.redact {
+        // The reason, offsets (headers) and fingerprints; no original bytes.
+        let p = crate::redacted_dlq_payload(rej.reason.code(), &rej.message, original);
+        let k = m.key().map(salespulse_model::privacy::sha256_hex);
+        (std::borrow::Cow::Owned(p), k.map(|k| k.into_bytes()))
+    } else {
+        (
+            std::borrow::Cow::Borrowed(original),
+            m.key().map(<[u8]>::to_vec),
+        )
+    };
+    let mut record = FutureRecord::to(&s.output.dlq)
+        .payload(payload.as_ref())
+        .headers(headers);
+    if let Some(k) = &key {
+        record = record.key(k.as_slice());
+    }
+    producer
+        .send_result(record)
+        .map_err(|(e, _)| KafkaError::Client {
+            context: "queueing a DLQ record".into(),
+            source: e,
+        })
+}
+
+/// The pipeline's outputs, queued to Kafka.
+pub(super) struct KafkaSink<'a> {
+    pub s: &'a KafkaSettings,
+    pub changelog: &'a str,
+    pub by_rep: &'a str,
+    pub producer: &'a FutureProducer<ProducerHealth>,
+    pub inflight: &'a mut Inflight,
+    pub status: &'a Status,
+    pub per_rep: &'a mut PerRep,
+    pub summary: &'a mut RunSummary,
+    /// The emit cycle score records and alerts belong to, if any.
+    pub cycle: Option<u64>,
+    /// Score records and summaries queued.
+    pub emitted: u64,
+    /// Alerts queued, for the cycle's counts.
+    pub alerts: Vec<(AlertKind, AlertStatus)>,
+}
+
+impl Sink for KafkaSink<'_> {
+    type Error = KafkaError;
+
+    fn record(&mut self, partition: i32, rec: &ScoreRecord) -> Result<(), KafkaError> {
+        self.per_rep.observe(self.status, partition, rec);
+        let payload = serde_json::to_vec(rec)
+            .map_err(|e| KafkaError::Config(format!("serializing a score record: {e}")))?;
+        let f = send(
+            self.producer,
+            &self.s.output.scores,
+            None,
+            &rec.rep_id,
+            &payload,
+            Some(head_header(rec)?),
+        )?;
+        self.inflight.push_in(self.cycle, f, now_ms());
+        self.emitted += 1;
+        Ok(())
+    }
+
+    fn alert(&mut self, _: i32, a: &AlertRecord) -> Result<(), KafkaError> {
+        let payload = serde_json::to_vec(a)
+            .map_err(|e| KafkaError::Config(format!("serializing an alert: {e}")))?;
+        let key = a.rep_id.as_deref().or(a.source.as_deref()).unwrap_or("");
+        let f = send(
+            self.producer,
+            &self.s.output.alerts,
+            None,
+            key,
+            &payload,
+            None,
+        )?;
+        self.inflight.push_in(self.cycle, f, now_ms());
+        self.alerts.push((a.kind, a.status));
+        Ok(())
+    }
+
+    fn credit(&mut self, _: i32, c: &Credit) -> Result<(), KafkaError> {
+        let f = send(
+            self.producer,
+            self.by_rep,
+            None,
+            &c.rep_id,
+            &encode_credit(c),
+            Some(kind_header(KIND_CREDIT)),
+        )?;
+        self.inflight.push(f, now_ms());
+        self.summary.credits_sent += 1;
+        self.status.credits.with_label_values(&["sent"]).inc();
+        Ok(())
+    }
+
+    fn state(&mut self, partition: i32, rep_id: &str, bytes: &[u8]) -> Result<(), KafkaError> {
+        self.status
+            .changelog_record_bytes
+            .observe(bytes.len() as f64);
+        let f = send(
+            self.producer,
+            self.changelog,
+            Some(partition),
+            rep_id,
+            bytes,
+            None,
+        )?;
+        self.inflight.push(f, now_ms());
+        self.summary.changelog_written += 1;
+        self.status.changelog_records.inc();
+        Ok(())
+    }
+}
