@@ -72,6 +72,10 @@ fn change_at(cfg: &std::path::Path, effective_at: i64) -> String {
     v.to_string()
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn a_mid_stream_change_applies_by_event_time_and_replays_exactly() {
     let (broker, http, cfg) = broker_with_topics("control", 2, "[control]\nrefresh = \"1s\"\n");

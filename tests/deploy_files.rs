@@ -158,6 +158,10 @@ fn compose_stack_references_real_files_settings_and_ports() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs promtool (scripts/test runs it: cargo test --features external)"
+)]
 fn compose_prometheus_config_passes_promtool() {
     let text = std::fs::read_to_string(repo("deploy/compose/prometheus.yml")).unwrap();
     let rules = repo("deploy/prometheus/rules/salespulse.yml");

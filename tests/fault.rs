@@ -86,6 +86,10 @@ fn setup(name: &str, reps: &str, days: &str, seed: &str) -> Setup {
     }
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn sigkill_at_random_moments_loses_nothing_and_counts_nothing_twice() {
     let _serial = serial();
@@ -150,6 +154,10 @@ fn wait_owned(run: &Run, http: &str, name: &str, want: f64) {
     eprintln!("fault: {name} owns {want} partitions");
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn instances_added_and_killed_mid_stream_still_equal_replay() {
     let _serial = serial();
@@ -231,6 +239,10 @@ fn time_to_own(run: &Run, http: &str, want: f64, limit: Duration) -> Duration {
     }
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn a_restarted_static_member_takes_its_partitions_back_at_once() {
     let _serial = serial();
@@ -282,6 +294,10 @@ fn a_restarted_static_member_takes_its_partitions_back_at_once() {
     assert_equals_replay(&broker.addr, &file, PARTITIONS);
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn a_frozen_broker_makes_the_service_wait_not_fail() {
     let _serial = serial();

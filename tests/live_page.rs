@@ -10,6 +10,10 @@ use std::process::Command;
 mod support;
 use support::http_get;
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs chromium and node with playwright-core (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn the_live_page_shows_an_updating_leaderboard_and_a_reps_explanation() {
     let (mut demo, _, http, token) = support::run::start_demo(&["--rate", "400", "--reps", "40"]);

@@ -56,6 +56,10 @@ fn hits(records: &[Record]) -> usize {
         .count()
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn clear_customer_data_reaches_no_topic_log_metric_or_answer() {
     let extra = "[input]\nkeyed_by = \"other\"\n[dlq]\nredact = true\n[metrics]\nper_rep = true\n";

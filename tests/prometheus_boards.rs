@@ -128,6 +128,10 @@ fn recorded_series() -> Vec<String> {
         .collect()
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker and Prometheus (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn every_board_panel_and_recording_rule_returns_data() {
     let (broker, http, cfg) = broker_with_topics(

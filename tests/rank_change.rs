@@ -69,6 +69,10 @@ fn firing_moves(alerts: impl Iterator<Item = Value>) -> BTreeSet<Move> {
         .collect()
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn rank_changes_on_the_alert_topic_follow_from_the_score_records() {
     let (broker, http, cfg) = broker_with_topics("ranks", 2, "");

@@ -12,6 +12,10 @@ use support::fault::{committed, ends};
 use support::run::*;
 use support::{config_dir, http_get, metric, read_topic, Broker};
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
     let broker = Broker::start();
@@ -192,6 +196,10 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
     }
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn over_three_partitions_with_a_restart_live_equals_a_partitioned_replay() {
     // Three partitions: each partition's engine has its own stream time, and

@@ -71,6 +71,10 @@ async fn create_topic(broker: &str, topic: &str) {
     }
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fetch_from_inside_a_record_batch_starts_at_the_requested_offset() {
     let broker = support::Broker::start();
@@ -111,6 +115,10 @@ async fn a_fetch_from_inside_a_record_batch_starts_at_the_requested_offset() {
     }
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[test]
 fn a_tailing_consumer_gets_every_offset_while_two_producers_append() {
     let broker = support::Broker::start();
@@ -173,6 +181,10 @@ fn a_tailing_consumer_gets_every_offset_while_two_producers_append() {
     assert_eq!(next, (2 * EACH) as i64, "every record delivered");
 }
 
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fetch_from_inside_a_batch_that_the_byte_limit_cuts_skips_nothing() {
     let broker = support::Broker::start();
