@@ -120,6 +120,9 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(k) = e.chain().find_map(|c| c.downcast_ref::<salespulse_kafka::KafkaError>()) {
+                eprintln!("  {}", k.retry());
+            }
             std::process::ExitCode::FAILURE
         }
     }

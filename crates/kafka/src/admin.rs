@@ -57,7 +57,7 @@ pub async fn create_topics(
                 out.push(TopicOutcome::Existed(name))
             }
             Err((name, code)) => {
-                return Err(KafkaError::Config(format!("creating topic {name}: {code}")));
+                return Err(KafkaError::Topics(format!("creating topic {name}: {code}")));
             }
         }
     }

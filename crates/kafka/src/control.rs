@@ -162,7 +162,7 @@ impl ControlReader {
         let mut added = false;
         while self.next < high {
             if started.elapsed() > READ_TIMEOUT {
-                return Err(KafkaError::Config(format!(
+                return Err(KafkaError::Timeout(format!(
                     "reading the control topic {}: offset {} of {high} not reached in {} s",
                     self.topic,
                     self.next,

@@ -56,7 +56,7 @@ impl Layout {
             .take(processed.len())
             .find(|(_, n)| *n != partitions)
         {
-            return Err(KafkaError::Config(format!(
+            return Err(KafkaError::Topics(format!(
                 "topic {t} has {n} partitions but {} has {partitions}: with input.keyed_by = \"rep_id\" the input topics and {by_rep} must have the same partition count (or set input.keyed_by = \"other\")",
                 counts[0].0
             )));
@@ -64,7 +64,7 @@ impl Layout {
         let changelog = s.output.changelog.clone();
         let n = partitions_of(client, &changelog)?;
         if n != partitions {
-            return Err(KafkaError::Config(format!(
+            return Err(KafkaError::Topics(format!(
                 "the changelog topic {changelog} has {n} partitions but {} has {partitions}: they must be equal (co-partitioned)",
                 counts[0].0
             )));
@@ -109,7 +109,7 @@ fn partitions_of<C: ClientContext>(client: &Client<C>, topic: &str) -> Result<i3
         Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
             Ok(t.partitions().len() as i32)
         }
-        _ => Err(KafkaError::Config(format!(
+        _ => Err(KafkaError::Topics(format!(
             "topic {topic} does not exist or has no partitions; create the topics with `salespulse topics create`"
         ))),
     }

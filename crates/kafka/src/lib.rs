@@ -31,7 +31,11 @@ pub use settings::{
     ServiceSection, TopicsSection,
 };
 
-/// Errors of the Kafka edge, classified so the caller can decide to retry.
+pub use salespulse_model::error::{ErrorDomain, RetryHint};
+
+/// Errors of the Kafka edge, by domain: what the user must fix, what an
+/// outside system failed to do, and what is a bug ([`KafkaError::domain`],
+/// [`KafkaError::retry`]).
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
     /// The client or broker refused something.
@@ -45,6 +49,29 @@ pub enum KafkaError {
     /// A setting is wrong.
     #[error("{0}")]
     Config(String),
+    /// The topics are not what the service needs (missing, partition counts).
+    #[error("{0}")]
+    Topics(String),
+    /// The broker did not answer within a bound.
+    #[error("{0}")]
+    Timeout(String),
+    /// The producer gave up on a record without delivering it.
+    #[error("the producer dropped {0}")]
+    Dropped(String),
+    /// A changelog record could not be read.
+    #[error(transparent)]
+    Changelog(#[from] salespulse_engine::SnapshotError),
+    /// An output could not be encoded.
+    #[error("encoding {what}: {source}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// The encoder's error.
+        source: serde_json::Error,
+    },
+    /// The service itself failed (its processing thread).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl KafkaError {
@@ -55,6 +82,35 @@ impl KafkaError {
         move |source| KafkaError::Client {
             context,
             source: redact_error(source),
+        }
+    }
+
+    pub(crate) fn encode(what: &'static str) -> impl FnOnce(serde_json::Error) -> KafkaError {
+        move |source| KafkaError::Encode { what, source }
+    }
+
+    /// Who can fix it.
+    pub fn domain(&self) -> ErrorDomain {
+        match self {
+            KafkaError::Config(_) | KafkaError::Topics(_) => ErrorDomain::User,
+            KafkaError::Client { .. }
+            | KafkaError::Timeout(_)
+            | KafkaError::Dropped(_)
+            | KafkaError::Changelog(_) => ErrorDomain::External,
+            KafkaError::Encode { .. } | KafkaError::Internal(_) => ErrorDomain::Internal,
+        }
+    }
+
+    /// Whether starting again can help.
+    pub fn retry(&self) -> RetryHint {
+        match self.domain() {
+            ErrorDomain::User => RetryHint::AfterFix,
+            ErrorDomain::External => match self {
+                // A changelog record this build cannot read stays unreadable.
+                KafkaError::Changelog(_) => RetryHint::AfterFix,
+                _ => RetryHint::Retry,
+            },
+            ErrorDomain::Internal => RetryHint::Report,
         }
     }
 }

@@ -98,6 +98,6 @@ pub(crate) fn delivered<E>(
             context: format!("delivering {what}"),
             source: e,
         }),
-        Err(_) => Err(KafkaError::Config(format!("the producer dropped {what}"))),
+        Err(_) => Err(KafkaError::Dropped(what.to_string())),
     }
 }

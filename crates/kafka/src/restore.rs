@@ -124,7 +124,7 @@ pub(crate) fn restore(
             None if last_progress.elapsed() > STALL => {
                 let mut waiting: Vec<i32> = loading.keys().copied().collect();
                 waiting.sort_unstable();
-                return Err(KafkaError::Config(format!(
+                return Err(KafkaError::Timeout(format!(
                     "restoring {topic} partitions {waiting:?}: no record and no end of partition for {} s",
                     STALL.as_secs()
                 )));
@@ -162,5 +162,5 @@ fn apply(engine: &mut Engine, m: &BorrowedMessage<'_>) -> Result<(), KafkaError>
     let rep = String::from_utf8_lossy(key);
     engine
         .restore_rep(&rep, value)
-        .map_err(|e| KafkaError::Config(e.to_string()))
+        .map_err(KafkaError::from)
 }

@@ -171,7 +171,7 @@ pub async fn run(
                 let _ = done_tx.send(());
                 result
             })
-            .map_err(|e| KafkaError::Config(format!("starting the processing thread: {e}")))?
+            .map_err(|e| KafkaError::Internal(format!("starting the processing thread: {e}")))?
     };
     tokio::pin!(shutdown);
     tokio::select! {
@@ -181,8 +181,8 @@ pub async fn run(
     stop.store(true, Ordering::Relaxed);
     let result = tokio::task::spawn_blocking(move || thread.join())
         .await
-        .map_err(|e| KafkaError::Config(format!("joining the processing thread: {e}")))?
-        .map_err(|_| KafkaError::Config("the processing thread panicked".into()))?;
+        .map_err(|e| KafkaError::Internal(format!("joining the processing thread: {e}")))?
+        .map_err(|_| KafkaError::Internal("the processing thread panicked".into()))?;
     let summary = result?;
     info!(?summary, "stopped");
     Ok(summary)

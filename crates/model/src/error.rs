@@ -90,6 +90,38 @@ impl fmt::Display for Reason {
     }
 }
 
+/// Who can fix an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorDomain {
+    /// The user: a setting, an input, the topics they created.
+    User,
+    /// A system outside SalesPulse: the broker, the network, a peer.
+    External,
+    /// SalesPulse itself: a bug.
+    Internal,
+}
+
+/// What to do about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryHint {
+    /// Try again: the cause may pass (a broker restarting, a network blip).
+    Retry,
+    /// Fix what the message names, then start again.
+    AfterFix,
+    /// Report it: trying again will fail the same way.
+    Report,
+}
+
+impl fmt::Display for RetryHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RetryHint::Retry => "this may pass: the service can be started again as it is",
+            RetryHint::AfterFix => "fix what the message names, then start again",
+            RetryHint::Report => "this is a bug in SalesPulse: please report it with the log",
+        })
+    }
+}
+
 /// A rejected record: the reason code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}: {message}")]
