@@ -35,9 +35,7 @@ pub struct PublishArgs {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    salespulse_model::Timestamp::wall_now().0
 }
 
 /// The control record that makes the profiles of `dir` effective at

@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -17,9 +17,7 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use crate::support::fault::produce_paced;
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    salespulse_model::Timestamp::wall_now().0
 }
 
 /// Produce-to-consume latencies (seconds, ascending) of `lines` offered at

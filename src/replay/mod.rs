@@ -355,7 +355,7 @@ fn ingest_clock(now: Option<&str>, events: &str) -> Result<Option<i64>> {
                 .map_err(|e| anyhow::anyhow!("--now {s:?}: {e}; expected RFC 3339 or off"))?
                 .0,
         )),
-        None if events == "-" => Ok(Some(ms(std::time::SystemTime::now()))),
+        None if events == "-" => Ok(Some(Timestamp::wall_now().0)),
         None => {
             let modified = std::fs::metadata(events)
                 .and_then(|m| m.modified())

@@ -17,7 +17,7 @@ impl Ranks {
     /// Ranks over `partitions` partitions, alerting on moves of `min_places`.
     pub fn new(min_places: u32, partitions: u16) -> Self {
         let mut tracker = RankTracker::new(min_places);
-        tracker.expect(usize::from(partitions));
+        tracker.set_partitions(usize::from(partitions));
         Ranks {
             tracker,
             partitions: i32::from(partitions),

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use salespulse_model::record::{RecordKind, ScoreRecord};
+use salespulse_model::record::{round6, RecordKind, ScoreRecord};
 
 use salespulse_engine::Emit;
 use salespulse_pipeline::{Collected, Pipeline};
@@ -132,10 +132,6 @@ impl Side {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }
 
 /// One rep in the report.

@@ -76,7 +76,7 @@ impl PrivacySection {
                 use rand::RngCore;
                 let mut bytes = [0u8; 32];
                 rand::rngs::OsRng.fill_bytes(&mut bytes);
-                let k: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let k = salespulse_model::hex::encode(&bytes);
                 Ok(Pseudonymizer::new(
                     Secret::new(k),
                     "ephemeral",

@@ -160,7 +160,5 @@ fn apply(engine: &mut Engine, m: &BorrowedMessage<'_>) -> Result<(), KafkaError>
         return Ok(()); // a tombstone or a keyless record: nothing to load
     };
     let rep = String::from_utf8_lossy(key);
-    engine
-        .restore_rep(&rep, value)
-        .map_err(KafkaError::from)
+    engine.restore_rep(&rep, value).map_err(KafkaError::from)
 }

@@ -7,7 +7,6 @@ mod acc;
 mod catalog;
 pub mod forecast;
 mod profile;
-pub mod rank;
 mod scoring;
 mod timeline;
 

@@ -2,17 +2,22 @@
 //! the validation that turns raw bytes into them (with stable reason codes),
 //! exact money, and the score records the engine emits.
 //!
-//! Nothing here performs I/O or reads a clock: decoding is a pure function of
-//! the input bytes and the [`DecodeContext`] (size limit and currency table).
+//! Nothing here performs I/O, and only [`Timestamp::wall_now`] (for the
+//! edges) reads a clock: decoding is a pure function of the input bytes and
+//! the [`DecodeContext`] (size limit and currency table). Small rules every
+//! crate must apply alike live here too: [`record::round6`], [`rank`] and
+//! [`hex`].
 
 pub mod alert;
 pub mod decode;
 pub mod error;
 pub mod event;
 mod field;
+pub mod hex;
 pub mod kpi_name;
 pub mod money;
 pub mod privacy;
+pub mod rank;
 pub mod record;
 pub mod schema;
 pub mod secret;

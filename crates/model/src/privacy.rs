@@ -56,7 +56,7 @@ impl Pseudonymizer {
             Ok(m) => m.chain_update(value.as_bytes()).finalize().into_bytes(),
             Err(_) => Sha256::digest(value.as_bytes()),
         };
-        let hex: String = mac[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::hex::encode(&mac[..16]);
         format!("{}:{hex}", self.key_id)
     }
 
@@ -100,10 +100,7 @@ impl Pseudonymizer {
 
 /// Hex SHA-256 of `bytes` (the redacted DLQ's fingerprint of a record).
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::encode(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

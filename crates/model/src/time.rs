@@ -15,6 +15,14 @@ pub const MS_PER_SEC: i64 = 1_000;
 pub const MS_PER_DAY: i64 = 86_400_000;
 
 impl Timestamp {
+    /// The wall clock. Only the edges read it (the ingest time a consumer
+    /// stamps, health, the live page, the control command); the engine and
+    /// decoding take time as an argument, so results replay from the log.
+    pub fn wall_now() -> Timestamp {
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Timestamp(since.map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+    }
+
     /// Milliseconds since the epoch.
     pub fn millis(self) -> i64 {
         self.0

@@ -162,21 +162,11 @@ pub struct Access {
 
 /// SHA-256 of `token`, as stored in the tokens file.
 pub fn hash_hex(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    salespulse_model::hex::encode(&Sha256::digest(token.as_bytes()))
 }
 
 fn parse_hash(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
+    salespulse_model::hex::decode(hex)?.try_into().ok()
 }
 
 /// A new random token: 32 bytes from the OS, hex.
@@ -184,7 +174,7 @@ pub fn new_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    salespulse_model::hex::encode(&bytes)
 }
 
 impl Access {

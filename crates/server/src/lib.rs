@@ -206,9 +206,7 @@ pub fn router(state: Arc<AppState>, access: Arc<Access>) -> Router {
 /// Why the instance is not ready, if it is not.
 fn not_ready(status: &Status) -> Option<serde_json::Value> {
     let waiting_since = status.acks_waiting_since_ms.load(Ordering::Relaxed);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let now = salespulse_model::Timestamp::wall_now().0;
     if status.restoring.load(Ordering::Relaxed) {
         return Some(serde_json::json!({
             "reason": "restoring",

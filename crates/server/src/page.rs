@@ -65,9 +65,7 @@ pub fn snapshot(st: &AppState, scope: &Scope) -> Value {
         None => (0, Vec::new()),
     };
     let alerts: Vec<&Value> = alerts.iter().map(|a| a.as_ref()).collect();
-    let at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let at = salespulse_model::Timestamp::wall_now().0;
     json!({"at": at, "reps": reps, "alerts": alerts})
 }
 

@@ -8,24 +8,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use salespulse_model::rank;
+use salespulse_model::record::round6;
 use serde_json::{json, Map, Value};
 
 type Rec = Arc<Value>;
 
-/// Share of the other values below `x` (ties half), in percent; `values`
-/// holds `x`. 100 when alone.
+/// [`rank::percentile`] of `x` among `values` (which hold `x`), rounded
+/// as every number in a record is.
 pub fn percentile(values: &[f64], x: f64) -> f64 {
-    let n = values.len();
-    if n < 2 {
-        return 100.0;
-    }
-    let lower = values.iter().filter(|&&v| v < x).count();
-    let equal_others = values.iter().filter(|&&v| v == x).count().saturating_sub(1);
-    round6(100.0 * (lower as f64 + 0.5 * equal_others as f64) / (n - 1) as f64)
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    round6(rank::percentile(&sorted, x))
 }
 
 fn score(r: &Value) -> Option<f64> {

@@ -57,7 +57,7 @@ impl RankTracker {
     }
 
     /// Waits for `n` partitions (the score topic's) before ranking a close.
-    pub fn expect(&mut self, n: usize) {
+    pub fn set_partitions(&mut self, n: usize) {
         self.expected = n;
     }
 
@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn closes_waiting_for_a_partition_that_never_moves_are_bounded() {
         let mut t = RankTracker::new(1);
-        t.expect(2);
+        t.set_partitions(2);
         for d in 0..30 {
             let day = DAY1 + d * 86_400_000;
             t.observe(0, "a", day - 1, Some((day, entry(50.0))));

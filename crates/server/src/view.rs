@@ -44,7 +44,10 @@ impl Offer for CompanyView {
 
     fn partitions(&self, n: usize) {
         if let Some(ranks) = &self.ranks {
-            ranks.lock().unwrap_or_else(|e| e.into_inner()).expect(n);
+            ranks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .set_partitions(n);
         }
     }
 }
@@ -243,9 +246,7 @@ impl CompanyView {
 /// Follows `topic` from the beginning (all partitions, no consumer group)
 /// and feeds the view until the task is dropped.
 pub async fn follow<V: Offer>(client: ClientConfig, topic: String, view: Arc<V>) {
-    let started_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let started_ms = salespulse_model::Timestamp::wall_now().0;
     let mut client = client;
     salespulse_kafka::bound_prefetch(&mut client);
     let consumer: StreamConsumer = match client

@@ -58,8 +58,8 @@ pub(super) fn kind_header(kind: &str) -> OwnedHeaders {
 /// or order score records need (kind, rep, version, stream time, team,
 /// profile, day close), so they need not parse the whole record.
 fn head_header(rec: &ScoreRecord) -> Result<OwnedHeaders, KafkaError> {
-    let head = serde_json::to_vec(&rec.head())
-        .map_err(KafkaError::encode("a score record's head"))?;
+    let head =
+        serde_json::to_vec(&rec.head()).map_err(KafkaError::encode("a score record's head"))?;
     Ok(OwnedHeaders::new().insert(Header {
         key: HEAD_HEADER,
         value: Some(&head),
@@ -146,8 +146,7 @@ impl Sink for KafkaSink<'_> {
 
     fn record(&mut self, partition: i32, rec: &ScoreRecord) -> Result<(), KafkaError> {
         self.per_rep.observe(self.status, partition, rec);
-        let payload = serde_json::to_vec(rec)
-            .map_err(KafkaError::encode("a score record"))?;
+        let payload = serde_json::to_vec(rec).map_err(KafkaError::encode("a score record"))?;
         let f = send(
             self.producer,
             &self.s.output.scores,
@@ -162,8 +161,7 @@ impl Sink for KafkaSink<'_> {
     }
 
     fn alert(&mut self, _: i32, a: &AlertRecord) -> Result<(), KafkaError> {
-        let payload = serde_json::to_vec(a)
-            .map_err(KafkaError::encode("an alert"))?;
+        let payload = serde_json::to_vec(a).map_err(KafkaError::encode("an alert"))?;
         let key = a.rep_id.as_deref().or(a.source.as_deref()).unwrap_or("");
         let f = send(
             self.producer,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use salespulse_kpi::rank::{median, percentile};
+use salespulse_model::rank::{median, percentile};
 use salespulse_model::record::ComponentScore;
 use salespulse_model::KpiName;
 

@@ -1,6 +1,6 @@
 //! Where a value stands among its peers' values: one percentile and one
-//! median for the engine (coaching, standings) and the HTTP API, so the
-//! two can never disagree.
+//! median for the engine (coaching, standings), the detectors and the HTTP
+//! API, so none of them can disagree.
 
 /// Share of the others below `x` in `sorted` (ascending, `x` included),
 /// ties counted half, in percent; 100 when alone.
