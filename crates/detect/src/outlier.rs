@@ -100,12 +100,8 @@ fn robust_z(
     (Some(m), Some((x - m) / scale))
 }
 
+/// The median of `v` (sorted in place); `v` is not empty.
 fn median(v: &mut [f64]) -> f64 {
     v.sort_unstable_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    salespulse_model::rank::median(v).unwrap_or(f64::NAN)
 }
