@@ -5,13 +5,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use rdkafka::mocking::MockCluster;
 
-use salespulse_kafka::{produce_generated, run, Status};
+use salespulse_kafka::produce_generated;
 use salespulse_loadgen::Options;
+
+use crate::service::Service;
 
 /// Arguments of `demo`.
 #[derive(Debug, clap::Args)]
@@ -51,29 +52,8 @@ pub fn run_demo(a: &Args) -> Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let status = Arc::new(Status::new());
-        let (app, followers) =
-            salespulse_server::AppState::following(
-                status.clone(),
-                ks.client_config(),
-                &ks.output,
-                crate::kafka_cmds::rank_change(&loaded.engine),
-            );
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
-        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-        let http = tokio::spawn(salespulse_server::serve(
-            a.listen,
-            app.clone(),
-            Arc::new(access),
-            move |addr| {
-                let _ = bound_tx.send(addr);
-            },
-            stopped(stop_rx.clone()),
-        ));
-        let addr = bound_rx.await.context("the HTTP server did not start")?;
+        let service = Service::start(&ks, &loaded.engine, a.listen, access).await?;
+        let addr = service.addr;
         let opts = Options {
             reps: a.reps,
             days: 3650,
@@ -85,7 +65,7 @@ pub fn run_demo(a: &Args) -> Result<()> {
                 ks.clone(),
                 ks.input.topics[0].clone(),
                 a.rate,
-                stopped(stop_rx.clone()),
+                service.shutdown.stopped(),
             );
             tokio::spawn(async move {
                 tokio::select! {
@@ -112,16 +92,11 @@ pub fn run_demo(a: &Args) -> Result<()> {
         println!("  health:          http://{addr}/healthz   readiness: http://{addr}/readyz");
         println!("  leaderboard:     http://{addr}/v1/leaderboard   a rep: http://{addr}/v1/reps/rep-00001");
         println!("  generating {} events/s for {} reps", a.rate, a.reps);
-        let shutdown = async move {
-            crate::kafka_cmds::shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        };
-        let summary = run(&ks, &loaded.engine, status, shutdown).await?;
+        let shutdown = service.shutdown.clone();
+        let summary = service.run(&ks, &loaded.engine).await;
+        shutdown.trigger();
         let _ = producer.await;
-        let _ = http.await;
-        for f in followers {
-            f.abort();
-        }
+        let summary = summary?;
         eprintln!(
             "demo: applied {} rejected {} emitted {}",
             summary.applied, summary.rejected, summary.emitted

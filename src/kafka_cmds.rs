@@ -1,38 +1,14 @@
 //! The Kafka-facing commands: `run`, `topics create`, and `loadgen --brokers`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use salespulse_kafka::{
-    create_topics, produce_generated, run, KafkaSettings, Status, TopicOutcome,
-};
+use salespulse_kafka::{create_topics, produce_generated, KafkaSettings, TopicOutcome};
 use salespulse_loadgen::Options;
 
-/// Waits for SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutdown requested: flushing emissions and committing");
-}
+use crate::service::Service;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -62,46 +38,18 @@ pub fn access(http: &salespulse_server::HttpSection) -> Result<salespulse_server
 pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
     let loaded = crate::config::load_all(config)?;
     tracing::info!(kafka = ?loaded.kafka.kafka, "starting");
-    let access = Arc::new(access(&loaded.http)?);
-    let status = Arc::new(Status::default());
+    let access = access(&loaded.http)?;
     let summary = runtime()?.block_on(async {
-        let (app, followers) = salespulse_server::AppState::following(
-            status.clone(),
-            loaded.kafka.client_config(),
-            &loaded.kafka.output,
-            rank_change(&loaded.engine),
-        );
+        let service =
+            Service::start(&loaded.kafka, &loaded.engine, loaded.http.listen, access).await?;
         #[cfg(unix)]
         let reload = tokio::spawn(crate::control_cmd::reload_on_sighup(
             config.map(std::path::Path::to_path_buf),
             loaded.kafka.clone(),
         ));
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let mut http_stop = stop_rx.clone();
-        let http = tokio::spawn(salespulse_server::serve(
-            loaded.http.listen,
-            app.clone(),
-            access,
-            |addr| tracing::info!(%addr, "http listening"),
-            async move {
-                let _ = http_stop.wait_for(|s| *s).await;
-            },
-        ));
-        let shutdown = async move {
-            shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        };
-        let summary = run(&loaded.kafka, &loaded.engine, status, shutdown).await;
-        for f in followers {
-            f.abort();
-        }
+        let summary = service.run(&loaded.kafka, &loaded.engine).await;
         #[cfg(unix)]
         reload.abort();
-        match http.await {
-            Ok(Err(e)) => tracing::warn!(error = %e, "http server"),
-            Err(e) => tracing::warn!(error = %e, "http task"),
-            Ok(Ok(())) => {}
-        }
         summary
     })?;
     eprintln!(
@@ -119,8 +67,8 @@ pub fn run_service(config: Option<&std::path::Path>) -> Result<()> {
     Ok(())
 }
 
-/// The `rank_change` setting for the HTTP layer: the fewest places that
-/// count as a move, or None when off.
+/// The `rank_change` setting: the fewest places that count as a move, or
+/// None when off.
 pub fn rank_change(cfg: &salespulse_engine::EngineConfig) -> Option<u32> {
     let r = &cfg.detect_base.rank_change;
     (cfg.detect.enabled && r.enabled).then_some(r.min_places.max(1))

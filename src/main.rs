@@ -7,6 +7,7 @@ mod demo;
 mod kafka_cmds;
 mod loadgen_cmd;
 mod replay;
+mod service;
 mod token_cmd;
 
 use std::path::PathBuf;
@@ -120,7 +121,10 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if let Some(k) = e.chain().find_map(|c| c.downcast_ref::<salespulse_kafka::KafkaError>()) {
+            if let Some(k) = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<salespulse_kafka::KafkaError>())
+            {
                 eprintln!("  {}", k.retry());
             }
             std::process::ExitCode::FAILURE
