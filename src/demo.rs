@@ -92,9 +92,8 @@ pub fn run_demo(a: &Args) -> Result<()> {
         println!("  health:          http://{addr}/healthz   readiness: http://{addr}/readyz");
         println!("  leaderboard:     http://{addr}/v1/leaderboard   a rep: http://{addr}/v1/reps/rep-00001");
         println!("  generating {} events/s for {} reps", a.rate, a.reps);
-        let shutdown = service.shutdown.clone();
+        // Service::run triggers the shutdown, which also stops the producer.
         let summary = service.run(&ks, &loaded.engine).await;
-        shutdown.trigger();
         let _ = producer.await;
         let summary = summary?;
         eprintln!(

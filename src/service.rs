@@ -80,6 +80,9 @@ impl Service {
         let addr = match bound_rx.await {
             Ok(addr) => addr,
             Err(_) => {
+                for f in &followers {
+                    f.abort();
+                }
                 return Err(match http.await {
                     Ok(Err(e)) => anyhow::Error::new(e),
                     _ => anyhow::anyhow!("the HTTP server stopped before it was bound"),

@@ -114,3 +114,57 @@ impl KafkaError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_says_who_fixes_it_and_whether_a_restart_helps() {
+        let bad_json = serde_json::from_str::<u8>("x").unwrap_err();
+        let cases = [
+            (
+                KafkaError::Config("x".into()),
+                ErrorDomain::User,
+                RetryHint::AfterFix,
+            ),
+            (
+                KafkaError::Topics("x".into()),
+                ErrorDomain::User,
+                RetryHint::AfterFix,
+            ),
+            (
+                KafkaError::Timeout("x".into()),
+                ErrorDomain::External,
+                RetryHint::Retry,
+            ),
+            (
+                KafkaError::Dropped("x".into()),
+                ErrorDomain::External,
+                RetryHint::Retry,
+            ),
+            (
+                salespulse_engine::SnapshotError::Version {
+                    rep: "r".into(),
+                    got: 9,
+                }
+                .into(),
+                ErrorDomain::External,
+                RetryHint::AfterFix,
+            ),
+            (
+                KafkaError::encode("a score")(bad_json),
+                ErrorDomain::Internal,
+                RetryHint::Report,
+            ),
+            (
+                KafkaError::Internal("x".into()),
+                ErrorDomain::Internal,
+                RetryHint::Report,
+            ),
+        ];
+        for (e, domain, retry) in cases {
+            assert_eq!((e.domain(), e.retry()), (domain, retry), "{e}");
+        }
+    }
+}
