@@ -48,7 +48,7 @@ fn shipped() -> EngineConfig {
 }
 
 /// (rep, kpi, month start) -> predictions, and -> (value, target) at the close.
-type Key = (String, &'static str, String);
+type Key = (String, std::borrow::Cow<'static, str>, String);
 
 #[test]
 fn p_reach_is_calibrated_by_decile() {
@@ -78,7 +78,7 @@ fn p_reach_is_calibrated_by_decile() {
             };
             for (kpi, row) in s.kpis.rows() {
                 if let Some(v) = row.first().and_then(|v| v.map(|n| n.as_f64())) {
-                    closed.insert((s.rep_id.clone(), kpi, p.start.clone()), v);
+                    closed.insert((s.rep_id.clone(), kpi.into(), p.start.clone()), v);
                 }
             }
         }
@@ -106,7 +106,7 @@ fn p_reach_is_calibrated_by_decile() {
                 let (Some(p), true) = (f.p_reach, (0.1..0.95).contains(&f.elapsed)) else {
                     continue;
                 };
-                let key = (r.rep_id.clone(), f.kpi, month.clone());
+                let key = (r.rep_id.clone(), f.kpi.clone(), month.clone());
                 targets.insert(key.clone(), f.target);
                 predictions.entry(key).or_default().push(p);
             }
@@ -123,7 +123,7 @@ fn p_reach_is_calibrated_by_decile() {
         };
         let hit = value >= target - 1e-9;
         let kb = per_kpi
-            .entry(key.1)
+            .entry(&*key.1)
             .or_insert([(0usize, 0.0f64, 0usize); 10]);
         for &p in ps {
             let b = &mut kb[((p * 10.0) as usize).min(9)];

@@ -138,7 +138,7 @@ pub(crate) fn change(now: &KpiTable, before: &KpiTable) -> KpiTable {
 /// A period as records name it.
 pub(crate) fn period_ref(p: &Period) -> PeriodRef {
     PeriodRef {
-        kind: p.kind.as_str(),
+        kind: p.kind.as_str().into(),
         start: Timestamp(p.start).to_rfc3339(),
         end: Timestamp(p.end).to_rfc3339(),
     }

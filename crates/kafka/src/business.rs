@@ -203,7 +203,7 @@ struct Series {
     team: String,
     role: String,
     /// (kpi, window) of each attainment series.
-    components: Vec<(&'static str, String)>,
+    components: Vec<(std::borrow::Cow<'static, str>, String)>,
 }
 
 impl Series {
@@ -265,7 +265,7 @@ impl PerRep {
             components: r
                 .components
                 .iter()
-                .map(|c| (c.kpi, c.window.clone()))
+                .map(|c| (c.kpi.clone(), c.window.clone()))
                 .collect(),
         };
         if let Some(score) = r.score {
@@ -277,7 +277,7 @@ impl PerRep {
         for c in &r.components {
             status
                 .rep_attainment
-                .with_label_values(&[&r.rep_id, c.kpi, &c.window])
+                .with_label_values(&[r.rep_id.as_str(), &c.kpi, &c.window])
                 .set(c.attainment);
         }
         self.admitted.insert(r.rep_id.clone(), series);

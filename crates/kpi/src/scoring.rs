@@ -99,7 +99,7 @@ pub fn score<F: Fn(&Component) -> KpiValue>(
             let points = 100.0 * c.weight * attainment.min(c.cap) / total;
             sum += points;
             ComponentScore {
-                kpi: c.kpi.as_str(),
+                kpi: c.kpi.as_str().into(),
                 window: c.window_name.clone(),
                 value: value.map(salespulse_model::record::Num::Real),
                 target,

@@ -2,8 +2,11 @@
 //! consumer reads, and the team rollup. Field names are a public contract,
 //! documented in docs/topics.md.
 
+use std::borrow::Cow;
+
+use serde::de::{Deserializer, Visitor};
 use serde::ser::Serializer;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod kpi_table;
 pub use kpi_table::{KpiTable, WindowName, WindowNames};
@@ -15,7 +18,7 @@ pub fn round6(x: f64) -> f64 {
 }
 
 /// What a record is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     /// A rep's current score at stream time.
@@ -25,7 +28,7 @@ pub enum RecordKind {
 }
 
 /// The profile that produced a score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileRef {
     /// Profile (role) name.
     pub name: String,
@@ -34,10 +37,10 @@ pub struct ProfileRef {
 }
 
 /// One scoring component and how many points it earned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComponentScore {
     /// KPI name.
-    pub kpi: &'static str,
+    pub kpi: Cow<'static, str>,
     /// Window or period name.
     pub window: String,
     /// The KPI's value (null when undefined, e.g. a ratio over zero).
@@ -53,10 +56,10 @@ pub struct ComponentScore {
 }
 
 /// A closed calendar period.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeriodRef {
     /// `day`, `week`, `month` or `quarter`.
-    pub kind: &'static str,
+    pub kind: Cow<'static, str>,
     /// First instant of the period (RFC 3339, UTC).
     pub start: String,
     /// First instant after the period (RFC 3339, UTC).
@@ -82,6 +85,30 @@ impl Num {
     }
 }
 
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NumVisitor;
+        impl Visitor<'_> for NumVisitor {
+            type Value = Num;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Num, E> {
+                i64::try_from(v)
+                    .map(Num::Int)
+                    .map_err(|_| E::custom(format!("count {v} is out of range")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Num, E> {
+                Ok(Num::Real(v))
+            }
+        }
+        d.deserialize_any(NumVisitor)
+    }
+}
+
 impl Serialize for Num {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -92,7 +119,7 @@ impl Serialize for Num {
 }
 
 /// A score record or period summary, as written to `salespulse.scores`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreRecord {
     /// `score` or `period_summary`.
     pub kind: RecordKind,
@@ -130,7 +157,7 @@ pub struct ScoreRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commission: Option<Commission>,
     /// Pace and forecast of each period component (score records only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forecast: Vec<Forecast>,
     /// The components where the rep ranks lowest in its role at the last
     /// working-day close, with the ratios that explain them (score records only).
@@ -139,7 +166,7 @@ pub struct ScoreRecord {
     /// The rep's last closed period of each `scoring.compare_periods` kind
     /// and the one before it (score records only): what team
     /// period-over-period figures are summed from.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_periods: Vec<LastPeriod>,
     /// The score at the last working-day close (score records only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -189,7 +216,7 @@ impl ScoreRecord {
 }
 
 /// A rep's score at a working-day close.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DayClose {
     /// End of the closed day (RFC 3339, UTC).
     pub as_of: String,
@@ -198,7 +225,7 @@ pub struct DayClose {
 }
 
 /// A rep's last closed period of a kind, as its summary had it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LastPeriod {
     /// The period.
     pub period: PeriodRef,
@@ -212,7 +239,7 @@ pub struct LastPeriod {
 }
 
 /// The period before a summary's period, and what changed (docs/records.md).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreviousPeriod {
     /// The previous period.
     pub period: PeriodRef,
@@ -227,7 +254,7 @@ pub struct PreviousPeriod {
 }
 
 /// Coaching feedback (docs/coaching.md).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coaching {
     /// End of the working day whose close it was judged at (RFC 3339, UTC).
     pub as_of: String,
@@ -239,10 +266,10 @@ pub struct Coaching {
 }
 
 /// One coached component.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CoachingItem {
     /// The component's KPI.
-    pub kpi: &'static str,
+    pub kpi: Cow<'static, str>,
     /// Its window or period.
     pub window: String,
     /// The rep's attainment at the close (uncapped).
@@ -258,10 +285,10 @@ pub struct CoachingItem {
 }
 
 /// A ratio of the rep against its role's median at the close.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CoachingRatio {
     /// KPI.
-    pub kpi: &'static str,
+    pub kpi: Cow<'static, str>,
     /// Window or period.
     pub window: String,
     /// The rep's value (null when undefined).
@@ -271,10 +298,10 @@ pub struct CoachingRatio {
 }
 
 /// Pace and forecast of one period component (docs/forecast.md).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Forecast {
     /// The component's KPI.
-    pub kpi: &'static str,
+    pub kpi: Cow<'static, str>,
     /// Its period (`day`, `week`, `month`, `quarter`).
     pub window: String,
     /// Value so far this period.
@@ -295,12 +322,12 @@ pub struct Forecast {
 }
 
 /// A commission statement (docs/incentives.md); amounts in the reporting currency.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Commission {
     /// The statement period.
     pub period: PeriodRef,
     /// `revenue` or `partner_revenue`.
-    pub measure: &'static str,
+    pub measure: Cow<'static, str>,
     /// The period target of the measure.
     pub target: f64,
     /// Measure won in the period.

@@ -214,11 +214,11 @@ fn to_record(cfg: &EngineConfig, plan: &Plan, period: &Period, s: &Statement) ->
     }
     CommissionRecord {
         period: PeriodRef {
-            kind: period.kind.as_str(),
+            kind: period.kind.as_str().into(),
             start: Timestamp(period.start).to_rfc3339(),
             end: Timestamp(period.end).to_rfc3339(),
         },
-        measure: plan.measure.kpi(),
+        measure: plan.measure.kpi().into(),
         target: money(s.target as f64),
         gross: money(s.gross as f64),
         refunded: money(s.clawed as f64),

@@ -219,7 +219,7 @@ fn forecast(
     };
     let positive = share > 0.0;
     Some(ForecastRecord {
-        kpi: c.kpi.as_str(),
+        kpi: c.kpi.as_str().into(),
         window: c.window_name.clone(),
         value: round6(value),
         target: round6(target),

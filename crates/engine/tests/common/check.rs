@@ -112,7 +112,8 @@ pub fn check(deliveries: &[Delivery<'_>]) -> Result<Run, TestCaseError> {
     let mut eng = engine();
     let mut naive = Naive::default();
     let mut outcomes = Vec::with_capacity(deliveries.len());
-    let mut summaries: BTreeMap<(String, &'static str, String), ScoreRecord> = BTreeMap::new();
+    let mut summaries: BTreeMap<(String, std::borrow::Cow<'static, str>, String), ScoreRecord> =
+        BTreeMap::new();
     let mut emitted = 0;
     for (i, &(id, src)) in deliveries.iter().enumerate() {
         let got = eng
@@ -135,7 +136,7 @@ pub fn check(deliveries: &[Delivery<'_>]) -> Result<Run, TestCaseError> {
                 continue; // a working-day close's score record
             };
             emitted += 1;
-            summaries.insert((r.rep_id.clone(), p.kind, p.start.clone()), r);
+            summaries.insert((r.rep_id.clone(), p.kind.clone(), p.start.clone()), r);
         }
     }
     let t = naive.t;
@@ -157,12 +158,16 @@ pub fn check(deliveries: &[Delivery<'_>]) -> Result<Run, TestCaseError> {
     // Closed periods: the last summary of each equals the events accepted
     // into it while it was kept. Only events that change a KPI make a rep
     // active in a period (stage changes do not).
-    let mut expected: BTreeMap<(String, &'static str, String), ()> = BTreeMap::new();
+    let mut expected: BTreeMap<(String, std::borrow::Cow<'static, str>, String), ()> =
+        BTreeMap::new();
     for a in naive.accepted.iter().filter(|a| a.counts) {
         for kind in PERIODS {
             let (start, end) = period(kind, a.at);
             if end <= t && end + GRACE > a.arrived_at_stream_time {
-                expected.insert((a.rep.clone(), kind, Timestamp(start).to_rfc3339()), ());
+                expected.insert(
+                    (a.rep.clone(), kind.into(), Timestamp(start).to_rfc3339()),
+                    (),
+                );
             }
         }
     }

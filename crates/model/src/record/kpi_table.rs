@@ -1,7 +1,10 @@
 //! The KPI table of score records, summaries and team rollups.
 
+use std::collections::BTreeMap;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Num;
 use crate::KpiName;
@@ -102,6 +105,70 @@ impl Serialize for KpiTable {
     }
 }
 
+/// Reads the object [`Serialize`] writes. Columns are the windows in the
+/// order they first appear; a KPI this build does not know is skipped (a
+/// newer writer may add KPIs), one the record lacks reads as null.
+impl<'de> Deserialize<'de> for KpiTable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TableVisitor;
+        impl<'de> Visitor<'de> for TableVisitor {
+            type Value = KpiTable;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of KPIs, each an object of windows")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KpiTable, A::Error> {
+                let mut windows: Vec<WindowName> = Vec::new();
+                let mut cells: BTreeMap<(usize, usize), Option<Num>> = BTreeMap::new();
+                while let Some(kpi) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let row: Vec<(String, Option<Num>)> = map.next_value::<OrderedRow>()?.0;
+                    let Some(k) = KpiName::ALL.iter().position(|x| x.as_str() == kpi) else {
+                        continue;
+                    };
+                    for (w, v) in row {
+                        let col = match windows.iter().position(|x| **x == *w) {
+                            Some(c) => c,
+                            None => {
+                                windows.push(w.into());
+                                windows.len() - 1
+                            }
+                        };
+                        cells.insert((k, col), v);
+                    }
+                }
+                let windows: WindowNames = windows.into();
+                Ok(KpiTable::build(&windows, |k, w| {
+                    let k = KpiName::ALL.iter().position(|x| *x == k)?;
+                    cells.get(&(k, w)).copied().flatten()
+                }))
+            }
+        }
+        d.deserialize_map(TableVisitor)
+    }
+}
+
+/// One KPI's windows in document order.
+struct OrderedRow(Vec<(String, Option<Num>)>);
+
+impl<'de> Deserialize<'de> for OrderedRow {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RowVisitor;
+        impl<'de> Visitor<'de> for RowVisitor {
+            type Value = OrderedRow;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of window names to numbers or null")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedRow, A::Error> {
+                let mut row = Vec::new();
+                while let Some((w, v)) = map.next_entry::<String, Option<Num>>()? {
+                    row.push((w, v));
+                }
+                Ok(OrderedRow(row))
+            }
+        }
+        d.deserialize_map(RowVisitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +218,22 @@ mod tests {
         let d = t.change(&t, |a, b| Num::Real(a.as_f64() - b.as_f64()));
         assert_eq!(d.get("revenue", "30d"), Some(Some(Num::Real(0.0))));
         assert_eq!(d.get("revenue", "month"), Some(None));
+    }
+
+    #[test]
+    fn a_table_reads_back_what_it_wrote() {
+        let t = table();
+        let json = serde_json::to_string(&t).unwrap();
+        let back: KpiTable = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        // A KPI from a newer writer is skipped; a missing one reads as null.
+        let back: KpiTable =
+            serde_json::from_str(r#"{"future_kpi":{"30d":1},"calls":{"30d":3}}"#).unwrap();
+        assert_eq!(back.get("calls", "30d"), Some(Some(Num::Int(3))));
+        assert_eq!(back.get("revenue", "30d"), Some(None));
+        let empty: KpiTable = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty, KpiTable::default());
     }
 
     #[test]

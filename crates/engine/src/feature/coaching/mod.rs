@@ -48,7 +48,7 @@ fn render(
                 .filter_map(|&(i, v, m)| {
                     let r = cc.ratios.get(usize::from(i))?;
                     Some(CoachingRatio {
-                        kpi: r.kpi.as_str(),
+                        kpi: r.kpi.as_str().into(),
                         window: names.get(r.window)?.to_string(),
                         value: v.map(round6),
                         role_median: m.map(round6),
@@ -71,7 +71,7 @@ fn render(
                 ratio,
             };
             Some(CoachingItem {
-                kpi: comp.kpi.as_str(),
+                kpi: comp.kpi.as_str().into(),
                 window: comp.window_name.clone(),
                 attainment: round6(it.attainment),
                 percentile: round6(it.percentile),
