@@ -60,12 +60,17 @@ impl Service {
         access: Access,
     ) -> Result<Service> {
         let status = Arc::new(Status::new());
-        let (app, followers) = AppState::following(
-            status.clone(),
-            ks.client_config(),
+        let (view, alerts, followers) = salespulse_kafka::follow_outputs(
+            &ks.client_config(),
             &ks.output,
             crate::kafka_cmds::rank_change(engine),
+            status.clone(),
         );
+        let app = Arc::new(AppState {
+            status: status.clone(),
+            view,
+            alerts,
+        });
         let shutdown = Shutdown::new();
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
         let http = tokio::spawn(salespulse_server::serve(

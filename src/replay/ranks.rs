@@ -5,7 +5,7 @@
 
 use salespulse_model::record::{RecordKind, ScoreRecord};
 use salespulse_model::{AlertRecord, Timestamp};
-use salespulse_server::ranks::{CloseEntry, RankTracker};
+use salespulse_view::ranks::{CloseEntry, RankTracker};
 
 /// The tracker and the partition count it routes by.
 pub struct Ranks {

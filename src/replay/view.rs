@@ -11,16 +11,16 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
 use salespulse_model::record::{RecordKind, ScoreRecord};
-use salespulse_server::answers;
+use salespulse_view::{organisation, standing, team_answer, Rec};
 
 /// Writes one line per rep (`{"kind": "standing", "rep_id", "standing"}`),
 /// per team (`{"kind": "team", ...}`) and per manager (`{"kind": "manager", ...}`).
 pub fn write(finals: &[ScoreRecord], path: &Path) -> Result<()> {
-    let all: Vec<Arc<Value>> = finals
+    let all: Vec<Rec> = finals
         .iter()
         .filter(|r| r.kind == RecordKind::Score)
-        .map(|r| serde_json::to_value(r).map(Arc::new))
-        .collect::<Result<_, _>>()?;
+        .map(|r| Arc::new(r.clone()))
+        .collect();
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(path)
             .with_context(|| format!("creating --view {}", path.display()))?,
@@ -33,19 +33,19 @@ pub fn write(finals: &[ScoreRecord], path: &Path) -> Result<()> {
     let mut teams = BTreeSet::new();
     let mut managers = BTreeSet::new();
     for r in &all {
-        line(json!({"kind": "standing", "rep_id": r["rep_id"],
-                    "standing": answers::standing(&all, r)}))?;
-        teams.extend(r["team_id"].as_str().map(str::to_string));
-        managers.extend(r["manager_id"].as_str().map(str::to_string));
+        line(json!({"kind": "standing", "rep_id": r.rep_id,
+                    "standing": standing(&all, r)}))?;
+        teams.extend(r.team_id.clone());
+        managers.extend(r.manager_id.clone());
     }
     for t in &teams {
-        if let Some(mut v) = answers::team(&all, t) {
+        if let Some(mut v) = team_answer(&all, t) {
             v["kind"] = "team".into();
             line(v)?;
         }
     }
     for m in &managers {
-        if let Some(mut v) = answers::organisation(&all, m) {
+        if let Some(mut v) = organisation(&all, m) {
             v["kind"] = "manager".into();
             line(v)?;
         }

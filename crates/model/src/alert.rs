@@ -101,6 +101,13 @@ impl AlertStatus {
             AlertStatus::Resolved => "resolved",
         }
     }
+
+    /// The status named `s`, if it is one.
+    pub fn parse(s: &str) -> Option<AlertStatus> {
+        [AlertStatus::Firing, AlertStatus::Resolved]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
 }
 
 /// One alert state change.

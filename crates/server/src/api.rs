@@ -10,8 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use salespulse_model::{AlertKind, AlertStatus};
+use salespulse_view::{AlertFilter, Rec};
+
 use crate::auth::{forbidden, visible, Scope};
-use crate::{peers, AppState};
+use crate::AppState;
 
 fn error(status: StatusCode, message: String, extra: Value) -> Response {
     let mut body = json!({"error": message});
@@ -69,42 +72,40 @@ pub async fn alerts(
         Ok(n) => n,
         Err(r) => return r.into_response(),
     };
-    if let Some(s) = q
-        .get("status")
-        .filter(|s| !["firing", "resolved"].contains(&s.as_str()))
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("unknown status {s:?}"),
-            json!({"parameter": "status", "value": s, "expected": ["firing", "resolved"]}),
-        );
-    }
-    if let Some(k) = q
-        .get("kind")
-        .filter(|k| salespulse_model::AlertKind::parse(k).is_none())
-    {
-        let kinds: Vec<&str> = salespulse_model::AlertKind::ALL
-            .iter()
-            .map(|k| k.as_str())
-            .collect();
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("unknown alert kind {k:?}"),
-            json!({"parameter": "kind", "value": k, "expected": kinds}),
-        );
-    }
-    let filter = crate::AlertFilter {
-        status: q.get("status").map(String::as_str),
+    let status = match q.get("status").map(|s| (s, AlertStatus::parse(s))) {
+        None => None,
+        Some((_, Some(s))) => Some(s),
+        Some((s, None)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("unknown status {s:?}"),
+                json!({"parameter": "status", "value": s, "expected": ["firing", "resolved"]}),
+            )
+        }
+    };
+    let kind = match q.get("kind").map(|k| (k, AlertKind::parse(k))) {
+        None => None,
+        Some((_, Some(k))) => Some(k),
+        Some((k, None)) => {
+            let kinds: Vec<&str> = AlertKind::ALL.iter().map(|k| k.as_str()).collect();
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("unknown alert kind {k:?}"),
+                json!({"parameter": "kind", "value": k, "expected": kinds}),
+            );
+        }
+    };
+    let filter = AlertFilter {
+        status,
         team: q.get("team").map(String::as_str),
-        kind: q.get("kind").map(String::as_str),
+        kind,
         rep: q.get("rep").map(String::as_str),
     };
-    let filter = match filter.within(&scope) {
-        Some(f) => f,
-        None => return forbidden("these alerts are outside the token's scope"),
+    let Some(filter) = scope.narrow(filter) else {
+        return forbidden("these alerts are outside the token's scope");
     };
     let (total, hits) = st.alerts.query(&filter, limit);
-    let hits: Vec<Value> = hits.iter().map(|a| (**a).clone()).collect();
+    let hits: Vec<&salespulse_model::AlertRecord> = hits.iter().map(|a| a.as_ref()).collect();
     Json(json!({"total": total, "alerts": hits})).into_response()
 }
 
@@ -119,7 +120,7 @@ pub async fn rep(
         Some(r) if !scope.may_see_rep(&r) => forbidden("this rep is outside the token's team"),
         Some(r) => {
             let mut body = visible(&scope, &r);
-            body["standing"] = peers::standing(&st.view.all(), &r).unwrap_or(Value::Null);
+            body["standing"] = salespulse_view::standing(&st.view.all(), &r).unwrap_or(Value::Null);
             Json(body).into_response()
         }
         None => error(
@@ -141,7 +142,7 @@ pub async fn team(
     if scope.team().is_some_and(|t| t != team_id) {
         return forbidden("this team is outside the token's team");
     }
-    match team_answer(&st.view.all(), &team_id) {
+    match salespulse_view::team_answer(&st.view.all(), &team_id) {
         Some(t) => Json(t).into_response(),
         None => error(
             StatusCode::NOT_FOUND,
@@ -151,29 +152,6 @@ pub async fn team(
     }
 }
 
-/// The team answer over `all` latest records (also `replay --view`).
-pub fn team_answer(all: &[Arc<Value>], team_id: &str) -> Option<Value> {
-    let in_team: Vec<&Arc<Value>> = all
-        .iter()
-        .filter(|r| r["team_id"].as_str() == Some(team_id))
-        .collect();
-    let mut members: Vec<Value> = in_team.iter().map(|r| peers::member_row(r)).collect();
-    if members.is_empty() {
-        return None;
-    }
-    members.sort_by(|a, b| a["rep_id"].as_str().cmp(&b["rep_id"].as_str()));
-    let (team_score, mean) = peers::team_scores(&in_team);
-    let managers: std::collections::BTreeSet<&str> = in_team
-        .iter()
-        .filter_map(|r| r["manager_id"].as_str())
-        .collect();
-    Some(
-        json!({"team_id": team_id, "reps": members.len(), "team_score": team_score, "mean_score": mean,
-                "managers": managers, "kpis": peers::team_kpis(&in_team),
-                "periods": crate::periods::team_periods(&in_team), "members": members}),
-    )
-}
-
 /// `GET /v1/managers/{manager_id}`: the manager's organisation from the
 /// directory's `manager_id`: direct reports, nested managers, team score.
 pub async fn manager(
@@ -181,7 +159,7 @@ pub async fn manager(
     Extension(scope): Extension<Scope>,
     Path(manager_id): Path<String>,
 ) -> Response {
-    match peers::organisation(&within(&st, &scope), &manager_id) {
+    match salespulse_view::organisation(&within(&st, &scope), &manager_id) {
         Some(o) => Json(o).into_response(),
         None => error(
             StatusCode::NOT_FOUND,
@@ -192,7 +170,7 @@ pub async fn manager(
 }
 
 /// Every rep's latest record the scope may read (a manager token: its team).
-pub fn within(st: &AppState, scope: &Scope) -> Vec<Arc<Value>> {
+pub fn within(st: &AppState, scope: &Scope) -> Vec<Rec> {
     let mut all = st.view.all();
     all.retain(|r| scope.may_see_rep(r));
     all
@@ -229,22 +207,30 @@ pub async fn leaderboard(
             json!({"parameter": "window"}),
         );
     }
-    let matches = |r: &Value, field: &str, key: &str| {
-        q.get(key)
-            .is_none_or(|want| r[field].as_str() == Some(want.as_str()))
-    };
+    let matches = |have: Option<&str>, key: &str| q.get(key).is_none_or(|want| have == Some(want));
+    let window = q.get("window");
     let mut rows: Vec<(f64, Value)> = within(&st, &scope)
         .into_iter()
-        .filter(|r| matches(r, "role", "role") && matches(r, "team_id", "team") && matches(r, "region", "region"))
+        .filter(|r| {
+            matches(r.role.as_deref(), "role")
+                && matches(r.team_id.as_deref(), "team")
+                && matches(r.region.as_deref(), "region")
+        })
         .filter_map(|r| {
             let value = match kpi {
-                None => r["score"].as_f64()?,
-                Some(k) => r["components"].as_array()?.iter().find(|c| {
-                    c["kpi"].as_str() == Some(k.as_str()) && q.get("window").is_none_or(|w| c["window"].as_str() == Some(w.as_str()))
-                })?["attainment"]
-                    .as_f64()?,
+                None => r.score?,
+                Some(k) => {
+                    r.components
+                        .iter()
+                        .find(|c| c.kpi == k.as_str() && window.is_none_or(|w| c.window == *w))?
+                        .attainment
+                }
             };
-            Some((value, json!({"rep_id": r["rep_id"], "team_id": r["team_id"], "role": r["role"], "region": r["region"], "score": r["score"], "value": value})))
+            Some((
+                value,
+                json!({"rep_id": r.rep_id, "team_id": r.team_id, "role": r.role,
+                                "region": r.region, "score": r.score, "value": value}),
+            ))
         })
         .collect();
     rows.sort_by(|a, b| {

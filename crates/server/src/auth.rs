@@ -13,6 +13,9 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use salespulse_model::record::ScoreRecord;
+use salespulse_model::AlertRecord;
+use salespulse_view::AlertFilter;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -81,30 +84,51 @@ impl Scope {
     }
 
     /// Whether this scope may read the record of a rep at all.
-    pub fn may_see_rep(&self, record: &Value) -> bool {
+    pub fn may_see_rep(&self, record: &ScoreRecord) -> bool {
         match self {
-            Scope::Manager(t) => record["team_id"].as_str() == Some(t),
+            Scope::Manager(t) => record.team_id.as_deref() == Some(t),
             _ => true,
         }
     }
 
     /// Whether this scope may see the commission in a rep's record.
-    pub fn sees_commission(&self, record: &Value) -> bool {
+    pub fn sees_commission(&self, record: &ScoreRecord) -> bool {
         match self {
             Scope::Admin => true,
             Scope::Ops => false,
-            Scope::Manager(t) => record["team_id"].as_str() == Some(t),
-            Scope::Rep(r) => record["rep_id"].as_str() == Some(r),
+            Scope::Manager(t) => record.team_id.as_deref() == Some(t),
+            Scope::Rep(r) => record.rep_id == *r,
         }
     }
 
     /// Whether this scope may see alerts about `alert` (a rep sees only
     /// its own, a manager its team's).
-    pub fn may_see_alert(&self, alert: &Value) -> bool {
+    pub fn may_see_alert(&self, alert: &AlertRecord) -> bool {
         match self {
             Scope::Admin | Scope::Ops => true,
-            Scope::Manager(t) => alert["team_id"].as_str() == Some(t),
-            Scope::Rep(r) => alert["rep_id"].as_str() == Some(r),
+            Scope::Manager(t) => alert.team_id.as_deref() == Some(t),
+            Scope::Rep(r) => alert.rep_id.as_deref() == Some(r),
+        }
+    }
+
+    /// `filter` narrowed to what this scope may see: a manager's alerts are
+    /// its team's, a rep's its own. `None` when the filter asks for another
+    /// team or rep.
+    pub fn narrow<'a>(&'a self, filter: AlertFilter<'a>) -> Option<AlertFilter<'a>> {
+        let narrow = |asked: Option<&'a str>, own: &'a str| match asked {
+            Some(a) if a != own => None,
+            _ => Some(Some(own)),
+        };
+        match self {
+            Scope::Admin | Scope::Ops => Some(filter),
+            Scope::Manager(t) => Some(AlertFilter {
+                team: narrow(filter.team, t)?,
+                ..filter
+            }),
+            Scope::Rep(r) => Some(AlertFilter {
+                rep: narrow(filter.rep, r)?,
+                ..filter
+            }),
         }
     }
 
@@ -116,8 +140,8 @@ impl Scope {
 }
 
 /// `record` as `scope` may see it: without `commission` unless allowed.
-pub fn visible(scope: &Scope, record: &Value) -> Value {
-    let mut v = record.clone();
+pub fn visible(scope: &Scope, record: &ScoreRecord) -> Value {
+    let mut v = serde_json::to_value(record).unwrap_or_default();
     if !scope.sees_commission(record) {
         if let Some(o) = v.as_object_mut() {
             o.remove("commission");

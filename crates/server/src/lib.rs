@@ -17,25 +17,12 @@ use axum::{Json, Router};
 
 use salespulse_kafka::Status;
 
-mod alerts;
 mod api;
 pub mod auth;
 mod page;
-mod peers;
-mod periods;
-pub mod ranks;
-mod view;
 
-pub use alerts::{AlertFilter, AlertView};
 pub use auth::{Access, AuthError, Scope};
-
-/// What the company view answers, as pure functions of every rep's latest
-/// score record: the HTTP API and `replay --view` share them.
-pub mod answers {
-    pub use crate::api::team_answer as team;
-    pub use crate::peers::{organisation, standing};
-}
-pub use view::{follow, CompanyView, Offer};
+use salespulse_view::{AlertView, CompanyView};
 
 /// What the handlers share.
 pub struct AppState {
@@ -45,102 +32,6 @@ pub struct AppState {
     pub view: Arc<CompanyView>,
     /// Latest record per alert episode.
     pub alerts: Arc<AlertView>,
-}
-
-impl AppState {
-    /// The state with views that follow the score and alert topics; the
-    /// returned tasks feed them until aborted. With `rank_change` (the
-    /// fewest places that count as a move), the instance that owns input
-    /// partition 0 also publishes `rank_change` alerts.
-    pub fn following(
-        status: Arc<Status>,
-        client: rdkafka::ClientConfig,
-        output: &salespulse_kafka::OutputSection,
-        rank_change: Option<u32>,
-    ) -> (Arc<AppState>, Vec<tokio::task::JoinHandle<()>>) {
-        let view = Arc::new(match rank_change {
-            Some(places) => CompanyView::with_ranks(places),
-            None => CompanyView::default(),
-        });
-        let alerts = Arc::new(AlertView::default());
-        let mut tasks = vec![
-            tokio::spawn(follow(client.clone(), output.scores.clone(), view.clone())),
-            tokio::spawn(follow(
-                client.clone(),
-                output.alerts.clone(),
-                alerts.clone(),
-            )),
-        ];
-        if rank_change.is_some() {
-            tasks.push(tokio::spawn(publish_rank_changes(
-                client,
-                output.alerts.clone(),
-                view.clone(),
-                status.clone(),
-            )));
-        }
-        (
-            Arc::new(AppState {
-                status,
-                view,
-                alerts,
-            }),
-            tasks,
-        )
-    }
-}
-
-/// Publishes the view's `rank_change` alerts to the alert topic while this
-/// instance owns input partition 0 (every instance computes them; one
-/// publishes). Others drop theirs.
-async fn publish_rank_changes(
-    client: rdkafka::ClientConfig,
-    topic: String,
-    view: Arc<CompanyView>,
-    status: Arc<Status>,
-) {
-    use rdkafka::producer::{FutureProducer, FutureRecord};
-    let producer: FutureProducer = match client.create() {
-        Ok(p) => p,
-        Err(e) => {
-            let e = salespulse_kafka::redact_error(e);
-            tracing::warn!(error = %e, "rank_change: cannot create the producer");
-            return;
-        }
-    };
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
-    loop {
-        tick.tick().await;
-        let alerts = view.take_rank_alerts();
-        if alerts.is_empty() || !status.owns_partition_zero.load(Ordering::Relaxed) {
-            continue;
-        }
-        // Queued all at once and awaited together: one acknowledgement
-        // round trip per alert fell behind a busy day close, and the
-        // view's pending list grew without bound (found by the soak).
-        let sends = alerts.iter().filter_map(|a| {
-            let payload = serde_json::to_vec(a).ok()?;
-            let key = a.rep_id.clone().unwrap_or_default();
-            let label = [a.kind.as_str(), a.status.as_str()];
-            let producer = &producer;
-            let topic = &topic;
-            Some(async move {
-                let record = FutureRecord::to(topic).key(&key).payload(&payload);
-                (
-                    label,
-                    producer
-                        .send(record, std::time::Duration::from_secs(10))
-                        .await,
-                )
-            })
-        });
-        for (label, sent) in futures::future::join_all(sends).await {
-            match sent {
-                Ok(_) => status.alerts.with_label_values(&label).inc(),
-                Err((e, _)) => tracing::warn!(error = %e, "rank_change: publishing"),
-            }
-        }
-    }
 }
 
 /// `[http]`.

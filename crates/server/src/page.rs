@@ -15,7 +15,9 @@ use futures::Stream;
 use serde_json::{json, Value};
 
 use crate::auth::Scope;
-use crate::{AlertFilter, AppState};
+use salespulse_view::AlertFilter;
+
+use crate::AppState;
 
 const INDEX: &str = include_str!("page/index.html");
 const SCRIPT: &str = include_str!("page/page.js");
@@ -45,8 +47,8 @@ pub fn snapshot(st: &AppState, scope: &Scope) -> Value {
     let mut reps: Vec<Value> = crate::api::within(st, scope)
         .iter()
         .map(|r| {
-            json!({"rep_id": r["rep_id"], "team_id": r["team_id"], "role": r["role"],
-                   "score": r["score"], "as_of": r["as_of"]})
+            json!({"rep_id": r.rep_id, "team_id": r.team_id, "role": r.role,
+                   "score": r.score, "as_of": r.as_of})
         })
         .collect();
     reps.sort_by(|a, b| {
@@ -55,16 +57,14 @@ pub fn snapshot(st: &AppState, scope: &Scope) -> Value {
             .then_with(|| a["rep_id"].as_str().cmp(&b["rep_id"].as_str()))
     });
     let firing = AlertFilter {
-        status: Some("firing"),
-        team: None,
-        kind: None,
-        rep: None,
+        status: Some(salespulse_model::AlertStatus::Firing),
+        ..AlertFilter::default()
     };
-    let (_, alerts) = match firing.within(scope) {
+    let (_, alerts) = match scope.narrow(firing) {
         Some(f) => st.alerts.query(&f, 100),
         None => (0, Vec::new()),
     };
-    let alerts: Vec<&Value> = alerts.iter().map(|a| a.as_ref()).collect();
+    let alerts: Vec<&salespulse_model::AlertRecord> = alerts.iter().map(|a| a.as_ref()).collect();
     let at = salespulse_model::Timestamp::wall_now().0;
     json!({"at": at, "reps": reps, "alerts": alerts})
 }

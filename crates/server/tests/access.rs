@@ -12,12 +12,30 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use salespulse_kafka::Status;
-use salespulse_server::{router, Access, AlertView, AppState, CompanyView, Scope};
+use salespulse_model::AlertRecord;
+use salespulse_server::{router, Access, AppState, Scope};
+use salespulse_view::{AlertView, CompanyView};
 
+/// A score record as the engine writes it (the golden replay's first one,
+/// which carries a commission statement), for `rep` in `team`.
 fn record(rep: &str, team: &str, score: f64) -> Value {
-    json!({"kind": "score", "rep_id": rep, "team_id": team, "role": "direct", "region": "emea",
-           "manager_id": format!("m-{team}"), "version": 1, "as_of": "2026-01-05T10:00:00Z",
-           "score": score, "components": [], "commission": {"earned_to_date": 1000.0}})
+    let golden = include_str!("../../../tests/golden/small.all.ndjson");
+    let mut r: Value = serde_json::from_str(golden.lines().next().unwrap()).unwrap();
+    assert!(r["commission"].is_object(), "the golden record has pay");
+    for (k, v) in [
+        ("rep_id", json!(rep)),
+        ("team_id", json!(team)),
+        ("manager_id", json!(format!("m-{team}"))),
+        ("score", json!(score)),
+        ("commission", {
+            let mut c = r["commission"].clone();
+            c["earned_to_date"] = json!(1000.0);
+            c
+        }),
+    ] {
+        r[k] = v;
+    }
+    r
 }
 
 fn state() -> Arc<AppState> {
@@ -32,9 +50,13 @@ fn state() -> Arc<AppState> {
     }
     let alerts = AlertView::default();
     for (rep, team) in [("a1", "t1"), ("b1", "t2")] {
-        alerts.offer_record(json!({"alert_id": format!("inactivity:{rep}"), "kind": "inactivity",
-            "status": "firing", "rep_id": rep, "team_id": team, "started_at": "2026-01-05T09:00:00Z",
-            "message": "quiet"}));
+        let alert: AlertRecord = serde_json::from_value(json!({
+            "alert_id": format!("inactivity:{rep}"), "kind": "inactivity", "severity": "warning",
+            "status": "firing", "rep_id": rep, "team_id": team, "role": "direct", "source": null,
+            "started_at": "2026-01-05T09:00:00Z", "resolved_at": null, "value": 5.0,
+            "threshold": 4.0, "baseline": 0.0, "message": "quiet", "suggestion": "call"}))
+        .unwrap();
+        alerts.offer_record(alert);
     }
     Arc::new(AppState {
         status: Arc::new(Status::new()),

@@ -6,13 +6,12 @@
 //! the directory's `manager_id`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use salespulse_model::rank;
-use salespulse_model::record::round6;
-use serde_json::{json, Map, Value};
+use salespulse_model::record::{round6, KpiTable, ScoreRecord};
+use serde_json::{json, Value};
 
-type Rec = Arc<Value>;
+use crate::Rec;
 
 /// [`rank::percentile`] of `x` among `values` (which hold `x`), rounded
 /// as every number in a record is.
@@ -22,59 +21,51 @@ pub fn percentile(values: &[f64], x: f64) -> f64 {
     round6(rank::percentile(&sorted, x))
 }
 
-fn score(r: &Value) -> Option<f64> {
-    r["score"].as_f64()
+/// The role a record was scored in: the profile that scored it.
+fn role(r: &ScoreRecord) -> &str {
+    &r.profile.name
 }
 
-fn role(r: &Value) -> Option<&str> {
-    r["profile"]["name"].as_str().or(r["role"].as_str())
-}
-
-/// 1 + how many of `group` score higher than `r`, and the group's size (over scored reps).
+/// 1 + how many of `group` score higher than `s`, and the group's size (over scored reps).
 fn rank<'a>(group: impl Iterator<Item = &'a Rec>, s: f64) -> Value {
-    let scores: Vec<f64> = group.filter_map(|o| score(o)).collect();
+    let scores: Vec<f64> = group.filter_map(|o| o.score).collect();
     let higher = scores.iter().filter(|&&o| o > s).count();
     json!({"rank": higher + 1, "of": scores.len()})
 }
 
 /// The component's attainment in a record, by KPI and window.
-fn attainment(r: &Value, kpi: &str, window: &str) -> Option<f64> {
-    r["components"]
-        .as_array()?
+fn attainment(r: &ScoreRecord, kpi: &str, window: &str) -> Option<f64> {
+    r.components
         .iter()
-        .find(|c| c["kpi"].as_str() == Some(kpi) && c["window"].as_str() == Some(window))?
-        ["attainment"]
-        .as_f64()
+        .find(|c| c.kpi == kpi && c.window == window)
+        .map(|c| c.attainment)
 }
 
 /// `rep`'s standing among `all`: percentile of its score and of each
 /// component's attainment within its role (the profile that scored it),
 /// and its rank in role, team and company by score. None without a score.
-pub fn standing(all: &[Rec], rep: &Value) -> Option<Value> {
-    let s = score(rep)?;
+pub fn standing(all: &[Rec], rep: &ScoreRecord) -> Option<Value> {
+    let s = rep.score?;
     let same_role: Vec<&Rec> = all.iter().filter(|o| role(o) == role(rep)).collect();
-    let role_scores: Vec<f64> = same_role.iter().filter_map(|o| score(o)).collect();
-    let components: Vec<Value> = rep["components"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let role_scores: Vec<f64> = same_role.iter().filter_map(|o| o.score).collect();
+    let components: Vec<Value> = rep
+        .components
         .iter()
-        .filter_map(|c| {
-            let (kpi, window) = (c["kpi"].as_str()?, c["window"].as_str()?);
-            let a = c["attainment"].as_f64()?;
+        .map(|c| {
             let peers: Vec<f64> = same_role
                 .iter()
-                .filter_map(|o| attainment(o, kpi, window))
+                .filter_map(|o| attainment(o, &c.kpi, &c.window))
                 .collect();
-            Some(json!({"kpi": kpi, "window": window, "attainment": a, "percentile": percentile(&peers, a)}))
+            json!({"kpi": c.kpi, "window": c.window, "attainment": c.attainment,
+                   "percentile": percentile(&peers, c.attainment)})
         })
         .collect();
-    let team = rep["team_id"].as_str();
+    let team = rep.team_id.as_deref();
     let mut role_rank = rank(same_role.iter().copied(), s);
     role_rank["percentile"] = json!(percentile(&role_scores, s));
     Some(json!({
         "role": role_rank,
-        "team": rank(all.iter().filter(|o| team.is_some() && o["team_id"].as_str() == team), s),
+        "team": rank(all.iter().filter(|o| team.is_some() && o.team_id.as_deref() == team), s),
         "company": rank(all.iter(), s),
         "components": components,
     }))
@@ -82,24 +73,50 @@ pub fn standing(all: &[Rec], rep: &Value) -> Option<Value> {
 
 /// A member's quota: the target of its `revenue` or `partner_revenue`
 /// component with a calendar-period window (the first such), if any.
-fn quota(r: &Value) -> Option<f64> {
-    r["components"].as_array()?.iter().find_map(|c| {
-        let money = matches!(c["kpi"].as_str(), Some("revenue" | "partner_revenue"));
-        let period = matches!(
-            c["window"].as_str(),
-            Some("day" | "week" | "month" | "quarter")
-        );
-        (money && period).then(|| c["target"].as_f64()).flatten()
+fn quota(r: &ScoreRecord) -> Option<f64> {
+    r.components.iter().find_map(|c| {
+        let money = matches!(&*c.kpi, "revenue" | "partner_revenue");
+        let period = matches!(c.window.as_str(), "day" | "week" | "month" | "quarter");
+        (money && period).then_some(c.target)
     })
+}
+
+/// What a team's figures are built from, per member: its score, quota and
+/// KPI table (now, or as of a closed period).
+#[derive(Debug, Clone, Copy)]
+pub struct Figures<'a> {
+    /// The score.
+    pub score: Option<f64>,
+    /// The quota (see `quota`), weighting the score in the team score.
+    pub quota: Option<f64>,
+    /// The KPI values.
+    pub kpis: &'a KpiTable,
+}
+
+impl<'a> Figures<'a> {
+    /// A member's current figures.
+    pub fn now(r: &'a ScoreRecord) -> Self {
+        Figures::of(r, r.score, &r.kpis)
+    }
+
+    /// A member's figures with another score and table (a closed period's),
+    /// weighted by its current quota.
+    pub fn of(r: &ScoreRecord, score: Option<f64>, kpis: &'a KpiTable) -> Self {
+        Figures {
+            score,
+            quota: quota(r),
+            kpis,
+        }
+    }
 }
 
 /// The quota-weighted mean score of `members` (reps with a bigger quota
 /// count more; members without a quota count as the mean quota of those
 /// with one; equal weights when none has one), and the plain mean.
-pub fn team_scores(members: &[&Rec]) -> (Option<f64>, Option<f64>) {
+pub fn team_scores(members: &[Figures<'_>]) -> (Option<f64>, Option<f64>) {
     let scored: Vec<(f64, Option<f64>)> = members
         .iter()
-        .filter_map(|m| Some((score(m)?, quota(m).filter(|q| *q > 0.0))))
+        .filter_map(|m| Some((m.score?, m.quota.filter(|q| *q > 0.0))))
         .collect();
     if scored.is_empty() {
         return (None, None);
@@ -141,101 +158,80 @@ const ADDITIVE: [&str; 16] = [
     "assists",
 ];
 
-/// Team KPIs by window over `members`' `kpis` tables: sums of additive KPIs,
+/// A team's KPI values by KPI, then window (null where undefined).
+pub type TeamKpis = BTreeMap<String, BTreeMap<String, Option<f64>>>;
+
+/// Team KPIs by window over `members`' tables: sums of additive KPIs,
 /// ratios re-derived from those sums, and the members' mean for `csat`,
 /// `nps` and `sales_cycle_days` (their counts are not in the records).
-pub fn team_kpis(members: &[&Rec]) -> Value {
-    let mut sums: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    let mut means: BTreeMap<String, BTreeMap<String, (f64, u32)>> = BTreeMap::new();
+pub fn team_kpis(members: &[Figures<'_>]) -> TeamKpis {
+    let mut sums: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
+    let mut means: BTreeMap<&str, BTreeMap<&str, (f64, u32)>> = BTreeMap::new();
     for m in members {
-        let Some(kpis) = m["kpis"].as_object() else {
-            continue;
-        };
-        for (kpi, windows) in kpis {
-            for (w, v) in windows.as_object().into_iter().flatten() {
-                let Some(v) = v.as_f64() else { continue };
-                if ADDITIVE.contains(&kpi.as_str()) {
-                    *sums
-                        .entry(kpi.clone())
-                        .or_default()
-                        .entry(w.clone())
-                        .or_default() += v;
-                } else if matches!(kpi.as_str(), "csat" | "nps" | "sales_cycle_days") {
-                    let e = means
-                        .entry(kpi.clone())
-                        .or_default()
-                        .entry(w.clone())
-                        .or_default();
+        let windows = m.kpis.windows();
+        for (kpi, row) in m.kpis.rows() {
+            for (w, v) in windows.iter().zip(row) {
+                let Some(v) = v.map(|v| v.as_f64()) else {
+                    continue;
+                };
+                if ADDITIVE.contains(&kpi) {
+                    *sums.entry(kpi).or_default().entry(w).or_default() += v;
+                } else if matches!(kpi, "csat" | "nps" | "sales_cycle_days") {
+                    let e = means.entry(kpi).or_default().entry(w).or_default();
                     e.0 += v;
                     e.1 += 1;
                 }
             }
         }
     }
-    let mut out = Map::new();
-    for (kpi, ws) in &sums {
-        out.insert(
-            kpi.clone(),
-            json!(ws
-                .iter()
-                .map(|(w, v)| (w.clone(), json!(round6(*v))))
-                .collect::<Map<_, _>>()),
-        );
-    }
-    let ratio = |num: &str, den: &str, plus: Option<&str>| -> Map<String, Value> {
+    let mut out: TeamKpis = sums
+        .iter()
+        .map(|(kpi, ws)| {
+            let row = ws.iter().map(|(w, v)| (w.to_string(), Some(round6(*v))));
+            (kpi.to_string(), row.collect())
+        })
+        .collect();
+    let ratio = |num: &str, den: &str, plus: Option<&str>| -> BTreeMap<String, Option<f64>> {
         let Some(d) = sums.get(den) else {
-            return Map::new();
+            return BTreeMap::new();
+        };
+        let sum = |kpi: Option<&str>, w: &str| {
+            kpi.and_then(|k| sums.get(k))
+                .and_then(|x| x.get(w))
+                .copied()
+                .unwrap_or(0.0)
         };
         d.iter()
             .map(|(w, dv)| {
-                let n = sums.get(num).and_then(|x| x.get(w)).copied().unwrap_or(0.0);
-                let extra = plus
-                    .and_then(|p| sums.get(p))
-                    .and_then(|x| x.get(w))
-                    .copied()
-                    .unwrap_or(0.0);
-                let total = dv + extra;
-                (
-                    w.clone(),
-                    if total > 0.0 {
-                        json!(round6(n / total))
-                    } else {
-                        Value::Null
-                    },
-                )
+                let total = dv + sum(plus, w);
+                let value = (total > 0.0).then(|| round6(sum(Some(num), w) / total));
+                (w.to_string(), value)
             })
             .collect()
     };
     out.insert(
         "win_rate".into(),
-        json!(ratio("deals_won", "deals_won", Some("deals_lost"))),
+        ratio("deals_won", "deals_won", Some("deals_lost")),
     );
-    out.insert(
-        "avg_deal_size".into(),
-        json!(ratio("revenue", "deals_won", None)),
-    );
-    out.insert(
-        "meetings_per_call".into(),
-        json!(ratio("meetings", "calls", None)),
-    );
+    out.insert("avg_deal_size".into(), ratio("revenue", "deals_won", None));
+    out.insert("meetings_per_call".into(), ratio("meetings", "calls", None));
     out.insert(
         "collection_rate".into(),
-        json!(ratio("collected", "invoiced", None)),
+        ratio("collected", "invoiced", None),
     );
     for (kpi, ws) in &means {
-        let m: Map<String, Value> = ws
+        let m = ws
             .iter()
-            .map(|(w, (s, n))| (w.clone(), json!(round6(s / f64::from(*n)))))
-            .collect();
-        out.insert(kpi.clone(), Value::Object(m));
+            .map(|(w, (s, n))| (w.to_string(), Some(round6(s / f64::from(*n)))));
+        out.insert(kpi.to_string(), m.collect());
     }
-    Value::Object(out)
+    out
 }
 
 /// One member row of a team or manager answer.
-pub fn member_row(r: &Value) -> Value {
-    json!({"rep_id": r["rep_id"], "role": r["role"], "team_id": r["team_id"], "manager_id": r["manager_id"],
-           "score": r["score"], "as_of": r["as_of"], "version": r["version"]})
+pub fn member_row(r: &ScoreRecord) -> Value {
+    json!({"rep_id": r.rep_id, "role": r.role, "team_id": r.team_id, "manager_id": r.manager_id,
+           "score": r.score, "as_of": r.as_of, "version": r.version})
 }
 
 /// The manager `id`'s organisation: direct reports, and the reports of
@@ -243,7 +239,7 @@ pub fn member_row(r: &Value) -> Value {
 pub fn organisation(all: &[Rec], id: &str) -> Option<Value> {
     let mut reports: BTreeMap<&str, Vec<&Rec>> = BTreeMap::new();
     for r in all {
-        if let Some(m) = r["manager_id"].as_str() {
+        if let Some(m) = r.manager_id.as_deref() {
             reports.entry(m).or_default().push(r);
         }
     }
@@ -262,24 +258,24 @@ fn org_node<'a>(
     let mut everyone: Vec<&Rec> = direct.to_vec();
     let mut managers = Vec::new();
     for r in direct {
-        let Some(sub) = r["rep_id"].as_str() else {
-            continue;
-        };
+        let sub = r.rep_id.as_str();
         if reports.contains_key(sub) && !seen.contains(sub) {
             let node = org_node(reports, sub, seen);
             collect(reports, sub, &mut everyone, &mut BTreeSet::from([id]));
             managers.push(node);
         }
     }
-    everyone.sort_by(|a, b| a["rep_id"].as_str().cmp(&b["rep_id"].as_str()));
-    everyone.dedup_by(|a, b| a["rep_id"] == b["rep_id"]);
-    let (team_score, mean_score) = team_scores(&everyone);
+    everyone.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
+    everyone.dedup_by(|a, b| a.rep_id == b.rep_id);
+    let figures: Vec<Figures<'_>> = everyone.iter().map(|r| Figures::now(r)).collect();
+    let (team_score, mean_score) = team_scores(&figures);
     let teams: BTreeSet<&str> = everyone
         .iter()
-        .filter_map(|r| r["team_id"].as_str())
+        .filter_map(|r| r.team_id.as_deref())
         .collect();
-    let mut rows: Vec<Value> = direct.iter().map(|r| member_row(r)).collect();
-    rows.sort_by(|a, b| a["rep_id"].as_str().cmp(&b["rep_id"].as_str()));
+    let mut direct: Vec<&Rec> = direct.to_vec();
+    direct.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
+    let rows: Vec<Value> = direct.iter().map(|r| member_row(r)).collect();
     json!({"manager_id": id, "direct_reports": rows, "reps_total": everyone.len(),
            "teams": teams, "team_score": team_score, "mean_score": mean_score, "managers": managers})
 }
@@ -296,15 +292,19 @@ fn collect<'a>(
     }
     for r in reports.get(id).map(Vec::as_slice).unwrap_or_default() {
         out.push(r);
-        if let Some(sub) = r["rep_id"].as_str() {
-            collect(reports, sub, out, seen);
-        }
+        collect(reports, &r.rep_id, out, seen);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use salespulse_model::record::Num;
+    use salespulse_model::KpiName;
+
     use super::*;
+    use crate::sample;
 
     fn rec(
         rep: &str,
@@ -312,18 +312,24 @@ mod tests {
         role: &str,
         manager: Option<&str>,
         score: f64,
-        comps: &[(&str, &str, f64, f64)],
+        comps: &[(&'static str, &str, f64, f64)],
     ) -> Rec {
-        let components: Vec<Value> = comps
+        let mut r = sample::record(rep, team, role, score);
+        r.manager_id = manager.map(str::to_string);
+        r.components = comps
             .iter()
-            .map(|(k, w, t, a)| json!({"kpi": k, "window": w, "target": t, "attainment": a}))
+            .map(|(k, w, t, a)| sample::component(k, w, *t, *a))
             .collect();
-        Arc::new(
-            json!({"kind": "score", "rep_id": rep, "team_id": team, "role": role, "manager_id": manager,
-            "profile": {"name": role, "version": 1}, "score": score, "components": components,
-            "kpis": {"revenue": {"month": score * 100.0}, "deals_won": {"month": 2}, "deals_lost": {"month": 1},
-                     "csat": {"30d": score / 20.0}}}),
-        )
+        r.kpis = sample::kpis(
+            &["month", "30d"],
+            &[
+                (KpiName::Revenue, "month", Num::Real(score * 100.0)),
+                (KpiName::DealsWon, "month", Num::Int(2)),
+                (KpiName::DealsLost, "month", Num::Int(1)),
+                (KpiName::Csat, "30d", Num::Real(score / 20.0)),
+            ],
+        );
+        Arc::new(r)
     }
 
     fn company() -> Vec<Rec> {
@@ -371,6 +377,17 @@ mod tests {
         ]
     }
 
+    fn team(all: &[Rec], id: &str) -> Vec<Rec> {
+        all.iter()
+            .filter(|r| r.team_id.as_deref() == Some(id))
+            .cloned()
+            .collect()
+    }
+
+    fn figures(members: &[Rec]) -> Vec<Figures<'_>> {
+        members.iter().map(|r| Figures::now(r)).collect()
+    }
+
     #[test]
     fn standing_in_role_team_and_company() {
         let all = company();
@@ -389,17 +406,17 @@ mod tests {
     #[test]
     fn team_score_weights_members_by_quota() {
         let all = company();
-        let t1: Vec<&Rec> = all.iter().filter(|r| r["team_id"] == "t1").collect();
+        let t1 = team(&all, "t1");
         // (40000 × 80 + 20000 × 60) / 60000 = 73.333333; plain mean 70.
-        assert_eq!(team_scores(&t1), (Some(73.333333), Some(70.0)));
+        assert_eq!(team_scores(&figures(&t1)), (Some(73.333333), Some(70.0)));
         // d has no quota: it counts as the mean quota (40000) -> (60 + 100) / 2.
-        let t2: Vec<&Rec> = all.iter().filter(|r| r["team_id"] == "t2").collect();
-        assert_eq!(team_scores(&t2), (Some(80.0), Some(80.0)));
-        let k = team_kpis(&t1);
-        assert_eq!(k["revenue"]["month"], 14000.0);
-        assert_eq!(k["win_rate"]["month"], 0.666667);
-        assert_eq!(k["avg_deal_size"]["month"], 3500.0);
-        assert_eq!(k["csat"]["30d"], 3.5);
+        let t2 = team(&all, "t2");
+        assert_eq!(team_scores(&figures(&t2)), (Some(80.0), Some(80.0)));
+        let k = team_kpis(&figures(&t1));
+        assert_eq!(k["revenue"]["month"], Some(14000.0));
+        assert_eq!(k["win_rate"]["month"], Some(0.666667));
+        assert_eq!(k["avg_deal_size"]["month"], Some(3500.0));
+        assert_eq!(k["csat"]["30d"], Some(3.5));
     }
 
     #[test]

@@ -3,17 +3,14 @@
 //! rep), so queries do not depend on which instance owns which partition.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::Headers;
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-use salespulse_model::record::HEAD_HEADER;
-use tracing::warn;
+use dashmap::DashMap;
+use salespulse_model::record::{RecordKind, ScoreRecord};
+use salespulse_model::AlertRecord;
 
 use crate::ranks::{CloseEntry, RankTracker};
+use crate::Rec;
 
 /// A view fed from a topic's records.
 pub trait Offer: Send + Sync + 'static {
@@ -52,14 +49,15 @@ impl Offer for CompanyView {
     }
 }
 
-/// What the view reads of every record: the rest is parsed when queried.
+/// What the view reads of every record (the `salespulse.head` header's
+/// fields, also found in the record itself): the rest is parsed when
+/// queried.
 #[derive(serde::Deserialize)]
 struct Head<'a> {
+    kind: RecordKind,
     #[serde(borrow)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    rep_id: Option<Cow<'a, str>>,
-    version: Option<u64>,
+    rep_id: Cow<'a, str>,
+    version: u64,
     #[serde(borrow)]
     as_of: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -95,31 +93,39 @@ pub const MAX_PENDING_RANK_ALERTS: usize = 100_000;
 
 /// One rep's latest record: its bytes, parsed on the first query. Every
 /// instance reads every score record (one per changed rep and emit
-/// interval); parsing each into JSON values took about as much CPU as the
-/// scoring itself, while queries need only what changed since the last one.
+/// interval); parsing each took about as much CPU as the scoring itself,
+/// while queries need only what changed since the last one.
 #[derive(Debug)]
 struct Entry {
     version: u64,
     raw: Box<[u8]>,
-    parsed: OnceLock<Option<Arc<serde_json::Value>>>,
+    parsed: OnceLock<Option<Rec>>,
 }
 
 impl Entry {
-    fn value(&self) -> Option<Arc<serde_json::Value>> {
+    fn record(&self) -> Option<Rec> {
         self.parsed
-            .get_or_init(|| serde_json::from_slice(&self.raw).ok().map(Arc::new))
+            .get_or_init(|| match serde_json::from_slice::<ScoreRecord>(&self.raw) {
+                Ok(r) => Some(Arc::new(r)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "view: a score record does not read as one");
+                    None
+                }
+            })
             .clone()
     }
 }
 
 /// Latest score record per rep (highest `version`), and the company-wide
 /// ranks at working-day closes (`rank_change`, see [`crate::ranks`]).
+/// The records sit in a concurrent map: HTTP readers never wait for the
+/// follower, nor it for them.
 #[derive(Debug, Default)]
 pub struct CompanyView {
-    reps: RwLock<HashMap<String, Arc<Entry>>>,
+    reps: DashMap<String, Arc<Entry>>,
     ranks: Option<Mutex<RankTracker>>,
     /// `rank_change` alerts not yet taken by the publisher.
-    pending: Mutex<Vec<salespulse_model::AlertRecord>>,
+    pending: Mutex<Vec<AlertRecord>>,
     /// The most `pending` keeps (0: [`MAX_PENDING_RANK_ALERTS`]).
     pending_cap: usize,
 }
@@ -135,7 +141,7 @@ impl CompanyView {
     }
 
     /// The `rank_change` alerts raised since the last call.
-    pub fn take_rank_alerts(&self) -> Vec<salespulse_model::AlertRecord> {
+    pub fn take_rank_alerts(&self) -> Vec<AlertRecord> {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
@@ -158,83 +164,80 @@ impl CompanyView {
         let parsed = head
             .and_then(|h| serde_json::from_slice::<Head<'_>>(h).ok())
             .or_else(|| serde_json::from_slice::<Head<'_>>(payload).ok());
-        let Some(head) = parsed else {
+        let Some(head) = parsed.filter(|h| h.kind == RecordKind::Score) else {
             return;
         };
-        let (Some("score"), Some(rep), Some(version)) =
-            (head.kind.as_deref(), head.rep_id, head.version)
-        else {
-            return;
-        };
-        if let (Some(ranks), Some(as_of)) = (&self.ranks, head.as_of.as_deref().and_then(millis)) {
-            let close = head.day_close.and_then(|c| {
-                Some((
-                    millis(&c.as_of)?,
-                    CloseEntry {
-                        role: head.profile.as_ref()?.name.to_string(),
-                        team: head.team_id.as_deref().map(str::to_string),
-                        score: c.score,
-                    },
-                ))
-            });
-            let alerts = ranks
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .observe(partition, &rep, as_of, close);
-            if live && !alerts.is_empty() {
-                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-                pending.extend(alerts);
-                let cap = match self.pending_cap {
-                    0 => MAX_PENDING_RANK_ALERTS,
-                    n => n,
-                };
-                if pending.len() > cap {
-                    let excess = pending.len() - cap;
-                    pending.drain(..excess);
-                    tracing::warn!(
-                        dropped = excess,
-                        "rank_change: the publisher fell behind; the oldest alerts were dropped"
-                    );
-                }
-            }
+        if let (Some(_), Some(as_of)) = (&self.ranks, head.as_of.as_deref().and_then(millis)) {
+            self.observe_close(partition, &head, as_of, live);
         }
-        let mut reps = self.reps.write().unwrap_or_else(|e| e.into_inner());
-        if reps.get(rep.as_ref()).is_none_or(|e| version > e.version) {
+        let newer = self
+            .reps
+            .get(head.rep_id.as_ref())
+            .is_none_or(|e| head.version > e.version);
+        if newer {
             let entry = Entry {
-                version,
+                version: head.version,
                 raw: payload.into(),
                 parsed: OnceLock::new(),
             };
-            reps.insert(rep.into_owned(), Arc::new(entry));
+            self.reps.insert(head.rep_id.into_owned(), Arc::new(entry));
+        }
+    }
+
+    /// Feeds the rank tracker; ranks completed by a `live` record queue
+    /// their alerts for the publisher.
+    fn observe_close(&self, partition: i32, head: &Head<'_>, as_of: i64, live: bool) {
+        let Some(ranks) = &self.ranks else { return };
+        let close = head.day_close.as_ref().and_then(|c| {
+            Some((
+                millis(&c.as_of)?,
+                CloseEntry {
+                    role: head.profile.as_ref()?.name.to_string(),
+                    team: head.team_id.as_deref().map(str::to_string),
+                    score: c.score,
+                },
+            ))
+        });
+        let alerts = ranks.lock().unwrap_or_else(|e| e.into_inner()).observe(
+            partition,
+            &head.rep_id,
+            as_of,
+            close,
+        );
+        if !live || alerts.is_empty() {
+            return;
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.extend(alerts);
+        let cap = match self.pending_cap {
+            0 => MAX_PENDING_RANK_ALERTS,
+            n => n,
+        };
+        if pending.len() > cap {
+            let excess = pending.len() - cap;
+            pending.drain(..excess);
+            tracing::warn!(
+                dropped = excess,
+                "rank_change: the publisher fell behind; the oldest alerts were dropped"
+            );
         }
     }
 
     /// The latest record of a rep.
-    pub fn rep(&self, rep_id: &str) -> Option<Arc<serde_json::Value>> {
-        let entry = self
-            .reps
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(rep_id)
-            .cloned()?;
-        entry.value()
+    pub fn rep(&self, rep_id: &str) -> Option<Rec> {
+        let entry = self.reps.get(rep_id).map(|e| e.value().clone())?;
+        entry.record()
     }
 
     /// Every rep's latest record.
-    pub fn all(&self) -> Vec<Arc<serde_json::Value>> {
-        let entries: Vec<Arc<Entry>> = self
-            .reps
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        entries.iter().filter_map(|e| e.value()).collect()
+    pub fn all(&self) -> Vec<Rec> {
+        let entries: Vec<Arc<Entry>> = self.reps.iter().map(|e| e.value().clone()).collect();
+        entries.iter().filter_map(|e| e.record()).collect()
     }
 
     /// Reps in the view.
     pub fn len(&self) -> usize {
-        self.reps.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.reps.len()
     }
 
     /// Whether empty.
@@ -243,80 +246,15 @@ impl CompanyView {
     }
 }
 
-/// Follows `topic` from the beginning (all partitions, no consumer group)
-/// and feeds the view until the task is dropped.
-pub async fn follow<V: Offer>(client: ClientConfig, topic: String, view: Arc<V>) {
-    let started_ms = salespulse_model::Timestamp::wall_now().0;
-    let mut client = client;
-    salespulse_kafka::bound_prefetch(&mut client);
-    let consumer: StreamConsumer = match client
-        .set("group.id", "salespulse-view")
-        .set("enable.auto.commit", "false")
-        .create()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            let e = salespulse_kafka::redact_error(e);
-            warn!(error = %e, %topic, "view: cannot create consumer");
-            return;
-        }
-    };
-    // Wait for the topic's metadata, then read every partition from the start.
-    let partitions = loop {
-        match consumer.fetch_metadata(Some(&topic), Duration::from_secs(5)) {
-            Ok(md) => {
-                let n = md.topics().first().map_or(0, |t| t.partitions().len());
-                if n > 0 {
-                    break n;
-                }
-            }
-            Err(e) => warn!(error = %e, %topic, "view: metadata"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
-    view.partitions(partitions);
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        if tpl
-            .add_partition_offset(&topic, p as i32, Offset::Beginning)
-            .is_err()
-        {
-            return;
-        }
-    }
-    if let Err(e) = consumer.assign(&tpl) {
-        warn!(error = %e, %topic, "view: assign");
-        return;
-    }
-    loop {
-        match consumer.recv().await {
-            Ok(m) => {
-                if let Some(payload) = m.payload() {
-                    // Written since this process started, not history.
-                    let live = m.timestamp().to_millis().is_none_or(|t| t >= started_ms);
-                    let head = m.headers().and_then(|h| {
-                        h.iter()
-                            .find(|h| h.key == HEAD_HEADER)
-                            .and_then(|h| h.value)
-                    });
-                    view.offer_with_head(m.partition(), payload, head, live);
-                }
-            }
-            Err(e) => warn!(error = %e, %topic, "view: consume"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sample;
 
-    fn record(kind: &str, rep: &str, version: u64, score: f64) -> Vec<u8> {
-        serde_json::to_vec(&serde_json::json!({
-            "kind": kind, "rep_id": rep, "version": version, "score": score,
-            "components": [{"kpi": "revenue", "points": 1.5}],
-        }))
-        .unwrap()
+    fn record(rep: &str, version: u64, score: f64) -> Vec<u8> {
+        let mut r = sample::record(rep, "t1", "direct", score);
+        r.version = version;
+        serde_json::to_vec(&r).unwrap()
     }
 
     /// A score record of a one-partition topic closing `day` (0-based),
@@ -325,11 +263,14 @@ mod tests {
     fn close_record(rep: &str, day: i64, version: u64, score: f64) -> Vec<u8> {
         let at = |ms: i64| salespulse_model::Timestamp(ms).to_rfc3339();
         let close = 1_773_187_200_000 + day * 86_400_000;
-        serde_json::to_vec(&serde_json::json!({
-            "kind": "score", "rep_id": rep, "version": version, "as_of": at(close - 3_600_000),
-            "profile": {"name": "direct"}, "day_close": {"as_of": at(close), "score": score},
-        }))
-        .unwrap()
+        let mut r = sample::record(rep, "t1", "direct", score);
+        r.version = version;
+        r.as_of = at(close - 3_600_000);
+        r.day_close = Some(salespulse_model::record::DayClose {
+            as_of: at(close),
+            score,
+        });
+        serde_json::to_vec(&r).unwrap()
     }
 
     #[test]
@@ -366,10 +307,10 @@ mod tests {
     #[test]
     fn a_records_head_header_is_read_instead_of_the_record() {
         let v = CompanyView::default();
-        let r = record("score", "r1", 2, 50.0);
+        let r = record("r1", 2, 50.0);
         // The head decides: an older version in the head is ignored even
-        // though the record says newer, and a record whose payload says
-        // nothing the view could use is kept by its head.
+        // though the record says newer, and a record is kept under the rep
+        // its head names.
         v.offer_headed(
             0,
             &r,
@@ -378,11 +319,11 @@ mod tests {
         );
         v.offer_headed(
             0,
-            &record("score", "r1", 9, 1.0),
+            &record("r1", 9, 1.0),
             Some(br#"{"kind":"score","rep_id":"r1","version":1}"#),
             false,
         );
-        assert_eq!(v.rep("r1").unwrap()["score"], 50.0);
+        assert_eq!(v.rep("r1").unwrap().score, Some(50.0));
         v.offer_headed(
             0,
             &r,
@@ -391,33 +332,45 @@ mod tests {
         );
         assert!(v.rep("r3").is_some());
         // Without the header, or with one that does not parse, the record itself.
-        v.offer_with_head(0, &record("score", "r4", 1, 5.0), None, false);
-        assert_eq!(v.rep("r4").unwrap()["score"], 5.0);
-        v.offer_with_head(0, &record("score", "r5", 1, 6.0), Some(b"{not json"), false);
-        assert_eq!(v.rep("r5").unwrap()["score"], 6.0);
+        v.offer_with_head(0, &record("r4", 1, 5.0), None, false);
+        assert_eq!(v.rep("r4").unwrap().score, Some(5.0));
+        v.offer_with_head(0, &record("r5", 1, 6.0), Some(b"{not json"), false);
+        assert_eq!(v.rep("r5").unwrap().score, Some(6.0));
     }
 
     #[test]
     fn keeps_the_newest_score_record_per_rep_and_parses_it_on_query() {
         let v = CompanyView::default();
-        v.offer(&record("score", "r1", 2, 50.0));
-        v.offer(&record("score", "r1", 1, 10.0)); // older: ignored
-        v.offer(&record("period_summary", "r1", 9, 99.0)); // not a score record
-        v.offer(br#"{"kind":"score","rep_id":"r\u0032","version":1,"score":70.0}"#); // "r2", escaped
+        v.offer(&record("r1", 2, 50.0));
+        v.offer(&record("r1", 1, 10.0)); // older: ignored
+        let mut summary = sample::record("r1", "t1", "direct", 99.0);
+        summary.kind = RecordKind::PeriodSummary;
+        summary.version = 9;
+        v.offer(&serde_json::to_vec(&summary).unwrap()); // not a score record
+        let escaped = String::from_utf8(record("r2", 1, 70.0))
+            .unwrap()
+            .replace(r#""rep_id":"r2""#, r#""rep_id":"r\u0032""#);
+        v.offer(escaped.as_bytes());
         v.offer(b"not json");
         assert_eq!(v.len(), 2);
         let r1 = v.rep("r1").unwrap();
-        assert_eq!(r1["score"], 50.0);
-        assert_eq!(r1["components"][0]["kpi"], "revenue");
-        assert_eq!(v.rep("r2").unwrap()["score"], 70.0);
-        v.offer(&record("score", "r1", 3, 60.0));
-        assert_eq!(v.rep("r1").unwrap()["score"], 60.0);
-        let mut all: Vec<f64> = v
-            .all()
-            .iter()
-            .map(|r| r["score"].as_f64().unwrap())
-            .collect();
+        assert_eq!(r1.score, Some(50.0));
+        assert_eq!(r1.components[0].kpi, "revenue");
+        assert_eq!(v.rep("r2").unwrap().score, Some(70.0));
+        v.offer(&record("r1", 3, 60.0));
+        assert_eq!(v.rep("r1").unwrap().score, Some(60.0));
+        let mut all: Vec<f64> = v.all().iter().filter_map(|r| r.score).collect();
         all.sort_by(f64::total_cmp);
         assert_eq!(all, [60.0, 70.0]);
+    }
+
+    #[test]
+    fn a_record_that_is_not_a_score_record_is_not_answered() {
+        let v = CompanyView::default();
+        // The head reads, the record does not: kept, but no answer from it.
+        v.offer(br#"{"kind":"score","rep_id":"r1","version":1,"score":"high"}"#);
+        assert_eq!(v.len(), 1);
+        assert!(v.rep("r1").is_none());
+        assert!(v.all().is_empty());
     }
 }
