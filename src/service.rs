@@ -67,7 +67,8 @@ impl Service {
             status.clone(),
         );
         let app = Arc::new(AppState {
-            status: status.clone(),
+            metrics: status.metrics.clone(),
+            health: status.health.clone(),
             view,
             alerts,
         });

@@ -117,7 +117,7 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
     }
 
     // Business gauges: summed over every (team, role, region) they equal the replay's totals.
-    let families = status.registry.gather();
+    let families = status.metrics.registry().gather();
     let gauge_sum = |name: &str, labels: &[(&str, &str)]| {
         sum_samples(&families, name, labels, |m| m.get_gauge().get_value())
     };
@@ -270,7 +270,8 @@ impl Service {
     /// assist credit sent was received back.
     async fn wait_for(self, total: u64) -> Service {
         let deadline = Instant::now() + Duration::from_secs(90);
-        while self.status.processed() < total || self.status.credits_in_flight() != 0 {
+        while self.status.ingest.processed() < total || self.status.ingest.credits_in_flight() != 0
+        {
             if self.handle.is_finished() {
                 let summary = self.stop().await;
                 panic!("the service stopped early: {summary:?}");
@@ -278,8 +279,8 @@ impl Service {
             assert!(
                 Instant::now() < deadline,
                 "service did not consume everything: {} of {total}, {} credits in flight",
-                self.status.processed(),
-                self.status.credits_in_flight()
+                self.status.ingest.processed(),
+                self.status.ingest.credits_in_flight()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

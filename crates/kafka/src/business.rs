@@ -10,7 +10,70 @@ use salespulse_kpi::SalesAcc;
 use salespulse_model::record::{RecordKind, ScoreRecord, WindowName};
 use salespulse_model::KpiName;
 
-use crate::{MetricsSection, Status};
+use prometheus::{Gauge, GaugeVec, IntGaugeVec};
+use salespulse_telemetry::Metrics;
+
+use crate::MetricsSection;
+
+/// The business series: KPIs and score distributions per (team, role),
+/// and the opt-in per-rep series.
+pub struct BusinessMetrics {
+    kpi: GaugeVec,
+    active_reps: IntGaugeVec,
+    score_bucket: GaugeVec,
+    score_count: GaugeVec,
+    score_sum: GaugeVec,
+    rep_score: GaugeVec,
+    rep_attainment: GaugeVec,
+    rep_series_left_out: Gauge,
+}
+
+impl BusinessMetrics {
+    /// The series, registered in `m`.
+    pub fn new(m: &Metrics) -> Self {
+        BusinessMetrics {
+            kpi: m.gauge_vec(
+                "salespulse_kpi",
+                "Additive KPIs summed over the reps this instance owns (sum by (...) across instances)",
+                &["kpi", "window", "team", "role", "region"],
+            ),
+            active_reps: m.int_gauge_vec(
+                "salespulse_active_reps",
+                "Reps this instance owns",
+                &["team", "role"],
+            ),
+            score_bucket: m.gauge_vec(
+                "salespulse_score_bucket",
+                "Owned reps with a score at or below le (cumulative; histogram_quantile works on it)",
+                &["team", "role", "le"],
+            ),
+            score_count: m.gauge_vec(
+                "salespulse_score_count",
+                "Owned reps with a score",
+                &["team", "role"],
+            ),
+            score_sum: m.gauge_vec(
+                "salespulse_score_sum",
+                "Sum of the owned reps' scores",
+                &["team", "role"],
+            ),
+            rep_score: m.gauge_vec(
+                "salespulse_rep_score",
+                "A rep's latest score (metrics.per_rep)",
+                &["rep", "team", "role"],
+            ),
+            rep_attainment: m.gauge_vec(
+                "salespulse_rep_attainment",
+                "A rep's attainment per score component (metrics.per_rep)",
+                &["rep", "kpi", "window"],
+            ),
+            rep_series_left_out: m.gauge(
+                "salespulse_rep_series_left_out",
+                "Reps without per-rep series because of metrics.per_rep_limit",
+            ),
+        }
+    }
+}
 
 /// KPIs that add up across reps and instances (ratios are derived in PromQL from these).
 const ADDITIVE: [KpiName; 16] = [
@@ -43,7 +106,7 @@ struct Group {
 
 /// Sets the business gauges from the engines' group sums (replacing the previous values).
 pub(crate) fn refresh_business_gauges<'a>(
-    status: &Status,
+    m: &BusinessMetrics,
     kpi_gauges: &mut KpiGauges,
     engines: impl Iterator<Item = &'a mut Engine>,
 ) {
@@ -67,15 +130,14 @@ pub(crate) fn refresh_business_gauges<'a>(
             }
         }
     }
-    status.active_reps.reset();
+    m.active_reps.reset();
     for ((team, role, _), g) in &groups {
-        status
-            .active_reps
+        m.active_reps
             .with_label_values(&[team.as_str(), role.as_str()])
             .add(g.reps as i64);
     }
-    kpi_gauges.set(status, &names, &groups);
-    set_score_histogram(status, &groups);
+    kpi_gauges.set(m, &names, &groups);
+    set_score_histogram(m, &groups);
 }
 
 /// The handles of the `salespulse_kpi` series, by (team, role, region) and
@@ -92,12 +154,12 @@ pub(crate) struct KpiGauges {
 impl KpiGauges {
     fn set(
         &mut self,
-        status: &Status,
+        m: &BusinessMetrics,
         names: &[WindowName],
         groups: &HashMap<(String, String, String), Group>,
     ) {
         if self.windows != names {
-            status.kpi.reset();
+            m.kpi.reset();
             self.by_group.clear();
             self.windows = names.to_vec();
         }
@@ -107,7 +169,7 @@ impl KpiGauges {
             if !keep {
                 for (i, h) in handles.iter().enumerate() {
                     if h.is_some() {
-                        remove_series(status, names, key, i);
+                        remove_series(m, names, key, i);
                     }
                 }
             }
@@ -128,7 +190,7 @@ impl KpiGauges {
                     (Some(v), Some(h)) => h.set(v),
                     (Some(v), None) => {
                         let (team, role, region) = key;
-                        let h = status.kpi.with_label_values(&[
+                        let h = m.kpi.with_label_values(&[
                             kpi.as_str(),
                             &*names[w],
                             team,
@@ -139,7 +201,7 @@ impl KpiGauges {
                         *handle = Some(h);
                     }
                     (None, Some(_)) => {
-                        remove_series(status, names, key, i);
+                        remove_series(m, names, key, i);
                         *handle = None;
                     }
                     (None, None) => {}
@@ -150,20 +212,21 @@ impl KpiGauges {
 }
 
 /// Removes series `i` (KPI `i / windows`, window `i % windows`) of a group.
-fn remove_series(status: &Status, names: &[WindowName], key: &(String, String, String), i: usize) {
+fn remove_series(
+    m: &BusinessMetrics,
+    names: &[WindowName],
+    key: &(String, String, String),
+    i: usize,
+) {
     let (team, role, region) = key;
     let kpi = ADDITIVE[i / names.len()];
-    let _ = status.kpi.remove_label_values(&[
-        kpi.as_str(),
-        &*names[i % names.len()],
-        team,
-        role,
-        region,
-    ]);
+    let _ =
+        m.kpi
+            .remove_label_values(&[kpi.as_str(), &*names[i % names.len()], team, role, region]);
 }
 
 /// The score histogram by (team, role): regions added up, buckets made cumulative.
-fn set_score_histogram(status: &Status, groups: &HashMap<(String, String, String), Group>) {
+fn set_score_histogram(m: &BusinessMetrics, groups: &HashMap<(String, String, String), Group>) {
     let mut by_team_role: BTreeMap<(&str, &str), (f64, Vec<u64>)> = BTreeMap::new();
     for ((team, role, _), g) in groups {
         let e = by_team_role
@@ -174,9 +237,9 @@ fn set_score_histogram(status: &Status, groups: &HashMap<(String, String, String
             *t += n;
         }
     }
-    status.score_bucket.reset();
-    status.score_count.reset();
-    status.score_sum.reset();
+    m.score_bucket.reset();
+    m.score_count.reset();
+    m.score_sum.reset();
     for ((team, role), (sum, hist)) in by_team_role {
         let mut cumulative = 0u64;
         for (i, n) in hist.iter().enumerate() {
@@ -184,16 +247,14 @@ fn set_score_histogram(status: &Status, groups: &HashMap<(String, String, String
             let le = SCORE_BUCKETS
                 .get(i)
                 .map_or_else(|| "+Inf".to_string(), |b| b.to_string());
-            status
-                .score_bucket
+            m.score_bucket
                 .with_label_values(&[team, role, &le])
                 .set(cumulative as f64);
         }
-        status
-            .score_count
+        m.score_count
             .with_label_values(&[team, role])
             .set(cumulative as f64);
-        status.score_sum.with_label_values(&[team, role]).set(sum);
+        m.score_sum.with_label_values(&[team, role]).set(sum);
     }
 }
 
@@ -207,14 +268,12 @@ struct Series {
 }
 
 impl Series {
-    fn remove(&self, status: &Status, rep: &str) {
-        let _ = status
+    fn remove(&self, m: &BusinessMetrics, rep: &str) {
+        let _ = m
             .rep_score
             .remove_label_values(&[rep, &self.team, &self.role]);
         for (kpi, window) in &self.components {
-            let _ = status
-                .rep_attainment
-                .remove_label_values(&[rep, kpi, window]);
+            let _ = m.rep_attainment.remove_label_values(&[rep, kpi, window]);
         }
     }
 }
@@ -241,22 +300,22 @@ impl PerRep {
     }
 
     /// Updates the series of the rep of an emitted score record.
-    pub(crate) fn observe(&mut self, status: &Status, partition: i32, r: &ScoreRecord) {
+    pub(crate) fn observe(&mut self, m: &BusinessMetrics, partition: i32, r: &ScoreRecord) {
         if !self.enabled || r.kind != RecordKind::Score {
             return;
         }
         if !self.admitted.contains_key(&r.rep_id) {
             if self.admitted.len() >= self.limit {
                 if self.left_out.insert(r.rep_id.clone(), partition).is_none() {
-                    status.rep_series_left_out.set(self.left_out.len() as f64);
+                    m.rep_series_left_out.set(self.left_out.len() as f64);
                 }
                 return;
             }
             if self.left_out.remove(&r.rep_id).is_some() {
-                status.rep_series_left_out.set(self.left_out.len() as f64);
+                m.rep_series_left_out.set(self.left_out.len() as f64);
             }
         } else if let Some(old) = self.admitted.get(&r.rep_id) {
-            old.remove(status, &r.rep_id);
+            old.remove(m, &r.rep_id);
         }
         let series = Series {
             partition,
@@ -269,14 +328,12 @@ impl PerRep {
                 .collect(),
         };
         if let Some(score) = r.score {
-            status
-                .rep_score
+            m.rep_score
                 .with_label_values(&[&r.rep_id, &series.team, &series.role])
                 .set(score);
         }
         for c in &r.components {
-            status
-                .rep_attainment
+            m.rep_attainment
                 .with_label_values(&[r.rep_id.as_str(), &c.kpi, &c.window])
                 .set(c.attainment);
         }
@@ -284,19 +341,19 @@ impl PerRep {
     }
 
     /// Drops the series of reps in partitions this instance no longer owns.
-    pub(crate) fn forget_partitions(&mut self, status: &Status, owned: impl Fn(i32) -> bool) {
+    pub(crate) fn forget_partitions(&mut self, m: &BusinessMetrics, owned: impl Fn(i32) -> bool) {
         if !self.enabled {
             return;
         }
         self.admitted.retain(|rep, series| {
             let keep = owned(series.partition);
             if !keep {
-                series.remove(status, rep);
+                series.remove(m, rep);
             }
             keep
         });
         self.left_out.retain(|_, p| owned(*p));
-        status.rep_series_left_out.set(self.left_out.len() as f64);
+        m.rep_series_left_out.set(self.left_out.len() as f64);
     }
 }
 
@@ -321,10 +378,10 @@ mod tests {
     }
 
     /// The `salespulse_kpi` series as (kpi, window, team) -> value.
-    fn series(status: &Status) -> BTreeMap<(String, String, String), f64> {
+    fn series(m: &BusinessMetrics) -> BTreeMap<(String, String, String), f64> {
         use prometheus::core::Collector;
         let mut out = BTreeMap::new();
-        for mf in status.kpi.collect() {
+        for mf in m.kpi.collect() {
             for m in mf.get_metric() {
                 let label = |n: &str| {
                     m.get_label()
@@ -344,18 +401,18 @@ mod tests {
 
     #[test]
     fn kpi_series_follow_the_groups_across_refreshes() {
-        let status = Status::new();
+        let m = BusinessMetrics::new(&Metrics::new());
         let mut cache = KpiGauges::default();
         let key = |team: &str| ("calls".to_string(), "day".to_string(), team.to_string());
         let mut e = engine(&[("r1", "north"), ("r2", "north"), ("r3", "south")]);
-        refresh_business_gauges(&status, &mut cache, std::iter::once(&mut e));
-        let first = series(&status);
+        refresh_business_gauges(&m, &mut cache, std::iter::once(&mut e));
+        let first = series(&m);
         assert_eq!(first.get(&key("north")), Some(&2.0), "{first:?}");
         assert_eq!(first.get(&key("south")), Some(&1.0));
         // A later refresh sets the values through the kept handles...
         let mut e = engine(&[("r1", "north"), ("r2", "north"), ("r4", "north")]);
-        refresh_business_gauges(&status, &mut cache, std::iter::once(&mut e));
-        let second = series(&status);
+        refresh_business_gauges(&m, &mut cache, std::iter::once(&mut e));
+        let second = series(&m);
         assert_eq!(second.get(&key("north")), Some(&3.0), "{second:?}");
         // ... and removes the series of a group that is gone.
         assert!(
@@ -364,7 +421,7 @@ mod tests {
         );
         assert_eq!(second.len(), first.len() / 2);
         // No engines (every partition moved away): no series.
-        refresh_business_gauges(&status, &mut cache, std::iter::empty());
-        assert!(series(&status).is_empty());
+        refresh_business_gauges(&m, &mut cache, std::iter::empty());
+        assert!(series(&m).is_empty());
     }
 }

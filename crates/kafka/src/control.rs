@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use prometheus::{IntCounterVec, IntGauge, Opts};
+use prometheus::{IntCounter, IntGauge};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -25,40 +25,38 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Control-topic metrics.
 pub struct ControlMetrics {
-    /// Control records read, by outcome (applied, unchanged, rejected).
-    pub records: IntCounterVec,
+    /// Control records read: applied, unchanged, rejected.
+    records: [IntCounter; 3],
     /// Profile versions known (the starting one included).
-    pub versions: IntGauge,
+    versions: IntGauge,
     /// Changes that arrived after stream time had passed their effective_at.
-    pub late: IntGauge,
+    late: IntGauge,
 }
 
 impl ControlMetrics {
-    pub(crate) fn new() -> Self {
-        let records = IntCounterVec::new(
-            Opts::new(
-                "salespulse_control_records_total",
-                "Control-topic records read, by outcome (applied, unchanged, rejected)",
-            ),
+    /// The series, registered in `m`.
+    pub fn new(m: &salespulse_telemetry::Metrics) -> Self {
+        let records = m.counter_vec(
+            "salespulse_control_records_total",
+            "Control-topic records read, by outcome (applied, unchanged, rejected)",
             &["outcome"],
-        )
-        .expect("valid metric");
-        for o in ["applied", "unchanged", "rejected"] {
-            records.with_label_values(&[o]);
-        }
+        );
         ControlMetrics {
-            records,
-            versions: IntGauge::new(
+            records: ["applied", "unchanged", "rejected"].map(|o| records.with_label_values(&[o])),
+            versions: m.int_gauge(
                 "salespulse_profile_versions",
                 "Profile versions known: the starting configuration plus each applied change",
-            )
-            .expect("valid metric"),
-            late: IntGauge::new(
+            ),
+            late: m.int_gauge(
                 "salespulse_control_late_changes",
                 "Profile changes read after stream time had passed their effective_at (should stay 0)",
-            )
-            .expect("valid metric"),
+            ),
         }
+    }
+
+    /// A change arrived after stream time had passed its `effective_at`.
+    pub fn late_change(&self) {
+        self.late.inc();
     }
 }
 
@@ -207,7 +205,7 @@ fn apply_one(cfg: &mut EngineConfig, payload: &[u8], offset: i64, m: &ControlMet
             effective_at,
             source,
         }) => {
-            m.records.with_label_values(&["applied"]).inc();
+            m.records[0].inc();
             info!(
                 offset,
                 effective_at = %Timestamp(effective_at),
@@ -217,11 +215,11 @@ fn apply_one(cfg: &mut EngineConfig, payload: &[u8], offset: i64, m: &ControlMet
             true
         }
         Ok(_) => {
-            m.records.with_label_values(&["unchanged"]).inc();
+            m.records[1].inc();
             false
         }
         Err(e) => {
-            m.records.with_label_values(&["rejected"]).inc();
+            m.records[2].inc();
             warn!(offset, error = %e, "control record rejected");
             false
         }

@@ -81,7 +81,7 @@ async fn publish_rank_changes(
         let sends = alerts.iter().filter_map(|a| {
             let payload = serde_json::to_vec(a).ok()?;
             let key = a.rep_id.clone().unwrap_or_default();
-            let label = [a.kind.as_str(), a.status.as_str()];
+            let label = (a.kind, a.status);
             let producer = &producer;
             let topic = &topic;
             Some(async move {
@@ -91,7 +91,7 @@ async fn publish_rank_changes(
         });
         for (label, sent) in futures::future::join_all(sends).await {
             match sent {
-                Ok(_) => status.alerts.with_label_values(&label).inc(),
+                Ok(_) => status.output.alert(label.0, label.1),
                 Err((e, _)) => warn!(error = %e, "rank_change: publishing"),
             }
         }

@@ -27,6 +27,7 @@ pub use follow::{follow, follow_outputs};
 pub use metrics::Status;
 pub use privacy::{redacted_dlq_payload, DlqSection, PrivacySection};
 pub use produce::{produce_generated, ProduceSummary};
+pub use salespulse_telemetry::{Health, Metrics};
 pub use service::{run, RunSummary};
 pub use settings::{
     bound_prefetch, InputSection, KafkaSection, KafkaSettings, MetricsSection, OutputSection,

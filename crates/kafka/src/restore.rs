@@ -8,7 +8,6 @@
 //! its reps already hold.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -22,6 +21,30 @@ use salespulse_engine::{Engine, EngineConfig};
 use crate::contexts::RestoreContext;
 use crate::{KafkaError, KafkaSettings, Status};
 use salespulse_pipeline::{KIND_CREDIT, KIND_HEADER};
+use salespulse_telemetry::Metrics;
+
+/// What restores from the changelog took.
+pub struct RestoreMetrics {
+    seconds: prometheus::Histogram,
+    records: prometheus::IntCounter,
+}
+
+impl RestoreMetrics {
+    /// The series, registered in `m`.
+    pub fn new(m: &Metrics) -> Self {
+        RestoreMetrics {
+            seconds: m.histogram(
+                "salespulse_restore_seconds",
+                "Seconds from the start of a restore until a partition was restored from the changelog",
+                vec![0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
+            ),
+            records: m.counter(
+                "salespulse_restore_records_total",
+                "Changelog records read while restoring partitions",
+            ),
+        }
+    }
+}
 
 /// Longest a restore may wait for a record or the partition's end.
 const STALL: Duration = Duration::from_secs(30);
@@ -84,9 +107,7 @@ pub(crate) fn restore(
     let mut loading = HashMap::new();
     for &p in partitions {
         if let Ok((low, high)) = consumer.fetch_watermarks(topic, p, WATERMARKS) {
-            status
-                .restore_total
-                .fetch_add((high - low).max(0) as u64, Ordering::Relaxed);
+            status.health.restore_expects((high - low).max(0) as u64);
         }
         tpl.add_partition_offset(topic, p, Offset::Beginning)
             .map_err(KafkaError::client("restore assignment"))?;
@@ -105,7 +126,7 @@ pub(crate) fn restore(
             Some(Ok(m)) => {
                 if let Some(l) = loading.get_mut(&m.partition()) {
                     l.records += 1;
-                    status.restore_done.fetch_add(1, Ordering::Relaxed);
+                    status.health.restored(1);
                     last_progress = Instant::now();
                     apply(&mut l.engine, &m)?;
                 }
@@ -142,9 +163,9 @@ fn finish(l: Loading, status: &Status, partition: i32, started: Instant) -> Rest
         records,
     } = l;
     engine.finish_restore();
-    status.restore_records.inc_by(records);
+    status.restore.records.inc_by(records);
     let seconds = started.elapsed().as_secs_f64();
-    status.restore_seconds.observe(seconds);
+    status.restore.seconds.observe(seconds);
     info!(
         partition,
         records,

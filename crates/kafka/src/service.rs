@@ -34,8 +34,11 @@ use crate::{KafkaError, KafkaSettings, Status};
 mod context;
 mod cycle;
 mod inflight;
+mod metrics;
 mod processor;
 mod sink;
+
+pub use metrics::{IngestMetrics, OutputMetrics};
 
 use context::ServiceContext;
 use processor::Processor;
@@ -87,7 +90,7 @@ fn producer(
             c.set(key, value);
         }
     }
-    c.create_with_context(ProducerHealth(status.clone()))
+    c.create_with_context(ProducerHealth(status.health.clone()))
         .map_err(KafkaError::client("creating the producer"))
 }
 
@@ -142,7 +145,7 @@ pub async fn run(
     let producer = producer(s, &status)?;
     let layout = Layout::discover(s, producer.client())?;
     for t in layout.processed.iter().filter(|t| **t != layout.by_rep) {
-        status.misrouted.with_label_values(&[t.as_str()]); // exported as 0 from the start
+        status.ingest.watch_misrouted(t);
     }
     let proc = Arc::new(Mutex::new(Processor::new(
         s.clone(),

@@ -6,7 +6,6 @@
 //! JSON reason; `/metrics` renders the one registry in Prometheus text format.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -15,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use salespulse_kafka::Status;
+use salespulse_model::Timestamp;
+use salespulse_telemetry::{Health, Metrics};
 
 mod api;
 pub mod auth;
@@ -26,8 +26,10 @@ use salespulse_view::{AlertView, CompanyView};
 
 /// What the handlers share.
 pub struct AppState {
-    /// Service status and metrics.
-    pub status: Arc<Status>,
+    /// The registry `/metrics` renders.
+    pub metrics: Arc<Metrics>,
+    /// What `/readyz` answers from.
+    pub health: Arc<Health>,
     /// Latest record per rep.
     pub view: Arc<CompanyView>,
     /// Latest record per alert episode.
@@ -94,57 +96,16 @@ pub fn router(state: Arc<AppState>, access: Arc<Access>) -> Router {
         .with_state(state)
 }
 
-/// Why the instance is not ready, if it is not.
-fn not_ready(status: &Status) -> Option<serde_json::Value> {
-    let waiting_since = status.acks_waiting_since_ms.load(Ordering::Relaxed);
-    let now = salespulse_model::Timestamp::wall_now().0;
-    if status.restoring.load(Ordering::Relaxed) {
-        return Some(serde_json::json!({
-            "reason": "restoring",
-            "restored_records": status.restore_done.load(Ordering::Relaxed),
-            "of_at_most": status.restore_total.load(Ordering::Relaxed),
-        }));
-    }
-    let reason = if !status.consuming.load(Ordering::Relaxed) || status.partitions.get() == 0 {
-        "no partition assigned to this instance yet".to_string()
-    } else if !status.producer_up.load(Ordering::Relaxed) {
-        "the producer has no connection to a broker".to_string()
-    } else if status.broker_silent_ms.load(Ordering::Relaxed) > SILENCE_PATIENCE_MS {
-        format!(
-            "no answer from the broker for {} s",
-            status.broker_silent_ms.load(Ordering::Relaxed) / 1000
-        )
-    } else if waiting_since > 0 && now - waiting_since > ACK_PATIENCE_MS {
-        format!(
-            "outputs waiting {} s for the broker's acknowledgement",
-            (now - waiting_since) / 1000
-        )
-    } else if status.commit_failing.load(Ordering::Relaxed) {
-        "the last offset commit failed (retrying)".to_string()
-    } else {
-        return None;
-    };
-    Some(serde_json::json!({ "reason": reason }))
-}
-
-/// How long outputs may wait for acknowledgement before the instance counts as not ready.
-const ACK_PATIENCE_MS: i64 = 3000;
-
-/// How long the consumer may hear nothing from the brokers before the
-/// instance counts as not ready (a healthy broker answers a fetch at least
-/// every `fetch.wait.max.ms`, 500 ms by default).
-const SILENCE_PATIENCE_MS: i64 = 5000;
-
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let status = &state.status;
-    let partitions = status.partitions.get();
-    match not_ready(status) {
+    let partitions = state.health.partitions();
+    match state.health.not_ready(Timestamp::wall_now().0) {
         None => (
             StatusCode::OK,
             Json(serde_json::json!({"ready": true, "partitions": partitions})),
         )
             .into_response(),
-        Some(mut body) => {
+        Some(why) => {
+            let mut body = why.to_json();
             body["ready"] = false.into();
             body["partitions"] = partitions.into();
             (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
@@ -153,13 +114,8 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let status = &state.status;
-    status.ready.set(i64::from(not_ready(status).is_none()));
-    status
-        .restoring_gauge
-        .set(i64::from(status.restoring.load(Ordering::Relaxed)));
-    let families = status.registry.gather();
-    match prometheus::TextEncoder::new().encode_to_string(&families) {
+    state.health.refresh_gauges(Timestamp::wall_now().0);
+    match state.metrics.render() {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
@@ -197,64 +153,47 @@ mod tests {
         (code, serde_json::from_slice(&body).unwrap_or_default())
     }
 
+    /// The answers of /readyz (the reasons themselves are judged and
+    /// tested in `salespulse_telemetry::Health`).
     #[tokio::test]
-    async fn readyz_needs_partitions_and_a_connected_producer() {
+    async fn readyz_answers_503_with_the_reason_then_200_with_the_partitions() {
+        let metrics = Metrics::new();
         let state = Arc::new(AppState {
-            status: Arc::new(Status::new()),
+            health: Arc::new(Health::new(&metrics)),
+            metrics: Arc::new(metrics),
             view: Arc::new(CompanyView::default()),
             alerts: Arc::new(AlertView::default()),
         });
         let (code, body) = ready(&state).await;
         assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["ready"], false);
         assert!(
             body["reason"].as_str().unwrap().contains("partition"),
             "{body}"
         );
-
-        state.status.partitions.set(2);
-        state.status.consuming.store(true, Ordering::Relaxed);
-        let (code, body) = ready(&state).await;
-        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(
-            body["reason"].as_str().unwrap().contains("producer"),
-            "{body}"
-        );
-
-        state.status.producer_up.store(true, Ordering::Relaxed);
+        state.health.set_partitions(2);
+        state.health.set_consuming(true);
+        state.health.set_producer_up(true);
         let (code, body) = ready(&state).await;
         assert_eq!(
-            (code, &body["partitions"]),
-            (StatusCode::OK, &serde_json::json!(2))
+            (code, &body["partitions"], &body["ready"]),
+            (
+                StatusCode::OK,
+                &serde_json::json!(2),
+                &serde_json::json!(true)
+            )
         );
-
-        // A broker that keeps its connections open but answers nothing.
-        state
-            .status
-            .broker_silent_ms
-            .store(6_500, Ordering::Relaxed);
-        let (code, body) = ready(&state).await;
-        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(body["reason"], "no answer from the broker for 6 s");
-        state.status.broker_silent_ms.store(400, Ordering::Relaxed);
-        assert_eq!(ready(&state).await.0, StatusCode::OK);
-
-        state.status.restoring.store(true, Ordering::Relaxed);
-        state.status.restore_done.store(5, Ordering::Relaxed);
+        state.health.restore_started();
         let (code, body) = ready(&state).await;
         assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["reason"], "restoring");
-        assert_eq!(body["restored_records"], 5);
-        state.status.restoring.store(false, Ordering::Relaxed);
-
-        state
-            .status
-            .acks_waiting_since_ms
-            .store(1, Ordering::Relaxed);
-        let (code, body) = ready(&state).await;
-        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(
-            body["reason"].as_str().unwrap().contains("acknowledgement"),
-            "{body}"
-        );
+        // /metrics shows the same at each scrape.
+        let resp = super::metrics(State(state.clone())).await;
+        let text = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&text);
+        assert!(text.contains("salespulse_ready 0"), "{text}");
+        assert!(text.contains("salespulse_restoring 1"), "{text}");
     }
 }

@@ -11,9 +11,9 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use salespulse_kafka::Status;
 use salespulse_model::AlertRecord;
 use salespulse_server::{router, Access, AppState, Scope};
+use salespulse_telemetry::{Health, Metrics};
 use salespulse_view::{AlertView, CompanyView};
 
 /// A score record as the engine writes it (the golden replay's first one,
@@ -58,8 +58,10 @@ fn state() -> Arc<AppState> {
         .unwrap();
         alerts.offer_record(alert);
     }
+    let metrics = Metrics::new();
     Arc::new(AppState {
-        status: Arc::new(Status::new()),
+        health: Arc::new(Health::new(&metrics)),
+        metrics: Arc::new(metrics),
         view: Arc::new(view),
         alerts: Arc::new(alerts),
     })

@@ -5,7 +5,6 @@
 //! and gives up partitions in one place.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
@@ -31,8 +30,8 @@ impl ServiceContext {
 
 impl ClientContext for ServiceContext {
     fn stats(&self, stats: Statistics) {
-        crate::contexts::record_lag(&self.status, &stats);
-        crate::contexts::record_broker_silence(&self.status, &stats);
+        self.status.lag.record(&stats);
+        crate::contexts::record_broker_silence(&self.status.health, &stats);
     }
 }
 
@@ -40,10 +39,10 @@ impl ServiceContext {
     /// The outcome of an asynchronous commit (called inside `poll`).
     fn committed(&self, result: KafkaResult<()>) {
         match result {
-            Ok(()) => self.status.commit_failing.store(false, Ordering::Relaxed),
+            Ok(()) => self.status.health.set_commit_failing(false),
             Err(e) => {
-                self.status.commit_failing.store(true, Ordering::Relaxed);
-                self.status.commit_failures.inc();
+                self.status.health.set_commit_failing(true);
+                self.status.output.commit_failed();
                 warn!(error = %e, "committing offsets failed; retrying at the next cycle");
                 lock(&self.proc).recommit_all();
             }

@@ -6,7 +6,6 @@
 //! committed offset never covers an output or a state change the broker
 //! does not hold. Neither waits; `flush_all` (revocation, shutdown) does.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -131,36 +130,32 @@ impl Processor {
         for b in batches {
             self.commit(consumer, b);
         }
-        self.out.status.acks_waiting_since_ms.store(
-            self.out.inflight.oldest_queued_ms().unwrap_or(0),
-            Ordering::Relaxed,
-        );
+        self.out
+            .status
+            .health
+            .set_acks_waiting_since_ms(self.out.inflight.oldest_queued_ms().unwrap_or(0));
     }
 
     /// What an acknowledged emit cycle records: counts and latency.
     fn record_cycle(&mut self, c: CycleDone) {
         self.count_alerts(c.alerts);
         self.out.summary.emitted += c.emitted;
-        self.out.status.scores_emitted.inc_by(c.emitted);
+        self.out.status.output.scores_emitted(c.emitted);
         if c.emitted > 0 {
             let now = now_ms();
             for t in c.covered_since {
                 self.out
                     .status
-                    .event_to_emit_seconds
-                    .observe((now - t).max(0) as f64 / 1000.0);
+                    .output
+                    .event_to_emit((now - t).max(0) as f64 / 1000.0);
             }
         }
     }
 
     /// Counts acknowledged alerts and, when any changed, recounts the open ones.
     fn count_alerts(&mut self, sent: Vec<(AlertKind, AlertStatus)>) {
-        for (kind, status) in &sent {
-            self.out
-                .status
-                .alerts
-                .with_label_values(&[kind.as_str(), status.as_str()])
-                .inc();
+        for &(kind, status) in &sent {
+            self.out.status.output.alert(kind, status);
         }
         if !sent.is_empty() {
             self.recount_open_alerts();
@@ -169,19 +164,12 @@ impl Processor {
 
     /// Sets `salespulse_alerts_firing` from the owned partitions' open alerts.
     pub(super) fn recount_open_alerts(&self) {
-        let gauge = &self.out.status.alerts_firing;
-        gauge.reset();
-        for (_, engine) in self.pipeline.engines() {
-            for a in engine.open_alerts() {
-                gauge
-                    .with_label_values(&[
-                        a.kind.as_str(),
-                        a.severity.as_str(),
-                        a.team_id.as_deref().unwrap_or(""),
-                    ])
-                    .inc();
-            }
-        }
+        let open = self.pipeline.engines().flat_map(|(_, engine)| {
+            engine
+                .open_alerts()
+                .map(|a| (a.kind, a.severity, a.team_id.as_deref().unwrap_or("")))
+        });
+        self.out.status.output.set_open_alerts(open);
     }
 
     /// Every offset that moved since it was last sent to be committed,
@@ -221,11 +209,8 @@ impl Processor {
         // outcome arrives in the context's commit callback; a failed commit
         // marks every offset for the next cycle to send again.
         if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
-            self.out
-                .status
-                .commit_failing
-                .store(true, Ordering::Relaxed);
-            self.out.status.commit_failures.inc();
+            self.out.status.health.set_commit_failing(true);
+            self.out.status.output.commit_failed();
             warn!(error = %e, "committing offsets failed; retrying at the next cycle");
             self.recommit_all();
         }

@@ -15,7 +15,7 @@ use rdkafka::producer::FutureProducer;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tracing::{info, warn};
 
-use salespulse_engine::{validate, Applied, CreditOutcome, Engine, EngineConfig};
+use salespulse_engine::{validate, Applied, Engine, EngineConfig};
 use salespulse_pipeline::{decode_credit, partition_for, At, Credits, Pipeline};
 
 use super::context::ServiceContext;
@@ -148,14 +148,13 @@ impl Processor {
     pub(super) fn refresh_gauges(&mut self) {
         let status = &self.out.status;
         refresh_business_gauges(
-            status,
+            &status.business,
             &mut self.kpi_gauges,
             self.pipeline.engines_mut().map(|(_, e)| e),
         );
-        status.state_reps.set(self.pipeline.rep_count() as i64);
         status
-            .state_heap_bytes
-            .set(self.pipeline.heap_bytes() as i64);
+            .ingest
+            .set_state(self.pipeline.rep_count(), self.pipeline.heap_bytes());
     }
 
     /// Reads the control topic's new records and hands any new profile
@@ -168,7 +167,7 @@ impl Processor {
             return Ok(());
         }
         for partition in self.pipeline.set_profiles(&self.cfg) {
-            self.out.status.control.late.inc();
+            self.out.status.control.late_change();
             warn!(
                 partition,
                 "a profile change arrived after stream time passed its effective_at: records since then used the version before (docs/control-topic.md)"
@@ -182,7 +181,7 @@ impl Processor {
             c.inc();
             return;
         }
-        let c = self.out.status.received.with_label_values(&[topic]);
+        let c = self.out.status.ingest.received(topic);
         c.inc();
         self.received.insert(topic.to_string(), c);
     }
@@ -233,7 +232,7 @@ impl Processor {
             }
             Err(rej) => {
                 out.summary.rejected += 1;
-                out.status.count_rejected(rej.reason);
+                out.status.ingest.rejected(rej.reason);
                 let f = send_dlq(&out.s, &out.producer, m, &rej)?;
                 out.inflight.push(f, now_ms());
             }
@@ -269,7 +268,7 @@ impl Processor {
                 got = m.offset(),
                 "consumer delivered past the next expected record"
             );
-            self.out.status.gaps.inc();
+            self.out.status.ingest.gap();
         }
         offsets.next = m.offset() + 1;
         if input.oldest_unflushed_ms.is_none() {
@@ -311,7 +310,7 @@ impl Processor {
         // By-rep events were judged against the wall clock at ingest.
         let now = (!by_rep).then(now_ms);
         let evicted_before = self.evicted(partition);
-        let timer = self.out.status.apply_seconds.start_timer();
+        let timer = self.out.status.ingest.apply_seconds.start_timer();
         let mut sink = self.out.sink(None);
         let applied = self
             .pipeline
@@ -320,20 +319,20 @@ impl Processor {
         let evicted = self.evicted(partition) - evicted_before;
         let out = &mut self.out;
         if evicted > 0 {
-            out.status.dedupe_evicted.inc_by(evicted);
+            out.status.ingest.dedupe_evicted(evicted);
         }
         match applied {
             Ok(Applied::Event(t)) => {
                 out.summary.applied += 1;
-                out.status.count_applied(t);
+                out.status.ingest.applied(t);
             }
             Ok(Applied::AlreadyApplied) => {
                 out.summary.already_applied += 1;
-                out.status.already_applied.inc();
+                out.status.ingest.already_applied();
             }
             Err(rej) => {
                 out.summary.rejected += 1;
-                out.status.count_rejected(rej.reason);
+                out.status.ingest.rejected(rej.reason);
                 out.inflight
                     .push(send_dlq(&out.s, &out.producer, m, &rej)?, now_ms());
             }
@@ -357,22 +356,15 @@ impl Processor {
         match decode_credit(payload) {
             Ok(c) => {
                 let mut sink = self.out.sink(None);
-                let outcome = match self
+                let outcome = self
                     .pipeline
-                    .apply_credit(m.partition(), &c, at, &mut sink)?
-                {
-                    CreditOutcome::Applied => "applied",
-                    CreditOutcome::Duplicate => "duplicate",
-                    CreditOutcome::TooLate => "too_late",
-                    CreditOutcome::AlreadyApplied => "already_applied",
-                    CreditOutcome::Deferred => "deferred",
-                };
-                self.out.status.credits.with_label_values(&[outcome]).inc();
+                    .apply_credit(m.partition(), &c, at, &mut sink)?;
+                self.out.status.ingest.credit(outcome);
             }
             Err(rej) => {
                 let out = &mut self.out;
                 out.summary.rejected += 1;
-                out.status.count_rejected(rej.reason);
+                out.status.ingest.rejected(rej.reason);
                 out.inflight
                     .push(send_dlq(&out.s, &out.producer, m, &rej)?, now_ms());
             }
@@ -388,11 +380,7 @@ impl Processor {
         if partition_for(key, self.out.layout.partitions) == m.partition() {
             return;
         }
-        self.out
-            .status
-            .misrouted
-            .with_label_values(&[m.topic()])
-            .inc();
+        self.out.status.ingest.misrouted(m.topic());
         if !self.warned_misrouted {
             self.warned_misrouted = true;
             warn!(
@@ -408,9 +396,7 @@ impl Processor {
     /// from the changelog before its first record.
     pub(super) fn assign(&mut self, consumer: &BaseConsumer<ServiceContext>, partitions: &[i32]) {
         let status = self.out.status.clone();
-        status.restore_done.store(0, Ordering::Relaxed);
-        status.restore_total.store(0, Ordering::Relaxed);
-        status.restoring.store(true, Ordering::Relaxed);
+        status.health.restore_started();
         let new: Vec<i32> = partitions
             .iter()
             .copied()
@@ -422,11 +408,9 @@ impl Processor {
                 self.fatal = Some(e);
             }
         }
-        status.restoring.store(false, Ordering::Relaxed);
+        status.health.restore_finished();
         self.owned_changed();
-        status
-            .consuming
-            .store(!partitions.is_empty(), Ordering::Relaxed);
+        status.health.set_consuming(!partitions.is_empty());
         info!(assigned = ?partitions, "partitions assigned");
     }
 
@@ -456,9 +440,9 @@ impl Processor {
         let status = self.out.status.clone();
         self.out
             .per_rep
-            .forget_partitions(&status, |x| owned.contains(&x));
+            .forget_partitions(&status.business, |x| owned.contains(&x));
         self.owned_changed();
-        status.consuming.store(!owned.is_empty(), Ordering::Relaxed);
+        status.health.set_consuming(!owned.is_empty());
         info!(revoked = ?partitions, "partitions revoked");
     }
 
@@ -466,11 +450,11 @@ impl Processor {
     fn owned_changed(&mut self) {
         self.recount_open_alerts();
         let status = &self.out.status;
-        status.partitions.set(self.pipeline.owned().count() as i64);
+        status.health.set_partitions(self.pipeline.owned().count());
         status
             .owns_partition_zero
             .store(self.pipeline.owns(0), Ordering::Relaxed);
-        status.rebalances.inc();
+        status.ingest.rebalanced();
     }
 
     /// Restores `partitions` from the changelog and positions each at the

@@ -145,7 +145,7 @@ impl Sink for KafkaSink<'_> {
     type Error = KafkaError;
 
     fn record(&mut self, partition: i32, rec: &ScoreRecord) -> Result<(), KafkaError> {
-        self.per_rep.observe(self.status, partition, rec);
+        self.per_rep.observe(&self.status.business, partition, rec);
         let payload = serde_json::to_vec(rec).map_err(KafkaError::encode("a score record"))?;
         let f = send(
             self.producer,
@@ -187,14 +187,11 @@ impl Sink for KafkaSink<'_> {
         )?;
         self.inflight.push(f, now_ms());
         self.summary.credits_sent += 1;
-        self.status.credits.with_label_values(&["sent"]).inc();
+        self.status.ingest.credit_sent();
         Ok(())
     }
 
     fn state(&mut self, partition: i32, rep_id: &str, bytes: &[u8]) -> Result<(), KafkaError> {
-        self.status
-            .changelog_record_bytes
-            .observe(bytes.len() as f64);
         let f = send(
             self.producer,
             self.changelog,
@@ -205,7 +202,7 @@ impl Sink for KafkaSink<'_> {
         )?;
         self.inflight.push(f, now_ms());
         self.summary.changelog_written += 1;
-        self.status.changelog_records.inc();
+        self.status.output.changelog_record(bytes.len());
         Ok(())
     }
 }
