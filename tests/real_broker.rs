@@ -162,7 +162,10 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
     assert!(restored > 0.0 && restored < half as f64, "{log}");
 
     let want = replay_final(&file);
-    let got = last_scores(&read_topic(&broker.addr, "salespulse.scores", 1));
+    let scores = read_topic(&broker.addr, "salespulse.scores", 1);
+    let alerts = read_topic(&broker.addr, "salespulse.alerts", 1);
+    check_output_schemas(&[&scores, &alerts]);
+    let got = last_scores(&scores);
     assert_eq!(got.len(), want.len());
     for (rep, v) in &want {
         assert_eq!(got.get(rep), Some(v), "rep {rep}");
@@ -339,4 +342,40 @@ fn documented_series() -> Vec<String> {
     names.dedup();
     assert!(names.len() >= 20, "{names:?}");
     names
+}
+
+/// Every record of a live run names its schema in the `salespulse.schema`
+/// header as in its `schema` field, and validates against docs/schemas/
+/// with the independent validator (scripts/check_outputs.py).
+fn check_output_schemas(topics: &[&[support::Record]]) {
+    let dir = support::scratch("live-schemas");
+    let path = dir.join("records.ndjson");
+    let mut lines = String::new();
+    for records in topics {
+        for (_, payload, headers) in records.iter() {
+            let v: serde_json::Value = serde_json::from_slice(payload).expect("json record");
+            assert_eq!(
+                headers.get("salespulse.schema").map(String::as_str),
+                v["schema"].as_str(),
+                "header and field disagree"
+            );
+            lines.push_str(std::str::from_utf8(payload).expect("utf-8"));
+            lines.push('\n');
+        }
+    }
+    std::fs::write(&path, lines).expect("write records");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("python3")
+        .arg(root.join("scripts/check_outputs.py"))
+        .arg(root.join("docs/schemas"))
+        .arg(&path)
+        .output()
+        .expect("python3 (scripts/install-test-deps installs it with jsonschema)");
+    assert!(
+        out.status.success(),
+        "live records fail their schemas: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{}", String::from_utf8_lossy(&out.stdout).trim());
 }

@@ -80,6 +80,7 @@ fn record(
         ),
     };
     AlertRecord {
+        schema: salespulse_model::output::ALERT.into(),
         alert_id: id,
         kind: slot.kind,
         severity,

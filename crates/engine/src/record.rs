@@ -19,6 +19,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
     let core = &mut rs.core;
     core.version = (core.version + 1).max(floor);
     ScoreRecord {
+        schema: kind.schema().into(),
         kind,
         rep_id: rep_id.to_string(),
         team_id: core.team().map(str::to_string),

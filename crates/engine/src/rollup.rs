@@ -54,6 +54,7 @@ pub(crate) fn team_rollups(
     groups
         .into_iter()
         .map(|(team_id, g)| TeamRecord {
+            schema: salespulse_model::output::TEAM_ROLLUP,
             kind: "team_rollup",
             team_id,
             as_of: as_of.clone(),

@@ -85,7 +85,10 @@ async fn publish_rank_changes(
             let producer = &producer;
             let topic = &topic;
             Some(async move {
-                let record = FutureRecord::to(topic).key(&key).payload(&payload);
+                let record = FutureRecord::to(topic)
+                    .key(&key)
+                    .payload(&payload)
+                    .headers(crate::service::schema_header(&a.schema));
                 (label, producer.send(record, Duration::from_secs(10)).await)
             })
         });

@@ -39,6 +39,7 @@ mod processor;
 mod sink;
 
 pub use metrics::{IngestMetrics, OutputMetrics};
+pub(crate) use sink::schema_header;
 
 use context::ServiceContext;
 use processor::Processor;

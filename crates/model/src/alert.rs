@@ -5,7 +5,19 @@
 use serde::{Deserialize, Serialize};
 
 /// What an alert is about. The names are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// Period attainment well behind the share of working time elapsed.
@@ -61,7 +73,7 @@ impl AlertKind {
 }
 
 /// How urgent an alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Good news or context.
@@ -84,7 +96,7 @@ impl Severity {
 }
 
 /// Whether an alert is open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertStatus {
     /// The condition holds.
@@ -110,9 +122,17 @@ impl AlertStatus {
     }
 }
 
+fn alert_schema_id(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+    crate::record::json_schema(serde_json::json!({"type": "string", "const": crate::output::ALERT}))
+}
+
 /// One alert state change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(title = "SalesPulse alert record (alert/1)")]
 pub struct AlertRecord {
+    /// The record's schema and major version: `alert/1` ([`crate::output`]).
+    #[schemars(schema_with = "alert_schema_id")]
+    pub schema: std::borrow::Cow<'static, str>,
     /// Stable per (rep, kind, period or episode): the firing and the
     /// resolved record of one episode share it.
     pub alert_id: String,

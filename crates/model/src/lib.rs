@@ -16,6 +16,7 @@ mod field;
 pub mod hex;
 pub mod kpi_name;
 pub mod money;
+pub mod output;
 pub mod privacy;
 pub mod rank;
 pub mod record;

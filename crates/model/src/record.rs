@@ -18,7 +18,7 @@ pub fn round6(x: f64) -> f64 {
 }
 
 /// What a record is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     /// A rep's current score at stream time.
@@ -28,7 +28,7 @@ pub enum RecordKind {
 }
 
 /// The profile that produced a score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProfileRef {
     /// Profile (role) name.
     pub name: String,
@@ -37,7 +37,7 @@ pub struct ProfileRef {
 }
 
 /// One scoring component and how many points it earned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ComponentScore {
     /// KPI name.
     pub kpi: Cow<'static, str>,
@@ -56,7 +56,7 @@ pub struct ComponentScore {
 }
 
 /// A closed calendar period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PeriodRef {
     /// `day`, `week`, `month` or `quarter`.
     pub kind: Cow<'static, str>,
@@ -109,6 +109,32 @@ impl<'de> Deserialize<'de> for Num {
     }
 }
 
+impl schemars::JsonSchema for Num {
+    fn schema_name() -> String {
+        "Num".into()
+    }
+
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        json_schema(serde_json::json!({
+            "type": "number",
+            "description": "A count (an integer on the wire) or money or a ratio (rounded as docs/records.md says)"
+        }))
+    }
+}
+
+/// A literal schema (the literals here are valid; a mistake shows as
+/// `true`, accept anything, and fails the published-schema tests).
+pub(crate) fn json_schema(v: serde_json::Value) -> schemars::schema::Schema {
+    serde_json::from_value(v).unwrap_or(schemars::schema::Schema::Bool(true))
+}
+
+fn score_schema_ids(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+    json_schema(serde_json::json!({
+        "type": "string",
+        "enum": [crate::output::SCORE, crate::output::PERIOD_SUMMARY]
+    }))
+}
+
 impl Serialize for Num {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -119,8 +145,13 @@ impl Serialize for Num {
 }
 
 /// A score record or period summary, as written to `salespulse.scores`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(title = "SalesPulse score record or period summary (score/1, period_summary/1)")]
 pub struct ScoreRecord {
+    /// The record's schema and major version: `score/1` or
+    /// `period_summary/1` ([`crate::output`]).
+    #[schemars(schema_with = "score_schema_ids")]
+    pub schema: Cow<'static, str>,
     /// `score` or `period_summary`.
     pub kind: RecordKind,
     /// The rep.
@@ -200,6 +231,16 @@ pub struct ScoreHead<'a> {
     pub day_close: Option<&'a DayClose>,
 }
 
+impl RecordKind {
+    /// The schema id records of this kind carry.
+    pub fn schema(self) -> &'static str {
+        match self {
+            RecordKind::Score => crate::output::SCORE,
+            RecordKind::PeriodSummary => crate::output::PERIOD_SUMMARY,
+        }
+    }
+}
+
 impl ScoreRecord {
     /// The record's [`ScoreHead`].
     pub fn head(&self) -> ScoreHead<'_> {
@@ -216,7 +257,7 @@ impl ScoreRecord {
 }
 
 /// A rep's score at a working-day close.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DayClose {
     /// End of the closed day (RFC 3339, UTC).
     pub as_of: String,
@@ -225,7 +266,7 @@ pub struct DayClose {
 }
 
 /// A rep's last closed period of a kind, as its summary had it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LastPeriod {
     /// The period.
     pub period: PeriodRef,
@@ -239,7 +280,7 @@ pub struct LastPeriod {
 }
 
 /// The period before a summary's period, and what changed (docs/records.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PreviousPeriod {
     /// The previous period.
     pub period: PeriodRef,
@@ -254,7 +295,7 @@ pub struct PreviousPeriod {
 }
 
 /// Coaching feedback (docs/coaching.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Coaching {
     /// End of the working day whose close it was judged at (RFC 3339, UTC).
     pub as_of: String,
@@ -266,7 +307,7 @@ pub struct Coaching {
 }
 
 /// One coached component.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoachingItem {
     /// The component's KPI.
     pub kpi: Cow<'static, str>,
@@ -285,7 +326,7 @@ pub struct CoachingItem {
 }
 
 /// A ratio of the rep against its role's median at the close.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoachingRatio {
     /// KPI.
     pub kpi: Cow<'static, str>,
@@ -298,7 +339,7 @@ pub struct CoachingRatio {
 }
 
 /// Pace and forecast of one period component (docs/forecast.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Forecast {
     /// The component's KPI.
     pub kpi: Cow<'static, str>,
@@ -322,7 +363,7 @@ pub struct Forecast {
 }
 
 /// A commission statement (docs/incentives.md); amounts in the reporting currency.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Commission {
     /// The statement period.
     pub period: PeriodRef,
@@ -351,8 +392,10 @@ pub struct Commission {
 }
 
 /// Team KPIs: the same catalog summed over the team's reps.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TeamRecord {
+    /// `team_rollup/1` ([`crate::output`]).
+    pub schema: &'static str,
     /// Always `team_rollup`.
     pub kind: &'static str,
     /// The team.

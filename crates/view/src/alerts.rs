@@ -108,6 +108,7 @@ mod tests {
 
     fn alert(id: &str, status: AlertStatus, started: &str, resolved: Option<&str>) -> AlertRecord {
         AlertRecord {
+            schema: salespulse_model::output::ALERT.into(),
             alert_id: id.into(),
             kind: AlertKind::Inactivity,
             severity: Severity::Warning,

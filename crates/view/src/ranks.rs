@@ -151,6 +151,7 @@ fn alert(
         ("down", "Check in: what changed since the previous day?")
     };
     let firing = AlertRecord {
+        schema: salespulse_model::output::ALERT.into(),
         alert_id: format!("rank_change:{rep}:{at}"),
         kind: AlertKind::RankChange,
         severity: Severity::Info,

@@ -10,6 +10,7 @@ use salespulse_model::KpiName;
 /// A score record of `rep` in `team` with `role` as profile and role.
 pub fn record(rep: &str, team: &str, role: &str, score: f64) -> ScoreRecord {
     ScoreRecord {
+        schema: salespulse_model::output::SCORE.into(),
         kind: RecordKind::Score,
         rep_id: rep.into(),
         team_id: Some(team.into()),

@@ -10,6 +10,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::Message;
 
 use salespulse_engine::Credit;
+use salespulse_model::output::SCHEMA_HEADER;
 use salespulse_model::record::{ScoreRecord, HEAD_HEADER};
 use salespulse_model::{AlertKind, AlertRecord, AlertStatus, Rejection};
 use salespulse_pipeline::{encode_credit, Sink, KIND_CREDIT, KIND_HEADER};
@@ -60,10 +61,19 @@ pub(super) fn kind_header(kind: &str) -> OwnedHeaders {
 fn head_header(rec: &ScoreRecord) -> Result<OwnedHeaders, KafkaError> {
     let head =
         serde_json::to_vec(&rec.head()).map_err(KafkaError::encode("a score record's head"))?;
-    Ok(OwnedHeaders::new().insert(Header {
+    Ok(schema_header(&rec.schema).insert(Header {
         key: HEAD_HEADER,
         value: Some(&head),
     }))
+}
+
+/// The `salespulse.schema` header: the record's schema id, as in its
+/// `schema` field, for consumers that dispatch before parsing.
+pub(crate) fn schema_header(schema: &str) -> OwnedHeaders {
+    OwnedHeaders::new().insert(Header {
+        key: SCHEMA_HEADER,
+        value: Some(schema),
+    })
 }
 
 /// Queues a rejected record to the DLQ: its original bytes and key, with
@@ -169,7 +179,7 @@ impl Sink for KafkaSink<'_> {
             None,
             key,
             &payload,
-            None,
+            Some(schema_header(&a.schema)),
         )?;
         self.inflight.push_in(self.cycle, f, now_ms());
         self.alerts.push((a.kind, a.status));

@@ -105,6 +105,24 @@ impl Serialize for KpiTable {
     }
 }
 
+impl schemars::JsonSchema for KpiTable {
+    fn schema_name() -> String {
+        "KpiTable".into()
+    }
+
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        super::json_schema(serde_json::json!({
+            "type": "object",
+            "description": "KPI values by KPI, then by window or period name; null where undefined (e.g. a ratio over zero)",
+            "propertyNames": {"enum": KpiName::ALL.map(KpiName::as_str)},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {"type": ["number", "null"]}
+            }
+        }))
+    }
+}
+
 /// Reads the object [`Serialize`] writes. Columns are the windows in the
 /// order they first appear; a KPI this build does not know is skipped (a
 /// newer writer may add KPIs), one the record lacks reads as null.

@@ -1,0 +1,48 @@
+//! JSON Schemas of the output records, generated from their types with
+//! schemars: one file per record type and major version.
+
+use schemars::schema::RootSchema;
+
+use crate::record::{ScoreRecord, TeamRecord};
+use crate::AlertRecord;
+
+/// One published schema file.
+#[derive(Debug, Clone)]
+pub struct PublishedSchema {
+    /// File name under docs/schemas/ (`score-1.json`).
+    pub file: &'static str,
+    /// The schema ids records of this file carry (`score/1`, ...).
+    pub ids: &'static [&'static str],
+    /// The schema.
+    pub schema: RootSchema,
+}
+
+impl PublishedSchema {
+    /// The schema as the file holds it (pretty JSON and a final newline).
+    pub fn text(&self) -> String {
+        let mut s = serde_json::to_string_pretty(&self.schema).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// Every output record type's schema.
+pub fn published_schemas() -> Vec<PublishedSchema> {
+    vec![
+        PublishedSchema {
+            file: "score-1.json",
+            ids: &[super::SCORE, super::PERIOD_SUMMARY],
+            schema: schemars::schema_for!(ScoreRecord),
+        },
+        PublishedSchema {
+            file: "alert-1.json",
+            ids: &[super::ALERT],
+            schema: schemars::schema_for!(AlertRecord),
+        },
+        PublishedSchema {
+            file: "team_rollup-1.json",
+            ids: &[super::TEAM_ROLLUP],
+            schema: schemars::schema_for!(TeamRecord),
+        },
+    ]
+}

@@ -1,0 +1,24 @@
+//! The output contract's versions: every output record names its schema and
+//! major version in a `schema` field (and the Kafka header
+//! [`SCHEMA_HEADER`]), and each schema is published as JSON Schema in
+//! docs/schemas/, generated from the record types (a test keeps the files
+//! current, another checks changes against the released schemas with the
+//! rule in docs/records.md, "Schema versions").
+
+mod compat;
+mod generate;
+
+pub use compat::breaking_changes;
+pub use generate::{published_schemas, PublishedSchema};
+
+/// Kafka header carrying a record's schema id (the same as its `schema` field).
+pub const SCHEMA_HEADER: &str = "salespulse.schema";
+
+/// Score records (`kind: score`).
+pub const SCORE: &str = "score/1";
+/// Period summaries (`kind: period_summary`).
+pub const PERIOD_SUMMARY: &str = "period_summary/1";
+/// Alert records.
+pub const ALERT: &str = "alert/1";
+/// Team rollups (`replay --teams`).
+pub const TEAM_ROLLUP: &str = "team_rollup/1";
