@@ -356,6 +356,7 @@ async fn input_keyed_by_something_else_is_rekeyed_by_rep_through_the_by_rep_topi
     cluster.create_topic(&s.output.scores, 3, 1).unwrap();
     cluster.create_topic(&s.output.dlq, 1, 1).unwrap();
     cluster.create_topic(&s.output.alerts, 1, 1).unwrap();
+    cluster.create_topic(&s.output.statements, 1, 1).unwrap();
     let lines: Vec<String> = Generator::new(Options {
         reps: 16,
         days: 40,

@@ -97,6 +97,7 @@ fn clear_customer_data_reaches_no_topic_log_metric_or_answer() {
         ("salespulse.by-rep", 2),
         ("salespulse.scores", 2),
         ("salespulse.alerts", 2),
+        ("salespulse.statements", 2),
         ("salespulse.state", 2),
         ("salespulse.dlq", 2),
         ("salespulse.control", 1),

@@ -31,9 +31,9 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
 
     // Topics, twice: the second run finds them all and changes nothing.
     let first = ok(salespulse(&["topics", "create", "--config", cfg_s]));
-    assert_eq!(first.matches("created").count(), 7, "{first}");
+    assert_eq!(first.matches("created").count(), 8, "{first}");
     let second = ok(salespulse(&["topics", "create", "--config", cfg_s]));
-    assert_eq!(second.matches("exists").count(), 7, "{second}");
+    assert_eq!(second.matches("exists").count(), 8, "{second}");
 
     // A generated stream with duplicates and malformed lines, kept in a file for replay.
     let gen = [
@@ -164,7 +164,12 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
     let want = replay_final(&file);
     let scores = read_topic(&broker.addr, "salespulse.scores", 1);
     let alerts = read_topic(&broker.addr, "salespulse.alerts", 1);
-    check_output_schemas(&[&scores, &alerts]);
+    let statements = read_topic(&broker.addr, "salespulse.statements", 1);
+    check_output_schemas(&[&scores, &alerts, &statements]);
+    let live = latest_statements(statements.iter().map(|(_, p, _)| p.as_slice()));
+    let replayed = replayed_statements(&file);
+    assert!(!replayed.is_empty(), "the replay wrote no statements");
+    assert_eq!(live, replayed, "the latest statement per key");
     let got = last_scores(&scores);
     assert_eq!(got.len(), want.len());
     for (rep, v) in &want {
@@ -378,4 +383,38 @@ fn check_output_schemas(topics: &[&[support::Record]]) {
         String::from_utf8_lossy(&out.stderr)
     );
     eprintln!("{}", String::from_utf8_lossy(&out.stdout).trim());
+}
+
+/// The latest statement per key, without what depends on when it was sent
+/// (`as_of`, `version`): live sends a change at the next emit interval,
+/// replay at the next record it builds.
+fn latest_statements<'a>(
+    payloads: impl Iterator<Item = &'a [u8]>,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    payloads
+        .map(|p| {
+            let mut v: serde_json::Value = serde_json::from_slice(p).expect("statement");
+            let o = v.as_object_mut().expect("object");
+            o.remove("as_of");
+            o.remove("version");
+            (v["key"].as_str().expect("key").to_string(), v)
+        })
+        .collect()
+}
+
+/// `replay --statements` over `events`, latest per key.
+fn replayed_statements(events: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let dir = support::scratch("replay-statements");
+    let path = dir.join("statements.ndjson");
+    ok(salespulse(&[
+        "replay",
+        "--events",
+        events.to_str().unwrap(),
+        "--out",
+        "/dev/null",
+        "--statements",
+        path.to_str().unwrap(),
+    ]));
+    let text = std::fs::read_to_string(&path).expect("statements written");
+    latest_statements(text.lines().map(str::as_bytes))
 }

@@ -16,7 +16,7 @@ mod ranks;
 mod view;
 mod whatif;
 use salespulse_engine::Emit;
-use salespulse_model::record::{RecordKind, ScoreRecord};
+use salespulse_model::record::{RecordKind, ScoreRecord, StatementRecord};
 use salespulse_model::{Reason, Timestamp};
 use salespulse_pipeline::{Collected, Pipeline};
 
@@ -51,6 +51,10 @@ pub struct Args {
     /// Where alert records go (NDJSON, as on the salespulse.alerts topic).
     #[arg(long)]
     alerts: Option<PathBuf>,
+    /// Where commission statements go (NDJSON, as on the
+    /// salespulse.statements topic: one each time a statement changes).
+    #[arg(long)]
+    statements: Option<PathBuf>,
     /// Which records to write.
     #[arg(long, value_enum, default_value_t = EmitArg::Final)]
     emit: EmitArg,
@@ -178,6 +182,14 @@ pub fn run(a: &Args) -> Result<()> {
         }
         None => None,
     };
+    let mut statements = match &a.statements {
+        Some(p) => {
+            Some(BufWriter::new(File::create(p).with_context(|| {
+                format!("creating --statements {}", p.display())
+            })?))
+        }
+        None => None,
+    };
     let mut alert_count = 0u64;
     let (input, len) = open_input(&a.events)?;
     let mut reader = BufReader::with_capacity(1 << 20, input);
@@ -240,8 +252,10 @@ pub fn run(a: &Args) -> Result<()> {
         let Collected {
             records,
             alerts: raised,
+            statements: changed,
             ..
         } = out_now.take();
+        write_all(statements.as_mut(), &changed)?;
         for alert in raised {
             alert_count += 1;
             if let Some(w) = alerts.as_mut() {
@@ -272,14 +286,15 @@ pub fn run(a: &Args) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    let (tail, tail_alerts) = match a.emit {
+    let (tail, tail_alerts, tail_statements) = match a.emit {
         EmitArg::All => {
             let Ok(()) = pipeline.emit(Emit::Changed, &mut out_now);
             let c = out_now.take();
-            (c.records, c.alerts)
+            (c.records, c.alerts, c.statements)
         }
         EmitArg::Final => final_records(&mut pipeline),
     };
+    write_all(statements.as_mut(), &tail_statements)?;
     for alert in tail_alerts {
         alert_count += 1;
         if let Some(w) = alerts.as_mut() {
@@ -325,6 +340,9 @@ pub fn run(a: &Args) -> Result<()> {
         d.flush()?;
     }
     if let Some(w) = alerts.as_mut() {
+        w.flush()?;
+    }
+    if let Some(w) = statements.as_mut() {
         w.flush()?;
     }
     print_summary(
@@ -376,10 +394,14 @@ fn finals_only(records: Vec<ScoreRecord>) -> Vec<ScoreRecord> {
 /// What the end of a replay leaves: the summaries still due (the score
 /// records of working-day closes among them are not final), then one score
 /// record per rep at its partition's stream time, sorted by rep_id; and the
-/// alerts still held.
+/// alerts and statements still held.
 fn final_records(
     pipeline: &mut Pipeline,
-) -> (Vec<ScoreRecord>, Vec<salespulse_model::AlertRecord>) {
+) -> (
+    Vec<ScoreRecord>,
+    Vec<salespulse_model::AlertRecord>,
+    Vec<StatementRecord>,
+) {
     let mut sink = Collected::default();
     let Ok(()) = pipeline.emit(Emit::Summaries, &mut sink);
     let mut records = finals_only(std::mem::take(&mut sink.records));
@@ -387,7 +409,17 @@ fn final_records(
     let mut scores = std::mem::take(&mut sink.records);
     scores.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
     records.extend(scores);
-    (records, sink.alerts)
+    (records, sink.alerts, sink.statements)
+}
+
+/// Writes `records` as NDJSON lines to `w`, if there is one.
+fn write_all<T: serde::Serialize>(w: Option<&mut BufWriter<File>>, records: &[T]) -> Result<()> {
+    if let Some(w) = w {
+        for r in records {
+            write_json(w, r)?;
+        }
+    }
+    Ok(())
 }
 
 fn trim_line(buf: &[u8]) -> &[u8] {

@@ -70,7 +70,7 @@ impl WhatIf {
     /// The report, from the base's final score records.
     pub fn finish(mut self, base_final: &[ScoreRecord]) -> Report {
         note(&mut self.base_statements, base_final);
-        let (cand_final, _) = super::final_records(&mut self.candidate);
+        let (cand_final, ..) = super::final_records(&mut self.candidate);
         note(&mut self.candidate_statements, &cand_final);
         let base = Side::of(base_final, &self.base_statements);
         let cand = Side::of(&cand_final, &self.candidate_statements);

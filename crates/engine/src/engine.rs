@@ -20,7 +20,7 @@ use crate::feature::credit::{self, Credit, CreditOutcome};
 use crate::feature::detect::DataQuality;
 use crate::feature::hooks::{AdmitCx, EventCx};
 use crate::outbox::{Emit, Outbox, Output, Outputs};
-use crate::record::{score_record, summary_record};
+use crate::record::{queue_record, score_record, summary_record};
 use crate::rep::Core;
 use crate::reps::{self, Marks, Reps};
 use crate::rollup::{self, GroupSums};
@@ -363,7 +363,7 @@ impl Engine {
             let summarised = !closed.is_empty();
             for p in closed {
                 let rec = summary_record(&self.cfg, &self.names, &id, rs, t, p, &self.clock, floor);
-                self.outbox.record(rec);
+                queue_record(&mut self.outbox, &self.cfg, rs, rec);
                 self.stats.summaries_emitted += 1;
             }
             // A summary notes the period's sums in the rep's history (and
@@ -458,7 +458,7 @@ impl Engine {
             if let Some(rs) = self.reps.get_mut(&id) {
                 rs.core.dirty = false;
                 let rec = score_record(&self.cfg, &self.names, &id, rs, t, &self.clock, floor);
-                self.outbox.record(rec);
+                queue_record(&mut self.outbox, &self.cfg, rs, rec);
                 self.stats.scores_emitted += 1;
             }
         }
@@ -483,7 +483,7 @@ impl Engine {
             if rs.core.periods.get(&p).is_some() || rs.features.commission.closed_sums(&p).is_some()
             {
                 let rec = summary_record(&self.cfg, &self.names, &id, rs, t, p, &self.clock, floor);
-                self.outbox.record(rec);
+                queue_record(&mut self.outbox, &self.cfg, rs, rec);
                 self.stats.summaries_emitted += 1;
                 self.marks.unsaved(&id, &mut rs.core);
             }

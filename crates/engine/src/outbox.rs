@@ -9,7 +9,7 @@
 //! [`crate::Engine::checkpoint`]. Drivers (replay, the Kafka service) drain
 //! the outbox and route each output to its sink.
 
-use salespulse_model::record::{RecordKind, ScoreRecord};
+use salespulse_model::record::{RecordKind, ScoreRecord, StatementRecord};
 use salespulse_model::AlertRecord;
 
 use crate::feature::credit::Credit;
@@ -21,6 +21,9 @@ pub enum Output {
     Record(Box<ScoreRecord>),
     /// An alert record, firing or resolved (`salespulse.alerts`).
     Alert(Box<AlertRecord>),
+    /// A commission statement that changed (`salespulse.statements`),
+    /// after the record it goes with.
+    Statement(Box<StatementRecord>),
     /// An assist credit for a helper, applied by the helper's engine.
     Credit(Credit),
     /// A rep's changelog record (`salespulse.state`).

@@ -131,3 +131,18 @@ pub(crate) fn summary_record(
     rec.kpis = kpis;
     rec
 }
+
+/// Queues a score record or summary, then its commission statement when
+/// that changed (the statements topic's record).
+pub(crate) fn queue_record(
+    outbox: &mut crate::outbox::Outbox,
+    cfg: &EngineConfig,
+    rs: &mut RepState,
+    rec: ScoreRecord,
+) {
+    let statement = rs.features.commission.statement_for(cfg, &rs.core, &rec);
+    outbox.record(rec);
+    if let Some(s) = statement {
+        outbox.push(crate::outbox::Output::Statement(Box::new(s)));
+    }
+}

@@ -161,3 +161,78 @@ fn a_prorated_clawback_takes_back_the_share_of_the_window_left() {
         (20_000.0, 70_500.0, 2_000.0, 4_850.0)
     );
 }
+
+/// The statements topic's records on the refund scenario above: one per
+/// change of a period's statement (never a repeat), keyed by rep and
+/// period, amounts as exact decimal strings equal to the score records'
+/// figures; the closed month's corrections are marked closed and replace
+/// the same key.
+#[test]
+fn statements_are_sent_when_they_change_keyed_by_period_with_exact_amounts() {
+    let mut e = engine(r#""cap": 4000,"#, r#""clawback_days": 45,"#);
+    let mut lines = march();
+    lines.push(refund("d4", "2026-04-05T10:00:00Z", 40_000));
+    lines.push(refund("d3", "2026-04-25T10:00:00Z", 500));
+    let mut statements = Vec::new();
+    let mut records = Vec::new();
+    for l in &lines {
+        e.ingest(l.as_bytes(), None).unwrap();
+        e.flush(salespulse_engine::Emit::Changed);
+        let out = e.drain();
+        statements.extend(out.0.iter().filter_map(|o| match o {
+            salespulse_engine::Output::Statement(s) => Some((**s).clone()),
+            _ => None,
+        }));
+        records.extend(out.records());
+    }
+    let march_key = "r1/month/2026-03-01";
+    let march: Vec<_> = statements.iter().filter(|s| s.key == march_key).collect();
+    let earned: Vec<(&str, &str, bool)> = march
+        .iter()
+        .map(|s| (s.earned_to_date.0.as_str(), s.net.0.as_str(), s.closed))
+        .collect();
+    assert_eq!(
+        earned,
+        [
+            ("1500.00", "30000.00", false),
+            ("3000.00", "50000.00", false),
+            // d3: 40,000 × 5% + 10,500 × 8% + the SPIFF of d2 = 3,040.
+            ("3040.00", "50500.00", false),
+            ("4200.00", "90500.00", false),
+            // The close, then the two corrections.
+            ("4200.00", "90500.00", true),
+            ("3040.00", "50500.00", true),
+            ("3000.00", "50000.00", true),
+        ],
+        "{march:#?}"
+    );
+    // Never the same statement twice in a row for a key.
+    for w in march.windows(2) {
+        let strip = |s: &salespulse_model::record::StatementRecord| {
+            (
+                s.net.clone(),
+                s.earned_to_date.clone(),
+                s.closed,
+                s.clawbacks.clone(),
+            )
+        };
+        assert_ne!(strip(w[0]), strip(w[1]));
+    }
+    assert!(march.windows(2).all(|w| w[1].version > w[0].version));
+    assert!(march
+        .iter()
+        .all(|s| s.currency == "USD" && s.rep_id == "r1"));
+    // Each statement equals the commission of the record it went with.
+    for s in &march {
+        let rec = records
+            .iter()
+            .find(|r| r.version == s.version && r.rep_id == s.rep_id)
+            .expect("the record the statement went with");
+        let c = c(rec);
+        assert_eq!(s.earned_to_date.0.parse::<f64>().unwrap(), c.earned_to_date);
+        assert_eq!(s.net.0.parse::<f64>().unwrap(), c.net);
+        assert_eq!(s.clawbacks.0.parse::<f64>().unwrap(), c.clawbacks);
+    }
+    // April's statement is its own key.
+    assert!(statements.iter().any(|s| s.key == "r1/month/2026-04-01"));
+}

@@ -17,8 +17,8 @@ pub enum TopicOutcome {
     Existed(String),
 }
 
-/// Creates the input, score, DLQ, by-rep, changelog, alert and control topics. The score
-/// and changelog topics are compacted (only the latest record per rep
+/// Creates the input, score, DLQ, by-rep, changelog, alert, statement and control topics. The score,
+/// statement and changelog topics are compacted (only the latest record per rep
 /// matters); the others use the broker's delete policy. Existing topics are left alone.
 pub async fn create_topics(
     s: &KafkaSettings,
@@ -41,6 +41,8 @@ pub async fn create_topics(
     wanted.push(NewTopic::new(&s.output.by_rep, p, rf()));
     wanted.push(NewTopic::new(&s.output.changelog, p, rf()).set("cleanup.policy", "compact"));
     wanted.push(NewTopic::new(&s.output.alerts, p, rf()));
+    // Keyed by rep and period: compaction keeps every period's latest statement.
+    wanted.push(NewTopic::new(&s.output.statements, p, rf()).set("cleanup.policy", "compact"));
     // Every version must stay readable: replays and restarts rebuild the
     // timeline from the whole topic (a few KB per change).
     wanted.push(NewTopic::new(&s.output.control, 1, rf()).set("retention.ms", "-1"));

@@ -69,6 +69,10 @@ pub struct OutputSection {
     pub changelog: String,
     /// Alert records (firing / resolved), keyed by rep_id (the source for data-quality alerts).
     pub alerts: String,
+    /// Commission statements, keyed by rep, plan period kind and start
+    /// (compacted: every period's latest statement is kept). Pay data:
+    /// restrict it (docs/operations.md, "Who may read pay").
+    pub statements: String,
     /// Profile changes (docs/control-topic.md): one partition, read whole by every instance.
     pub control: String,
 }
@@ -81,6 +85,7 @@ impl Default for OutputSection {
             by_rep: "salespulse.by-rep".into(),
             changelog: "salespulse.state".into(),
             alerts: "salespulse.alerts".into(),
+            statements: "salespulse.statements".into(),
             control: "salespulse.control".into(),
         }
     }
@@ -88,13 +93,14 @@ impl Default for OutputSection {
 
 impl OutputSection {
     /// Every output topic, in creation order.
-    pub fn topics(&self) -> [&str; 6] {
+    pub fn topics(&self) -> [&str; 7] {
         [
             &self.scores,
             &self.dlq,
             &self.by_rep,
             &self.changelog,
             &self.alerts,
+            &self.statements,
             &self.control,
         ]
     }

@@ -171,6 +171,26 @@ impl CurrencyTable {
         self.quotient_to_output(micros, 1)
     }
 
+    /// Rounds reporting micro-units to the reporting currency's minor unit
+    /// (half-even) and writes the amount as an exact decimal string with
+    /// that many decimals (`"1234.50"` in EUR, `"1235"` in JPY).
+    pub fn micros_to_decimal(&self, micros: i128) -> String {
+        let exp = self.reporting_exponent.min(6);
+        let minor = div_round_half_even(micros, 10i128.pow(6 - exp));
+        let sign = if minor < 0 { "-" } else { "" };
+        let abs = minor.unsigned_abs();
+        if exp == 0 {
+            return format!("{sign}{abs}");
+        }
+        let unit = 10u128.pow(exp);
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / unit,
+            abs % unit,
+            width = exp as usize
+        )
+    }
+
     /// Rounds `micros / count` once, half-even, to the reporting minor unit.
     pub fn quotient_to_output(&self, micros: i128, count: u64) -> f64 {
         let den = 10i128.pow(6 - self.reporting_exponent.min(6)) * i128::from(count.max(1));
@@ -258,6 +278,20 @@ pub fn parse_decimal(s: &str, scale: u32) -> Result<i64, DecimalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_output_is_exact_in_the_reporting_minor_unit() {
+        let eur = CurrencyTable::new("EUR", None).unwrap();
+        assert_eq!(eur.micros_to_decimal(1_234_505_000), "1234.50", "half-even");
+        assert_eq!(eur.micros_to_decimal(1_234_515_000), "1234.52");
+        assert_eq!(eur.micros_to_decimal(-5_000), "0.00", "no negative zero");
+        assert_eq!(eur.micros_to_decimal(-15_000), "-0.02");
+        assert_eq!(eur.micros_to_decimal(0), "0.00");
+        let jpy = CurrencyTable::new("JPY", None).unwrap();
+        assert_eq!(jpy.micros_to_decimal(1_234_500_000), "1234", "half-even");
+        let big = 950_000_000_000_i128 * 1_000_000;
+        assert_eq!(eur.micros_to_decimal(big), "950000000000.00");
+    }
 
     #[test]
     fn decimal_parsing() {

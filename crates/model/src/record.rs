@@ -9,7 +9,9 @@ use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
 mod kpi_table;
+mod statement;
 pub use kpi_table::{KpiTable, WindowName, WindowNames};
+pub use statement::{statement_key, Decimal, StatementRecord};
 
 /// Rounds a real to six decimals, the precision of every non-money number
 /// in the output records (docs/records.md).

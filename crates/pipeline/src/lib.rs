@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use salespulse_engine::{
     Applied, Credit, CreditOutcome, Emit, Engine, EngineConfig, Output, Stats,
 };
-use salespulse_model::record::ScoreRecord;
+use salespulse_model::record::{ScoreRecord, StatementRecord};
 use salespulse_model::{AlertRecord, Rejection};
 
 pub use credit_wire::{decode_credit, encode_credit, KIND_CREDIT, KIND_HEADER};
@@ -37,6 +37,9 @@ pub trait Sink {
     fn record(&mut self, partition: i32, record: &ScoreRecord) -> Result<(), Self::Error>;
     /// An alert record.
     fn alert(&mut self, partition: i32, alert: &AlertRecord) -> Result<(), Self::Error>;
+    /// A commission statement that changed (after the record it goes with).
+    fn statement(&mut self, partition: i32, statement: &StatementRecord)
+        -> Result<(), Self::Error>;
     /// An assist credit for a helper on another instance ([`Credits::Remote`]).
     fn credit(&mut self, from: i32, credit: &Credit) -> Result<(), Self::Error>;
     /// A rep's changelog record.
@@ -51,6 +54,8 @@ pub struct Collected {
     pub records: Vec<ScoreRecord>,
     /// Alert records.
     pub alerts: Vec<AlertRecord>,
+    /// Commission statements.
+    pub statements: Vec<StatementRecord>,
     /// Credits for other instances, with the partition that made them.
     pub credits: Vec<(i32, Credit)>,
     /// Changelog records: (partition, rep_id, value).
@@ -65,6 +70,10 @@ impl Sink for Collected {
     }
     fn alert(&mut self, _: i32, alert: &AlertRecord) -> Result<(), Self::Error> {
         self.alerts.push(alert.clone());
+        Ok(())
+    }
+    fn statement(&mut self, _: i32, statement: &StatementRecord) -> Result<(), Self::Error> {
+        self.statements.push(statement.clone());
         Ok(())
     }
     fn credit(&mut self, from: i32, credit: &Credit) -> Result<(), Self::Error> {
@@ -329,6 +338,7 @@ impl Pipeline {
             match output {
                 Output::Record(r) => sink.record(p, &r)?,
                 Output::Alert(a) => sink.alert(p, &a)?,
+                Output::Statement(s) => sink.statement(p, &s)?,
                 Output::State { rep_id, bytes } => sink.state(p, &rep_id, &bytes)?,
                 Output::Credit(c) => credits.push(c),
             }

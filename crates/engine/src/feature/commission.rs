@@ -7,7 +7,10 @@
 
 use salespulse_incentive::{Books, Measure, Plan, Statement, MICROS};
 use salespulse_kpi::SalesAcc;
-use salespulse_model::record::{round6, Commission as CommissionRecord, PeriodRef, ScoreRecord};
+use salespulse_model::record::{
+    round6, statement_key, Commission as CommissionRecord, Decimal, PeriodRef, RecordKind,
+    ScoreRecord, StatementRecord,
+};
 use salespulse_model::{Body, KpiName, Timestamp};
 use salespulse_window::{Period, ReleaseSpare};
 use serde::{Deserialize, Serialize};
@@ -23,7 +26,29 @@ pub(crate) struct Commission {
     /// KPI sums of closed statement periods, as of their (last) summary,
     /// while a refund can still correct them: (period start, sums).
     closed: Vec<(i64, SalesAcc)>,
+    /// The statements last sent to the statements topic, (key, content
+    /// hash), the latest few: a statement is sent again only when it
+    /// changed. Not in the changelog: after a restore the first record
+    /// sends its statement again (the same content, harmless on a
+    /// compacted topic).
+    #[serde(skip)]
+    sent: Sent,
 }
+
+/// (statement key, content hash) of the statements last sent. Not part of
+/// the state's identity: a restored rep equals the one that was saved.
+#[derive(Debug, Clone, Default)]
+struct Sent(Vec<(String, u64)>);
+
+impl PartialEq for Sent {
+    fn eq(&self, _: &Sent) -> bool {
+        true
+    }
+}
+
+/// Statements remembered as sent (the current period, the previous one
+/// while refunds can correct it, and room for a plan change).
+const SENT_KEPT: usize = 8;
 
 impl Feature for Commission {
     fn on_event(&mut self, cx: &mut EventCx<'_, '_>) {
@@ -58,6 +83,119 @@ impl Feature for Commission {
     fn shrink(&mut self) {
         self.books.shrink();
         self.closed.release_spare();
+    }
+}
+
+impl Commission {
+    /// The statement record that goes with `rec` (a score record's current
+    /// statement, a summary's closed one) if it changed since the last one
+    /// sent for its period.
+    pub(crate) fn statement_for(
+        &mut self,
+        cfg: &EngineConfig,
+        core: &Core,
+        rec: &ScoreRecord,
+    ) -> Option<StatementRecord> {
+        let c = rec.commission.as_ref()?;
+        let closed = rec.kind == RecordKind::PeriodSummary;
+        // The record's section holds the same amounts rounded the same
+        // way: unchanged there, unchanged here, and nothing is built.
+        let key = statement_key(&rec.rep_id, &c.period);
+        let hash = section_hash(c, closed);
+        match self.sent.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, h)) if *h == hash => return None,
+            Some((_, h)) => *h = hash,
+            None => {
+                self.sent.0.push((key.clone(), hash));
+                if self.sent.0.len() > SENT_KEPT {
+                    self.sent.0.remove(0);
+                }
+            }
+        }
+        let kind = salespulse_window::PeriodKind::parse(&c.period.kind)?;
+        let start = Timestamp::parse_rfc3339(&c.period.start).ok()?.0;
+        let period = cfg.calendar.period(kind, start);
+        let plan = plan_of(cfg, core, &period)?;
+        let target = (target(cfg, core, plan, &period) * MICROS).round() as i64;
+        let s = self.books.statement(plan, period.start, period.end, target);
+        let mut out = exact_record(cfg, plan, c.period.clone(), &s);
+        out.key = key;
+        out.rep_id.clone_from(&rec.rep_id);
+        out.team_id.clone_from(&rec.team_id);
+        out.manager_id.clone_from(&rec.manager_id);
+        out.closed = closed;
+        out.as_of.clone_from(&rec.as_of);
+        out.version = rec.version;
+        Some(out)
+    }
+}
+
+/// What identifies a statement's content (in memory only: never saved).
+fn section_hash(c: &CommissionRecord, closed: bool) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (
+        closed,
+        &c.period.kind,
+        &c.period.start,
+        &c.measure,
+        c.capped,
+    )
+        .hash(&mut h);
+    for x in [
+        c.target,
+        c.gross,
+        c.refunded,
+        c.net,
+        c.attainment,
+        c.earned_to_date,
+        c.clawbacks,
+        c.next_deal_rate,
+    ] {
+        x.to_bits().hash(&mut h);
+    }
+    for (k, v) in &c.by_component {
+        (k, v.to_bits()).hash(&mut h);
+    }
+    h.finish()
+}
+
+/// A statement with exact decimal amounts; identity and time left for the caller.
+fn exact_record(
+    cfg: &EngineConfig,
+    plan: &Plan,
+    period: PeriodRef,
+    s: &Statement,
+) -> StatementRecord {
+    let table = &cfg.decode.currencies;
+    let exact = |micros: f64| Decimal(table.micros_to_decimal(micros.round() as i128));
+    let mut by_component = std::collections::BTreeMap::new();
+    by_component.insert(plan.measure.kpi().to_string(), exact(s.tiered));
+    for (name, _, amount) in &s.spiffs {
+        by_component.insert(format!("spiff:{name}"), exact(*amount));
+    }
+    StatementRecord {
+        schema: salespulse_model::output::STATEMENT.into(),
+        key: String::new(),
+        rep_id: String::new(),
+        team_id: None,
+        manager_id: None,
+        as_of: String::new(),
+        version: 0,
+        closed: false,
+        currency: table.reporting().to_string(),
+        period,
+        measure: plan.measure.kpi().into(),
+        target: exact(s.target as f64),
+        gross: exact(s.gross as f64),
+        refunded: exact(s.clawed as f64),
+        net: exact(s.net() as f64),
+        attainment: round6(s.net() as f64 / s.target.max(1) as f64),
+        earned_to_date: exact(s.earned),
+        by_component,
+        clawbacks: exact(s.clawbacks),
+        next_deal_rate: round6(s.next_rate),
+        capped: s.capped,
     }
 }
 

@@ -11,7 +11,7 @@ use rdkafka::Message;
 
 use salespulse_engine::Credit;
 use salespulse_model::output::SCHEMA_HEADER;
-use salespulse_model::record::{ScoreRecord, HEAD_HEADER};
+use salespulse_model::record::{ScoreRecord, StatementRecord, HEAD_HEADER};
 use salespulse_model::{AlertKind, AlertRecord, AlertStatus, Rejection};
 use salespulse_pipeline::{encode_credit, Sink, KIND_CREDIT, KIND_HEADER};
 
@@ -183,6 +183,20 @@ impl Sink for KafkaSink<'_> {
         )?;
         self.inflight.push_in(self.cycle, f, now_ms());
         self.alerts.push((a.kind, a.status));
+        Ok(())
+    }
+
+    fn statement(&mut self, _: i32, st: &StatementRecord) -> Result<(), KafkaError> {
+        let payload = serde_json::to_vec(st).map_err(KafkaError::encode("a statement"))?;
+        let f = send(
+            self.producer,
+            &self.s.output.statements,
+            None,
+            &st.key,
+            &payload,
+            Some(schema_header(&st.schema)),
+        )?;
+        self.inflight.push_in(self.cycle, f, now_ms());
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 
 use schemars::schema::RootSchema;
 
-use crate::record::{ScoreRecord, TeamRecord};
+use crate::record::{ScoreRecord, StatementRecord, TeamRecord};
 use crate::AlertRecord;
 
 /// One published schema file.
@@ -38,6 +38,11 @@ pub fn published_schemas() -> Vec<PublishedSchema> {
             file: "alert-1.json",
             ids: &[super::ALERT],
             schema: schemars::schema_for!(AlertRecord),
+        },
+        PublishedSchema {
+            file: "statement-1.json",
+            ids: &[super::STATEMENT],
+            schema: schemars::schema_for!(StatementRecord),
         },
         PublishedSchema {
             file: "team_rollup-1.json",

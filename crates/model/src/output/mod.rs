@@ -20,5 +20,7 @@ pub const SCORE: &str = "score/1";
 pub const PERIOD_SUMMARY: &str = "period_summary/1";
 /// Alert records.
 pub const ALERT: &str = "alert/1";
+/// Commission statements (`salespulse.statements`).
+pub const STATEMENT: &str = "statement/1";
 /// Team rollups (`replay --teams`).
 pub const TEAM_ROLLUP: &str = "team_rollup/1";
