@@ -14,8 +14,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, FutureProducer, FutureRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -55,22 +53,6 @@ fn read_offsets(
     out
 }
 
-/// Creates `topic` with one partition.
-async fn create_topic(broker: &str, topic: &str) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", broker)
-        .create()
-        .expect("admin");
-    let topic = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
-    for r in admin
-        .create_topics(&[topic], &AdminOptions::new())
-        .await
-        .expect("create topic")
-    {
-        r.expect("topic created");
-    }
-}
-
 #[cfg_attr(
     not(feature = "external"),
     ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
@@ -78,7 +60,7 @@ async fn create_topic(broker: &str, topic: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fetch_from_inside_a_record_batch_starts_at_the_requested_offset() {
     let broker = support::Broker::start();
-    create_topic(&broker.addr, "batches").await;
+    support::create_topic(&broker.addr, "batches").await;
     // Batches of up to 1,000 records, all queued before any is sent.
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &broker.addr)
@@ -124,7 +106,7 @@ fn a_tailing_consumer_gets_every_offset_while_two_producers_append() {
     let broker = support::Broker::start();
     tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(create_topic(&broker.addr, "tail"));
+        .block_on(support::create_topic(&broker.addr, "tail"));
     const EACH: usize = 60_000;
     // Two idempotent producers with several requests in flight each: the
     // broker stores batches concurrently while the consumer fetches.
@@ -188,7 +170,7 @@ fn a_tailing_consumer_gets_every_offset_while_two_producers_append() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fetch_from_inside_a_batch_that_the_byte_limit_cuts_skips_nothing() {
     let broker = support::Broker::start();
-    create_topic(&broker.addr, "cut").await;
+    support::create_topic(&broker.addr, "cut").await;
     // One batch of 10 records, then 600 batches of one record each.
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &broker.addr)

@@ -7,28 +7,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 const T: Duration = Duration::from_secs(10);
-
-async fn create_topic(broker: &str, topic: &str) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", broker)
-        .create()
-        .expect("admin");
-    let topic = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
-    for r in admin
-        .create_topics(&[topic], &AdminOptions::new())
-        .await
-        .expect("create topic")
-    {
-        r.expect("topic created");
-    }
-}
 
 /// Payloads a fresh consumer with `isolation` reads from the start of `topic`.
 fn read(broker: &str, topic: &str, isolation: &str) -> Vec<String> {
@@ -65,7 +48,7 @@ fn read(broker: &str, topic: &str, isolation: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_test_broker_cannot_commit_a_transaction() {
     let broker = support::Broker::start();
-    create_topic(&broker.addr, "txn").await;
+    support::create_topic(&broker.addr, "txn").await;
     let p: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", &broker.addr)
         .set("transactional.id", "probe")

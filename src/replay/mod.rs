@@ -174,22 +174,8 @@ pub fn run(a: &Args) -> Result<()> {
         Some(dir) => Some(whatif::WhatIf::new(dir, usize::from(a.partitions))?),
         None => None,
     };
-    let mut alerts = match &a.alerts {
-        Some(p) => {
-            Some(BufWriter::new(File::create(p).with_context(|| {
-                format!("creating --alerts {}", p.display())
-            })?))
-        }
-        None => None,
-    };
-    let mut statements = match &a.statements {
-        Some(p) => {
-            Some(BufWriter::new(File::create(p).with_context(|| {
-                format!("creating --statements {}", p.display())
-            })?))
-        }
-        None => None,
-    };
+    let mut alerts = create_optional(a.alerts.as_deref(), "--alerts")?;
+    let mut statements = create_optional(a.statements.as_deref(), "--statements")?;
     let mut alert_count = 0u64;
     let (input, len) = open_input(&a.events)?;
     let mut reader = BufReader::with_capacity(1 << 20, input);
@@ -199,14 +185,7 @@ pub fn run(a: &Args) -> Result<()> {
     } else {
         open_output(&a.out)?
     };
-    let mut dlq = match &a.dlq {
-        Some(p) => {
-            Some(BufWriter::new(File::create(p).with_context(|| {
-                format!("creating --dlq {}", p.display())
-            })?))
-        }
-        None => None,
-    };
+    let mut dlq = create_optional(a.dlq.as_deref(), "--dlq")?;
     let bar = progress_bar(len);
     let started = Instant::now();
     let mut buf = Vec::with_capacity(4096);
@@ -410,6 +389,16 @@ fn final_records(
     scores.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
     records.extend(scores);
     (records, sink.alerts, sink.statements)
+}
+
+/// The NDJSON file an optional `flag` names, created (empty) if named.
+fn create_optional(path: Option<&Path>, flag: &str) -> Result<Option<BufWriter<File>>> {
+    path.map(|p| {
+        File::create(p)
+            .map(BufWriter::new)
+            .with_context(|| format!("creating {flag} {}", p.display()))
+    })
+    .transpose()
 }
 
 /// Writes `records` as NDJSON lines to `w`, if there is one.

@@ -50,6 +50,23 @@ fn tansu_path() -> String {
     );
 }
 
+/// Creates `topic` with one partition on `broker`.
+pub async fn create_topic(broker: &str, topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker)
+        .create()
+        .expect("admin");
+    let topic = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
+    for r in admin
+        .create_topics(&[topic], &AdminOptions::new())
+        .await
+        .expect("create topic")
+    {
+        r.expect("topic created");
+    }
+}
+
 /// A free port on 127.0.0.1 (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

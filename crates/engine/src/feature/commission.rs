@@ -169,11 +169,7 @@ fn exact_record(
 ) -> StatementRecord {
     let table = &cfg.decode.currencies;
     let exact = |micros: f64| Decimal(table.micros_to_decimal(micros.round() as i128));
-    let mut by_component = std::collections::BTreeMap::new();
-    by_component.insert(plan.measure.kpi().to_string(), exact(s.tiered));
-    for (name, _, amount) in &s.spiffs {
-        by_component.insert(format!("spiff:{name}"), exact(*amount));
-    }
+    let by_component = by_component(plan, s, exact);
     StatementRecord {
         schema: salespulse_model::output::STATEMENT.into(),
         key: String::new(),
@@ -339,17 +335,28 @@ fn target(cfg: &EngineConfig, core: &Core, plan: &Plan, period: &Period) -> f64 
         .unwrap_or(0.0)
 }
 
+/// The statement's amount by component (the tiered part under the plan's
+/// measure, each SPIFF as `spiff:<name>`), each through `amount`.
+fn by_component<T>(
+    plan: &Plan,
+    s: &Statement,
+    amount: impl Fn(f64) -> T,
+) -> std::collections::BTreeMap<String, T> {
+    let mut out = std::collections::BTreeMap::new();
+    out.insert(plan.measure.kpi().to_string(), amount(s.tiered));
+    for (name, _, a) in &s.spiffs {
+        out.insert(format!("spiff:{name}"), amount(*a));
+    }
+    out
+}
+
 fn to_record(cfg: &EngineConfig, plan: &Plan, period: &Period, s: &Statement) -> CommissionRecord {
     let money = |micros: f64| {
         cfg.decode
             .currencies
             .micros_to_output(micros.round() as i128)
     };
-    let mut by_component = std::collections::BTreeMap::new();
-    by_component.insert(plan.measure.kpi().to_string(), money(s.tiered));
-    for (name, _, amount) in &s.spiffs {
-        by_component.insert(format!("spiff:{name}"), money(*amount));
-    }
+    let by_component = by_component(plan, s, money);
     CommissionRecord {
         period: PeriodRef {
             kind: period.kind.as_str().into(),
