@@ -223,22 +223,33 @@ fn a_late_resend_is_counted_once_in_a_replay() {
     let dir = scratch::scratch("cli-late-resend");
     let path = dir.join("events.ndjson");
     std::fs::write(&path, events).unwrap();
-    let o = salespulse(&["replay", "--events", path.to_str().unwrap()], &[]);
+    let (kpis, statements) = (dir.join("kpis.ndjson"), dir.join("statements.ndjson"));
+    let o = salespulse(
+        &[
+            "replay",
+            "--events",
+            path.to_str().unwrap(),
+            "--kpis",
+            kpis.to_str().unwrap(),
+            "--statements",
+            statements.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("duplicate=2"), "{}", stderr(&o));
-    let rec: serde_json::Value = o
-        .stdout
-        .split(|b| *b == b'\n')
-        .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
-        .find(|r| r["kind"] == "score")
-        .expect("a score record");
+    let last = |file: &std::path::Path| -> serde_json::Value {
+        let text = std::fs::read_to_string(file).unwrap();
+        serde_json::from_str(text.lines().last().expect("a record")).unwrap()
+    };
+    let rec = last(&kpis);
     assert_eq!(rec["kpis"]["deals_won"]["month"], 1);
     assert_eq!(rec["kpis"]["revenue"]["month"], 50000.0);
     assert_eq!(rec["kpis"]["emails"]["month"], 3);
-    let c = &rec["commission"];
-    assert_eq!(c["gross"], 50000.0);
+    let c = last(&statements);
+    assert_eq!(c["gross"], "50000.00");
     // The shipped direct plan: 6% up to the 40,000 target, 9% above.
-    assert_eq!(c["earned_to_date"], 0.06 * 40000.0 + 0.09 * 10000.0);
+    assert_eq!(c["earned_to_date"], "3300.00");
 }
 
 #[test]

@@ -66,14 +66,14 @@ fn replay_final_matches_golden() {
 fn replay_all_matches_golden() {
     let (out, _) = replay(&["--emit", "all"]);
     compare(&out, "small.all.ndjson");
-    // Every record of a rep carries a higher version than the one before.
+    // Every record of a rep carries a higher seq than the one before.
     let mut last = std::collections::HashMap::new();
     for line in out.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("json");
         let rep = v["rep_id"].as_str().expect("rep_id").to_string();
-        let version = v["version"].as_u64().expect("version");
-        let prev = last.insert(rep, version).unwrap_or(0);
-        assert!(version > prev, "version went from {prev} to {version}");
+        let seq = v["seq"].as_u64().expect("seq");
+        let prev = last.insert(rep, seq).unwrap_or(0);
+        assert!(seq > prev, "seq went from {prev} to {seq}");
     }
 }
 

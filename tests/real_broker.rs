@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -31,9 +32,9 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
 
     // Topics, twice: the second run finds them all and changes nothing.
     let first = ok(salespulse(&["topics", "create", "--config", cfg_s]));
-    assert_eq!(first.matches("created").count(), 8, "{first}");
+    assert_eq!(first.matches("created").count(), 11, "{first}");
     let second = ok(salespulse(&["topics", "create", "--config", cfg_s]));
-    assert_eq!(second.matches("exists").count(), 8, "{second}");
+    assert_eq!(second.matches("exists").count(), 11, "{second}");
 
     // A generated stream with duplicates and malformed lines, kept in a file for replay.
     let gen = [
@@ -82,11 +83,13 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
     wait_processed(&http, (lines.len() - half) as f64);
     let second_metrics = http_get(&http, "/metrics").expect("metrics").1;
 
-    // (f) The query API agrees with the score topic: once nothing is left to
-    // emit, every rep's /v1/reps answer is its latest record on the topic,
-    // plus its company-wide rank, which the topic's records give too.
+    // (f) The query API agrees with the topics: once nothing is left to
+    // emit, every rep's /v1/reps answer is its latest record on the score
+    // topic with the KPI table of its latest KPI record, plus its
+    // company-wide rank, which the topic's records give too.
     std::thread::sleep(Duration::from_secs(3));
     let on_topic = last_records(&read_topic(&broker.addr, "salespulse.scores", 1));
+    let kpis = latest_by_rep(&read_topic(&broker.addr, "salespulse.kpis", 1));
     assert!(!on_topic.is_empty());
     let scores: Vec<f64> = on_topic
         .values()
@@ -99,10 +102,12 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
             let mut answer: serde_json::Value =
                 serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap_or_default().trim())
                     .unwrap_or_default();
-            let standing = answer
-                .as_object_mut()
-                .and_then(|o| o.remove("standing"))
-                .unwrap_or_default();
+            let o = answer.as_object_mut().expect("an object");
+            let standing = o.remove("standing").unwrap_or_default();
+            let table = o.remove("kpis").unwrap_or_default();
+            for joined in ["forecast", "last_periods", "coaching", "commission"] {
+                o.remove(joined);
+            }
             let rank = record["score"]
                 .as_f64()
                 .map(|s| scores.iter().filter(|&&o| o > s).count() + 1);
@@ -111,12 +116,14 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
                 company["rank"].as_u64() == Some(r as u64)
                     && company["of"].as_u64() == Some(scores.len() as u64)
             });
-            if code == 200 && &answer == record && ranked {
+            let same_kpis = kpis.get(rep).is_some_and(|k| k["kpis"] == table);
+            if code == 200 && &answer == record && ranked && same_kpis {
                 break;
             }
             assert!(
                 Instant::now() < deadline,
-                "API for {rep} disagrees with the topic: {body}"
+                "API for {rep} disagrees with the topics (record {}, rank {ranked}, kpis {same_kpis}): {answer}\nvs\n{record}",
+                &answer == record
             );
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -165,7 +172,17 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
     let scores = read_topic(&broker.addr, "salespulse.scores", 1);
     let alerts = read_topic(&broker.addr, "salespulse.alerts", 1);
     let statements = read_topic(&broker.addr, "salespulse.statements", 1);
-    check_output_schemas(&[&scores, &alerts, &statements]);
+    let kpi_records = read_topic(&broker.addr, "salespulse.kpis", 1);
+    let coaching = read_topic(&broker.addr, "salespulse.coaching", 1);
+    let periods = read_topic(&broker.addr, "salespulse.periods", 1);
+    check_output_schemas(&[
+        &scores,
+        &alerts,
+        &statements,
+        &kpi_records,
+        &coaching,
+        &periods,
+    ]);
     let live = latest_statements(statements.iter().map(|(_, p, _)| p.as_slice()));
     let replayed = replayed_statements(&file);
     assert!(!replayed.is_empty(), "the replay wrote no statements");
@@ -175,6 +192,24 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
     for (rep, v) in &want {
         assert_eq!(got.get(rep), Some(v), "rep {rep}");
     }
+    // The latest KPI record per rep (the shutdown sends every rep's) is the
+    // replay's, `seq` aside.
+    let without_seq =
+        |m: HashMap<String, serde_json::Value>| -> HashMap<String, serde_json::Value> {
+            m.into_iter()
+                .map(|(rep, mut v)| {
+                    v.as_object_mut().unwrap().remove("seq");
+                    (rep, v)
+                })
+                .collect()
+        };
+    let live_kpis = without_seq(latest_by_rep(&kpi_records));
+    let replayed_kpis = without_seq(replayed_kpis(&file));
+    assert_eq!(live_kpis.len(), want.len());
+    assert!(
+        live_kpis == replayed_kpis,
+        "the latest KPI record per rep differs from the replay's"
+    );
 
     // Every malformed line and duplicate is in the DLQ once (at-least-once may repeat
     // records between the last commit and the SIGTERM; a graceful stop commits, so none here).
@@ -326,6 +361,22 @@ fn over_three_partitions_with_a_restart_live_equals_a_partitioned_replay() {
     }
 }
 
+/// The record with the highest `seq` per rep of a topic keyed by rep.
+fn latest_by_rep(records: &[support::Record]) -> HashMap<String, serde_json::Value> {
+    let mut out: HashMap<String, serde_json::Value> = HashMap::new();
+    for (_, payload, _) in records {
+        let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
+        let rep = v["rep_id"].as_str().unwrap().to_string();
+        if out
+            .get(&rep)
+            .is_none_or(|o| v["seq"].as_u64() > o["seq"].as_u64())
+        {
+            out.insert(rep, v);
+        }
+    }
+    out
+}
+
 /// Every series name in the tables of docs/metrics.md.
 fn documented_series() -> Vec<String> {
     let doc =
@@ -396,13 +447,34 @@ fn latest_statements<'a>(
             let mut v: serde_json::Value = serde_json::from_slice(p).expect("statement");
             let o = v.as_object_mut().expect("object");
             o.remove("as_of");
-            o.remove("version");
+            o.remove("seq");
             (v["key"].as_str().expect("key").to_string(), v)
         })
         .collect()
 }
 
 /// `replay --statements` over `events`, latest per key.
+/// The latest KPI record per rep of a replay.
+fn replayed_kpis(events: &Path) -> HashMap<String, serde_json::Value> {
+    let dir = support::scratch("replay-kpis");
+    let path = dir.join("kpis.ndjson");
+    ok(salespulse(&[
+        "replay",
+        "--events",
+        events.to_str().unwrap(),
+        "--out",
+        "/dev/null",
+        "--kpis",
+        path.to_str().unwrap(),
+    ]));
+    let text = std::fs::read_to_string(&path).expect("KPI records written");
+    let records: Vec<support::Record> = text
+        .lines()
+        .map(|l| (None, l.as_bytes().to_vec(), HashMap::new()))
+        .collect();
+    latest_by_rep(&records)
+}
+
 fn replayed_statements(events: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
     let dir = support::scratch("replay-statements");
     let path = dir.join("statements.ndjson");

@@ -45,30 +45,33 @@ tiers = [{ from = 0.0, rate = 0.07 }, { from = 1.0, rate = 0.10 }]
 type Expected = BTreeMap<String, (String, Option<f64>, Option<u32>, f64)>;
 
 /// Reads the output of a plain `replay` (period summaries, then each rep's
-/// final score record) and derives each rep's final score, its rank within the role and the commission over every statement
-/// period (each period's latest statement).
+/// final score record, and its `--statements` file) and derives each rep's
+/// final score, its rank within the role and the commission over every
+/// statement period (each period's latest statement).
 fn from_plain_replay(out: &Path) -> Expected {
     let text = std::fs::read_to_string(out).unwrap();
     let mut last: HashMap<String, Value> = HashMap::new();
-    let mut statements: HashMap<(String, String), (u64, f64)> = HashMap::new();
+    let mut statements: HashMap<String, (u64, f64)> = HashMap::new();
+    let sent = std::fs::read_to_string(out.with_extension("statements")).unwrap();
+    for line in sent.lines() {
+        let c: Value = serde_json::from_str(line).unwrap();
+        let seq = c["seq"].as_u64().unwrap();
+        let e = statements
+            .entry(c["key"].as_str().unwrap().to_string())
+            .or_insert((0, 0.0));
+        if seq >= e.0 {
+            let earned = c["earned_to_date"].as_str().unwrap().parse().unwrap();
+            *e = (seq, earned);
+        }
+    }
     for line in text.lines() {
         let r: Value = serde_json::from_str(line).unwrap();
         let rep = r["rep_id"].as_str().unwrap().to_string();
-        let version = r["version"].as_u64().unwrap();
-        if let Some(c) = r.get("commission") {
-            let key = (
-                rep.clone(),
-                c["period"]["start"].as_str().unwrap().to_string(),
-            );
-            let e = statements.entry(key).or_insert((0, 0.0));
-            if version >= e.0 {
-                *e = (version, c["earned_to_date"].as_f64().unwrap());
-            }
-        }
+        let version = r["seq"].as_u64().unwrap();
         if r["kind"] == "score" {
             let newer = last
                 .get(&rep)
-                .is_none_or(|o| o["version"].as_u64().unwrap() < version);
+                .is_none_or(|o| o["seq"].as_u64().unwrap() < version);
             if newer {
                 last.insert(rep, r);
             }
@@ -87,7 +90,10 @@ fn from_plain_replay(out: &Path) -> Expected {
         });
         let earned: f64 = statements
             .iter()
-            .filter(|((who, _), _)| who == rep)
+            .filter(|(key, _)| {
+                key.strip_prefix(rep.as_str())
+                    .is_some_and(|k| k.starts_with('/'))
+            })
             .map(|(_, (_, e))| e)
             .sum();
         out.insert(rep.clone(), (role_of(r), score, rank, earned));
@@ -144,7 +150,17 @@ fn report_equals_two_separate_replays() {
     );
 
     let base_out = dir.join("base.ndjson");
-    salespulse(&["replay", "--events", p(&events), "--out", p(&base_out)]);
+    let statements = |out: &Path| out.with_extension("statements");
+    let base_st = statements(&base_out);
+    salespulse(&[
+        "replay",
+        "--events",
+        p(&events),
+        "--out",
+        p(&base_out),
+        "--statements",
+        p(&base_st),
+    ]);
     let cand_out = dir.join("cand.ndjson");
     salespulse(&[
         "replay",
@@ -154,6 +170,8 @@ fn report_equals_two_separate_replays() {
         p(&cand),
         "--out",
         p(&cand_out),
+        "--statements",
+        p(&statements(&cand_out)),
     ]);
     let base = from_plain_replay(&base_out);
     let candidate = from_plain_replay(&cand_out);

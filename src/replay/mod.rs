@@ -16,7 +16,7 @@ mod ranks;
 mod view;
 mod whatif;
 use salespulse_engine::Emit;
-use salespulse_model::record::{RecordKind, ScoreRecord, StatementRecord};
+use salespulse_model::record::{RecordKind, ScoreRecord};
 use salespulse_model::{Reason, Timestamp};
 use salespulse_pipeline::{Collected, Pipeline};
 
@@ -55,6 +55,14 @@ pub struct Args {
     /// salespulse.statements topic: one each time a statement changes).
     #[arg(long)]
     statements: Option<PathBuf>,
+    /// Where KPI records go (NDJSON, as on the salespulse.kpis topic: with
+    /// every score record under `--emit all`, every rep's at the end).
+    #[arg(long)]
+    kpis: Option<PathBuf>,
+    /// Where coaching records go (NDJSON, as on the salespulse.coaching
+    /// topic: one each time a rep's coaching changes).
+    #[arg(long)]
+    coaching: Option<PathBuf>,
     /// Which records to write.
     #[arg(long, value_enum, default_value_t = EmitArg::Final)]
     emit: EmitArg,
@@ -175,7 +183,11 @@ pub fn run(a: &Args) -> Result<()> {
         None => None,
     };
     let mut alerts = create_optional(a.alerts.as_deref(), "--alerts")?;
-    let mut statements = create_optional(a.statements.as_deref(), "--statements")?;
+    let mut details = DetailFiles::create(a)?;
+    let company = a
+        .view
+        .as_ref()
+        .map(|_| salespulse_view::CompanyView::default());
     let mut alert_count = 0u64;
     let (input, len) = open_input(&a.events)?;
     let mut reader = BufReader::with_capacity(1 << 20, input);
@@ -223,18 +235,18 @@ pub fn run(a: &Args) -> Result<()> {
         }
         let Ok(()) = pipeline.emit(
             match a.emit {
-                EmitArg::All => Emit::Changed,
+                EmitArg::All => Emit::ChangedWithKpis,
                 EmitArg::Final => Emit::Summaries,
             },
             &mut out_now,
         );
+        let collected = out_now.take();
+        details.write(&collected, company.as_ref())?;
         let Collected {
             records,
             alerts: raised,
-            statements: changed,
             ..
-        } = out_now.take();
-        write_all(statements.as_mut(), &changed)?;
+        } = collected;
         for alert in raised {
             alert_count += 1;
             if let Some(w) = alerts.as_mut() {
@@ -265,15 +277,19 @@ pub fn run(a: &Args) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    let (tail, tail_alerts, tail_statements) = match a.emit {
+    let last = match a.emit {
         EmitArg::All => {
-            let Ok(()) = pipeline.emit(Emit::Changed, &mut out_now);
-            let c = out_now.take();
-            (c.records, c.alerts, c.statements)
+            let Ok(()) = pipeline.emit(Emit::ChangedWithKpis, &mut out_now);
+            out_now.take()
         }
         EmitArg::Final => final_records(&mut pipeline),
     };
-    write_all(statements.as_mut(), &tail_statements)?;
+    details.write(&last, company.as_ref())?;
+    let Collected {
+        records: tail,
+        alerts: tail_alerts,
+        ..
+    } = last;
     for alert in tail_alerts {
         alert_count += 1;
         if let Some(w) = alerts.as_mut() {
@@ -292,7 +308,7 @@ pub fn run(a: &Args) -> Result<()> {
     if let Some(w) = whatif {
         let finals = match a.emit {
             EmitArg::Final => tail.clone(),
-            EmitArg::All => final_records(&mut pipeline).0,
+            EmitArg::All => final_records(&mut pipeline).records,
         };
         let report = w.finish(&finals);
         whatif::write_report(&report, &a.report)?;
@@ -300,12 +316,12 @@ pub fn run(a: &Args) -> Result<()> {
         stdout.write_all(whatif::render(&report, a.top).as_bytes())?;
         writeln!(stdout, "\nFull report: {}", a.report.display())?;
     }
-    if let Some(path) = &a.view {
-        let finals = match a.emit {
-            EmitArg::Final => tail.clone(),
-            EmitArg::All => final_records(&mut pipeline).0,
-        };
-        view::write(&finals, path)?;
+    if let (Some(path), Some(company)) = (&a.view, &company) {
+        if a.emit == EmitArg::All {
+            // The view answers from every rep's final record.
+            details.write(&final_records(&mut pipeline), Some(company))?;
+        }
+        view::write(&company.all(), path)?;
     }
     if a.teams {
         for (_, engine) in pipeline.engines_mut() {
@@ -321,9 +337,7 @@ pub fn run(a: &Args) -> Result<()> {
     if let Some(w) = alerts.as_mut() {
         w.flush()?;
     }
-    if let Some(w) = statements.as_mut() {
-        w.flush()?;
-    }
+    details.flush()?;
     print_summary(
         &pipeline.stats(),
         pipeline.rep_count(),
@@ -373,14 +387,8 @@ fn finals_only(records: Vec<ScoreRecord>) -> Vec<ScoreRecord> {
 /// What the end of a replay leaves: the summaries still due (the score
 /// records of working-day closes among them are not final), then one score
 /// record per rep at its partition's stream time, sorted by rep_id; and the
-/// alerts and statements still held.
-fn final_records(
-    pipeline: &mut Pipeline,
-) -> (
-    Vec<ScoreRecord>,
-    Vec<salespulse_model::AlertRecord>,
-    Vec<StatementRecord>,
-) {
+/// alerts, KPI, coaching and statement records that go with them.
+fn final_records(pipeline: &mut Pipeline) -> Collected {
     let mut sink = Collected::default();
     let Ok(()) = pipeline.emit(Emit::Summaries, &mut sink);
     let mut records = finals_only(std::mem::take(&mut sink.records));
@@ -388,7 +396,63 @@ fn final_records(
     let mut scores = std::mem::take(&mut sink.records);
     scores.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
     records.extend(scores);
-    (records, sink.alerts, sink.statements)
+    sink.kpis.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
+    Collected { records, ..sink }
+}
+
+/// The optional files of the records that go with score records, each as
+/// on its topic.
+struct DetailFiles {
+    statements: Option<BufWriter<File>>,
+    kpis: Option<BufWriter<File>>,
+    coaching: Option<BufWriter<File>>,
+}
+
+impl DetailFiles {
+    fn create(a: &Args) -> Result<Self> {
+        Ok(DetailFiles {
+            statements: create_optional(a.statements.as_deref(), "--statements")?,
+            kpis: create_optional(a.kpis.as_deref(), "--kpis")?,
+            coaching: create_optional(a.coaching.as_deref(), "--coaching")?,
+        })
+    }
+
+    /// Writes what `c` holds for the files, and feeds `view` (with
+    /// `--view`) every record as its follower would read it.
+    fn write(&mut self, c: &Collected, view: Option<&salespulse_view::CompanyView>) -> Result<()> {
+        write_all(self.statements.as_mut(), &c.statements)?;
+        write_all(self.kpis.as_mut(), &c.kpis)?;
+        write_all(self.coaching.as_mut(), &c.coaching)?;
+        if let Some(v) = view {
+            let offer = |bytes: serde_json::Result<Vec<u8>>| -> Result<()> {
+                v.offer(&bytes?);
+                Ok(())
+            };
+            c.records
+                .iter()
+                .try_for_each(|r| offer(serde_json::to_vec(r)))?;
+            c.kpis
+                .iter()
+                .try_for_each(|r| offer(serde_json::to_vec(r)))?;
+            c.coaching
+                .iter()
+                .try_for_each(|r| offer(serde_json::to_vec(r)))?;
+            c.statements
+                .iter()
+                .try_for_each(|r| offer(serde_json::to_vec(r)))?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        for w in [&mut self.statements, &mut self.kpis, &mut self.coaching]
+            .into_iter()
+            .flatten()
+        {
+            w.flush()?;
+        }
+        Ok(())
+    }
 }
 
 /// The NDJSON file an optional `flag` names, created (empty) if named.

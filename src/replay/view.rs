@@ -5,22 +5,17 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
-use salespulse_model::record::{RecordKind, ScoreRecord};
 use salespulse_view::{organisation, standing, team_answer, Rec};
 
 /// Writes one line per rep (`{"kind": "standing", "rep_id", "standing"}`),
 /// per team (`{"kind": "team", ...}`) and per manager (`{"kind": "manager", ...}`).
-pub fn write(finals: &[ScoreRecord], path: &Path) -> Result<()> {
-    let all: Vec<Rec> = finals
-        .iter()
-        .filter(|r| r.kind == RecordKind::Score)
-        .map(|r| Arc::new(r.clone()))
-        .collect();
+pub fn write(all: &[Rec], path: &Path) -> Result<()> {
+    let mut all = all.to_vec();
+    all.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(path)
             .with_context(|| format!("creating --view {}", path.display()))?,

@@ -24,8 +24,8 @@ fn note(statements: &mut Statements, records: &[ScoreRecord]) {
         let Some(c) = &r.commission else { continue };
         let key = (r.rep_id.clone(), c.period.start.clone());
         let e = statements.entry(key).or_insert((0, 0.0));
-        if r.version >= e.0 {
-            *e = (r.version, c.earned_to_date);
+        if r.seq >= e.0 {
+            *e = (r.seq, c.earned_to_date);
         }
     }
 }
@@ -70,7 +70,7 @@ impl WhatIf {
     /// The report, from the base's final score records.
     pub fn finish(mut self, base_final: &[ScoreRecord]) -> Report {
         note(&mut self.base_statements, base_final);
-        let (cand_final, ..) = super::final_records(&mut self.candidate);
+        let cand_final = super::final_records(&mut self.candidate).records;
         note(&mut self.candidate_statements, &cand_final);
         let base = Side::of(base_final, &self.base_statements);
         let cand = Side::of(&cand_final, &self.candidate_statements);

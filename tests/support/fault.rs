@@ -180,7 +180,7 @@ pub fn print_day_differences(records: &[super::Record], events: &std::path::Path
                     .unwrap_or_default()
                     .to_string(),
             );
-            let version = v["version"].as_u64().unwrap_or(0);
+            let version = v["seq"].as_u64().unwrap_or(0);
             if out.get(&key).is_none_or(|(old, _)| version >= *old) {
                 out.insert(key, (version, v));
             }

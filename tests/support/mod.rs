@@ -140,7 +140,7 @@ impl Drop for Broker {
 pub fn config_dir(name: &str, broker: &str, partitions: i32, extra: &str) -> Scratch {
     let dir = scratch(&format!("it-{name}"));
     let toml = format!(
-        "[kafka]\nbrokers = \"{broker}\"\ngroup_id = \"it-{name}\"\n[kafka.client]\n\"session.timeout.ms\" = \"6000\"\n[topics]\npartitions = {partitions}\n[service]\nemit_interval = \"100ms\"\n{extra}"
+        "[kafka]\nbrokers = \"{broker}\"\ngroup_id = \"it-{name}\"\n[kafka.client]\n\"session.timeout.ms\" = \"6000\"\n[topics]\npartitions = {partitions}\n[service]\nemit_interval = \"100ms\"\nkpis_interval = \"1s\"\n{extra}"
     );
     std::fs::write(dir.join("it.toml"), toml).unwrap();
     write_tokens(&dir, &[("it-admin", TOKEN_SHA256, "admin")]);

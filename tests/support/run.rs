@@ -199,7 +199,7 @@ pub fn wait_processed(http: &str, n: f64) {
     }
 }
 
-/// The last score record per rep (highest version), as published.
+/// The last score record per rep (highest seq), as published.
 pub fn last_records(records: &[Record]) -> HashMap<String, serde_json::Value> {
     let mut best: HashMap<String, serde_json::Value> = HashMap::new();
     for (_, payload, _) in records {
@@ -210,7 +210,7 @@ pub fn last_records(records: &[Record]) -> HashMap<String, serde_json::Value> {
         let rep = v["rep_id"].as_str().unwrap().to_string();
         if best
             .get(&rep)
-            .is_none_or(|old| v["version"].as_u64() > old["version"].as_u64())
+            .is_none_or(|old| v["seq"].as_u64() > old["seq"].as_u64())
         {
             best.insert(rep, v);
         }
@@ -218,7 +218,7 @@ pub fn last_records(records: &[Record]) -> HashMap<String, serde_json::Value> {
     best
 }
 
-/// The last score record per rep (highest version), version removed; checks the keys.
+/// The last score record per rep (highest seq), seq removed; checks the keys.
 pub fn last_scores(records: &[Record]) -> HashMap<String, serde_json::Value> {
     for (key, payload, _) in records {
         let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
@@ -231,7 +231,7 @@ pub fn last_scores(records: &[Record]) -> HashMap<String, serde_json::Value> {
     last_records(records)
         .into_iter()
         .map(|(rep, mut v)| {
-            v.as_object_mut().unwrap().remove("version");
+            v.as_object_mut().unwrap().remove("seq");
             (rep, v)
         })
         .collect()
@@ -255,7 +255,7 @@ pub fn replay_partitioned(events: &Path, partitions: u16) -> HashMap<String, ser
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["kind"] == "score")
         .map(|mut v| {
-            v.as_object_mut().unwrap().remove("version");
+            v.as_object_mut().unwrap().remove("seq");
             (v["rep_id"].as_str().unwrap().to_string(), v)
         })
         .collect()

@@ -107,6 +107,7 @@ pub(crate) fn decode(rep: &str, bytes: &[u8]) -> Result<(i64, RepState), Snapsho
         RepState {
             core: head.core,
             features,
+            sent: Default::default(),
         },
     ))
 }

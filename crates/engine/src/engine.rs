@@ -326,7 +326,7 @@ impl Engine {
             // at the stream time before the close, ahead of anything after
             // it: emission coalesces a rep's records, and a backlog would
             // otherwise skip closes.
-            self.score_reps(due);
+            self.score_reps(due, false);
         }
         self.stream_time = t;
         if old != i64::MIN && self.cfg.profiles.changes_in(old, t) {
@@ -362,8 +362,9 @@ impl Engine {
                 .collect();
             let summarised = !closed.is_empty();
             for p in closed {
-                let rec = summary_record(&self.cfg, &self.names, &id, rs, t, p, &self.clock, floor);
-                queue_record(&mut self.outbox, &self.cfg, rs, rec);
+                let (cfg, names) = (&self.cfg, &self.names);
+                let rec = summary_record(cfg, &id, rs, t, p, &self.clock, floor);
+                queue_record(&mut self.outbox, cfg, names, rs, (rec, None));
                 self.stats.summaries_emitted += 1;
             }
             // A summary notes the period's sums in the rep's history (and
@@ -405,13 +406,23 @@ impl Engine {
             Emit::Summaries => {}
             Emit::Changed => {
                 let ids = std::mem::take(&mut self.marks.dirty);
-                self.score_reps(ids);
+                self.score_reps(ids, false);
+            }
+            Emit::ChangedWithKpis => {
+                let mut ids = std::mem::take(&mut self.marks.dirty);
+                for id in std::mem::take(&mut self.marks.kpis_stale) {
+                    if self.reps.get(&id).is_some_and(|rs| !rs.core.dirty) {
+                        ids.push(id);
+                    }
+                }
+                self.score_reps(ids, true);
             }
             Emit::All => {
                 let mut ids: Vec<Box<str>> = self.reps.keys().cloned().collect();
                 ids.sort_unstable();
                 self.marks.dirty.clear();
-                self.score_reps(ids);
+                self.marks.kpis_stale.clear();
+                self.score_reps(ids, true);
             }
         }
     }
@@ -443,8 +454,9 @@ impl Engine {
         self.outbox.len() + self.alerts.len()
     }
 
-    /// Queues the current score record of each rep in `ids`.
-    fn score_reps(&mut self, ids: Vec<Box<str>>) {
+    /// Queues the current score record of each rep in `ids`, each with
+    /// its KPI record when `kpis` (or the rep never had one).
+    fn score_reps(&mut self, ids: Vec<Box<str>>, kpis: bool) {
         let t = self.stream_time;
         if t == i64::MIN {
             // No event yet, only credits waiting for one: no time to score at.
@@ -457,8 +469,14 @@ impl Engine {
         for id in ids {
             if let Some(rs) = self.reps.get_mut(&id) {
                 rs.core.dirty = false;
-                let rec = score_record(&self.cfg, &self.names, &id, rs, t, &self.clock, floor);
-                queue_record(&mut self.outbox, &self.cfg, rs, rec);
+                let (cfg, names) = (&self.cfg, &self.names);
+                let with_kpis = kpis || !rs.sent.kpis;
+                let rec = score_record(cfg, names, &id, rs, t, &self.clock, floor, with_kpis);
+                if !with_kpis && !rs.sent.kpis_stale {
+                    rs.sent.kpis_stale = true;
+                    self.marks.kpis_stale.push(id.clone());
+                }
+                queue_record(&mut self.outbox, cfg, names, rs, rec);
                 self.stats.scores_emitted += 1;
             }
         }
@@ -482,8 +500,9 @@ impl Engine {
             };
             if rs.core.periods.get(&p).is_some() || rs.features.commission.closed_sums(&p).is_some()
             {
-                let rec = summary_record(&self.cfg, &self.names, &id, rs, t, p, &self.clock, floor);
-                queue_record(&mut self.outbox, &self.cfg, rs, rec);
+                let (cfg, names) = (&self.cfg, &self.names);
+                let rec = summary_record(cfg, &id, rs, t, p, &self.clock, floor);
+                queue_record(&mut self.outbox, cfg, names, rs, (rec, None));
                 self.stats.summaries_emitted += 1;
                 self.marks.unsaved(&id, &mut rs.core);
             }

@@ -9,7 +9,9 @@
 //! [`crate::Engine::checkpoint`]. Drivers (replay, the Kafka service) drain
 //! the outbox and route each output to its sink.
 
-use salespulse_model::record::{RecordKind, ScoreRecord, StatementRecord};
+use salespulse_model::record::{
+    CoachingRecord, KpiRecord, RecordKind, ScoreRecord, StatementRecord,
+};
 use salespulse_model::AlertRecord;
 
 use crate::feature::credit::Credit;
@@ -21,6 +23,12 @@ pub enum Output {
     Record(Box<ScoreRecord>),
     /// An alert record, firing or resolved (`salespulse.alerts`).
     Alert(Box<AlertRecord>),
+    /// A rep's KPI table and forecast (`salespulse.kpis`), after the
+    /// score record it goes with, when due.
+    Kpis(Box<KpiRecord>),
+    /// A rep's coaching that changed (`salespulse.coaching`), after the
+    /// score record it goes with.
+    Coaching(Box<CoachingRecord>),
     /// A commission statement that changed (`salespulse.statements`),
     /// after the record it goes with.
     Statement(Box<StatementRecord>),
@@ -41,10 +49,15 @@ pub enum Output {
 pub enum Emit {
     /// No score records: only the due summaries.
     Summaries,
-    /// One score record per rep changed since the last flush.
+    /// One score record per rep changed since the last flush (with its
+    /// KPI record only for a rep that never had one).
     Changed,
-    /// One score record per rep, sorted by rep_id: the final records a
-    /// shutdown or the end of a replay leaves.
+    /// [`Emit::Changed`], and a score record with its KPI record for every
+    /// rep whose KPI table changed since its last KPI record: what the
+    /// service does once per `service.kpis_interval`.
+    ChangedWithKpis,
+    /// One score record per rep, sorted by rep_id, each with its KPI
+    /// record: the final records a shutdown or the end of a replay leaves.
     All,
 }
 
@@ -53,15 +66,27 @@ pub enum Emit {
 pub struct Outputs(pub Vec<Output>);
 
 impl Outputs {
-    /// Score records and period summaries.
+    /// Score records and period summaries; a score record that a KPI
+    /// record went with has its KPI table in `kpis` (as a consumer joining
+    /// the two topics by rep and `seq` sees it).
     pub fn records(self) -> Vec<ScoreRecord> {
-        self.0
-            .into_iter()
-            .filter_map(|o| match o {
-                Output::Record(r) => Some(*r),
-                _ => None,
-            })
-            .collect()
+        let mut out: Vec<ScoreRecord> = Vec::new();
+        for o in self.0 {
+            match o {
+                Output::Record(r) => out.push(*r),
+                Output::Kpis(k) => {
+                    if let Some(r) = out
+                        .iter_mut()
+                        .rev()
+                        .find(|r| r.rep_id == k.rep_id && r.seq == k.seq)
+                    {
+                        r.kpis = k.kpis;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// Score records only.
@@ -76,6 +101,28 @@ impl Outputs {
         let mut v = self.records();
         v.retain(|r| r.kind == RecordKind::PeriodSummary);
         v
+    }
+
+    /// KPI records.
+    pub fn kpis(self) -> Vec<KpiRecord> {
+        self.0
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Kpis(k) => Some(*k),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Coaching records.
+    pub fn coaching(self) -> Vec<CoachingRecord> {
+        self.0
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Coaching(c) => Some(*c),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Alert records.

@@ -1,9 +1,12 @@
-//! Building a rep's output records: the score record with its explanation
-//! and the period summary. The core part (identity, score, components, KPI
-//! table) is built here; each feature adds its own section.
+//! Building a rep's output records: the score record with its explanation,
+//! the period summary, and the records that go with a score record only
+//! when due (the KPI table) or changed (coaching, the statement). The core
+//! part (identity, score, components, KPI table) is built here; each
+//! feature adds its own section.
 
 use salespulse_kpi::{Component, WindowRef};
-use salespulse_model::record::WindowNames;
+use salespulse_model::output::{COACHING, KPIS};
+use salespulse_model::record::{CoachingRecord, KpiRecord, WindowNames};
 use salespulse_model::record::{KpiTable, ProfileRef, RecordKind, ScoreRecord};
 use salespulse_model::Timestamp;
 use salespulse_window::Period;
@@ -27,7 +30,7 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
         region: core.region().map(str::to_string),
         manager_id: core.manager().map(str::to_string),
         as_of: Timestamp(t).to_rfc3339(),
-        version: core.version,
+        seq: core.version,
         profile: ProfileRef {
             name: String::new(),
             version: 0,
@@ -39,13 +42,13 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
         kpis: KpiTable::default(),
         commission: None,
         forecast: Vec::new(),
-        coaching: None,
         last_periods: Vec::new(),
         day_close: None,
     }
 }
 
-/// The current score record of a rep at stream time `t`.
+/// The current score record of a rep at stream time `t`, and its KPI
+/// record when `with_kpis`.
 pub(crate) fn score_record(
     cfg: &EngineConfig,
     names: &WindowNames,
@@ -54,7 +57,8 @@ pub(crate) fn score_record(
     t: i64,
     clock: &Clock,
     floor: u64,
-) -> ScoreRecord {
+    with_kpis: bool,
+) -> (ScoreRecord, Option<KpiRecord>) {
     let current = &clock.current;
     let sums = window_sums(cfg, &mut rs.core, t, current);
     let period_of = |c: &Component| match c.window {
@@ -66,11 +70,8 @@ pub(crate) fn score_record(
     rec.profile = profile;
     rec.score = score;
     rec.components = components;
-    rec.kpis = kpi_table(cfg, names, &sums);
     let cx = RecordCx {
         cfg,
-        names,
-        rep_id,
         core: &rs.core,
         deal_logs: rs.features.detect.deal_log_moments(),
         t,
@@ -79,14 +80,69 @@ pub(crate) fn score_record(
         period: None,
     };
     rs.features.score_sections(&cx, &mut rec);
-    rec
+    pace_in_components(&mut rec);
+    let kpis = with_kpis.then(|| {
+        rs.sent.kpis = true;
+        rs.sent.kpis_stale = false;
+        KpiRecord {
+            schema: KPIS.into(),
+            rep_id: rep_id.to_string(),
+            team_id: rec.team_id.clone(),
+            as_of: rec.as_of.clone(),
+            seq: rec.seq,
+            kpis: kpi_table(cfg, names, &sums),
+            forecast: rec.forecast.clone(),
+            last_periods: rec.last_periods.clone(),
+        }
+    });
+    (rec, kpis)
+}
+
+/// Copies each period component's pace and probability of reaching its
+/// target from the forecast section into the component.
+fn pace_in_components(rec: &mut ScoreRecord) {
+    for f in &rec.forecast {
+        if let Some(c) = rec
+            .components
+            .iter_mut()
+            .find(|c| c.kpi == f.kpi && c.window == f.window)
+        {
+            c.pace = f.pace;
+            c.p_reach = f.p_reach;
+        }
+    }
+}
+
+/// The rep's coaching record when its judgement changed since the last one
+/// sent (a new working-day close, or a restore).
+fn coaching_record(
+    cfg: &EngineConfig,
+    names: &WindowNames,
+    rs: &mut RepState,
+    rec: &ScoreRecord,
+) -> Option<CoachingRecord> {
+    let judged = &rs.features.coaching;
+    if judged.day_end <= rs.sent.coaching_day {
+        return None;
+    }
+    let coaching =
+        crate::feature::coaching::render(cfg, &rec.rep_id, rec.role.as_deref(), names, judged)?;
+    rs.sent.coaching_day = judged.day_end;
+    Some(CoachingRecord {
+        schema: COACHING.into(),
+        rep_id: rec.rep_id.clone(),
+        team_id: rec.team_id.clone(),
+        manager_id: rec.manager_id.clone(),
+        role: rec.role.clone(),
+        seq: rec.seq,
+        coaching,
+    })
 }
 
 /// The summary of a rep for one period (closed at stream time `t`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn summary_record(
     cfg: &EngineConfig,
-    names: &WindowNames,
     rep_id: &str,
     rs: &mut RepState,
     t: i64,
@@ -118,8 +174,6 @@ pub(crate) fn summary_record(
     let kpis = kpi_table(cfg, period_names(period.kind), &[acc]);
     let cx = RecordCx {
         cfg,
-        names,
-        rep_id,
         core: &rs.core,
         deal_logs: rs.features.detect.deal_log_moments(),
         t,
@@ -132,17 +186,30 @@ pub(crate) fn summary_record(
     rec
 }
 
-/// Queues a score record or summary, then its commission statement when
-/// that changed (the statements topic's record).
+/// Queues a score record or summary, then what goes with it: its KPI
+/// record when due, its coaching and commission statement when they
+/// changed.
 pub(crate) fn queue_record(
     outbox: &mut crate::outbox::Outbox,
     cfg: &EngineConfig,
+    names: &WindowNames,
     rs: &mut RepState,
-    rec: ScoreRecord,
+    (rec, kpis): (ScoreRecord, Option<KpiRecord>),
 ) {
+    use crate::outbox::Output;
     let statement = rs.features.commission.statement_for(cfg, &rs.core, &rec);
+    let coaching = match rec.kind {
+        RecordKind::Score => coaching_record(cfg, names, rs, &rec),
+        RecordKind::PeriodSummary => None,
+    };
     outbox.record(rec);
+    if let Some(k) = kpis {
+        outbox.push(Output::Kpis(Box::new(k)));
+    }
+    if let Some(c) = coaching {
+        outbox.push(Output::Coaching(Box::new(c)));
+    }
     if let Some(s) = statement {
-        outbox.push(crate::outbox::Output::Statement(Box::new(s)));
+        outbox.push(Output::Statement(Box::new(s)));
     }
 }

@@ -15,6 +15,20 @@ use crate::EngineConfig;
 pub(crate) struct RepState {
     pub core: Core,
     pub features: Features,
+    pub sent: Sent,
+}
+
+/// What of a rep's records that go only when due or changed was sent.
+/// Not in the changelog: after a restore the first score record sends
+/// both again (the same content, harmless on compacted topics).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sent {
+    /// A `kpis/1` record was sent (the first score record always has one).
+    pub kpis: bool,
+    /// A score record went without its KPI record since the last one.
+    pub kpis_stale: bool,
+    /// The day close of the last `coaching/1` record (0: none).
+    pub coaching_day: i64,
 }
 
 /// Rep state by rep_id. hashbrown's `entry_ref` finds or inserts with one
@@ -34,6 +48,7 @@ pub(crate) fn entry<'m>(
 impl RepState {
     pub fn new(specs: &RollingSpecs) -> Self {
         RepState {
+            sent: Sent::default(),
             core: Core::new(specs),
             features: Features::default(),
         }
@@ -94,6 +109,8 @@ impl RepState {
 #[derive(Debug, Default)]
 pub(crate) struct Marks {
     pub dirty: Vec<Box<str>>,
+    /// Reps whose KPI record is stale ([`Sent::kpis_stale`]).
+    pub kpis_stale: Vec<Box<str>>,
     pub unsaved: Vec<Box<str>>,
     pub summaries_due: FxHashSet<(Box<str>, PeriodKind, i64)>,
 }

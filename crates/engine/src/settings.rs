@@ -149,7 +149,7 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     /// A duration key.
-    #[error("engine.{key} = {value:?} is not a duration; expected a number and a unit s, m, h or d (e.g. \"2d\")")]
+    #[error("{key} = {value:?} is not a duration; expected a number and a unit s, m, h or d (e.g. \"2d\")")]
     Duration {
         /// Key.
         key: &'static str,
@@ -299,14 +299,14 @@ impl EngineConfig {
             .chain(PeriodKind::ALL.iter().map(|k| k.as_str()))
             .collect();
         let coaching = crate::coaching_rules::CoachingConfig::new(&s.coaching, &names)?;
-        let max_future_skew_ms = duration("max_future_skew", &e.max_future_skew)?;
+        let max_future_skew_ms = duration("engine.max_future_skew", &e.max_future_skew)?;
         let (config, tables) = DetectConfig::versioned(&s.detect, None, &e.time_zone)?;
         let detectors = crate::control::Detectors { config, tables };
         Ok(EngineConfig {
             specs,
             calendar,
-            grace_ms: duration("period_grace", &e.period_grace)?,
-            dedupe_horizon_ms: duration("dedupe_horizon", &e.dedupe_horizon)?,
+            grace_ms: duration("engine.period_grace", &e.period_grace)?,
+            dedupe_horizon_ms: duration("engine.dedupe_horizon", &e.dedupe_horizon)?,
             dedupe_max_per_rep: e.dedupe_max_per_rep,
             open_deals_max_per_rep: e.open_deals_max_per_rep,
             max_future_skew_ms,

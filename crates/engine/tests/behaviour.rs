@@ -45,7 +45,7 @@ fn a_rep_changed_many_times_is_emitted_once_per_flush() {
     let out = common::drive::flushed(&mut e);
     assert_eq!(out.len(), 2);
     assert_eq!(
-        out.iter().find(|r| r.rep_id == "r1").map(|r| r.version),
+        out.iter().find(|r| r.rep_id == "r1").map(|r| r.seq),
         Some(1)
     );
     assert!(
@@ -55,7 +55,7 @@ fn a_rep_changed_many_times_is_emitted_once_per_flush() {
     e.ingest(call("y", "r1", "2026-03-02T10:01:00Z").as_bytes(), None)
         .unwrap();
     let again = common::drive::flushed(&mut e);
-    assert_eq!((again.len(), again[0].version), (1, 2));
+    assert_eq!((again.len(), again[0].seq), (1, 2));
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn a_late_event_reemits_the_closed_period_summary_with_a_higher_version() {
     let second = common::drive::summaries_due(&mut e);
     assert_eq!(second.len(), 1);
     assert_eq!(kpi(&second[0], "calls", "day"), Some(2.0));
-    assert!(second[0].version > day.version);
+    assert!(second[0].seq > day.seq);
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn with_a_position_versions_follow_the_input_and_survive_a_reapply() {
         for (i, l) in lines.iter().enumerate().take(upto) {
             e.set_position(i as u64 + 1);
             e.ingest(l.as_bytes(), None).unwrap();
-            versions.extend(common::drive::flushed(&mut e).iter().map(|r| r.version));
+            versions.extend(common::drive::flushed(&mut e).iter().map(|r| r.seq));
         }
         versions
     };

@@ -32,7 +32,7 @@ fn final_records_do_not_depend_on_flush_cadence() {
             .into_iter()
             .map(|r| {
                 let mut v = serde_json::to_value(&r).unwrap();
-                v.as_object_mut().unwrap().remove("version");
+                v.as_object_mut().unwrap().remove("seq");
                 v
             })
             .collect()

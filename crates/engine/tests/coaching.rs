@@ -54,9 +54,19 @@ fn coaching(min_peers: u32) -> Vec<Value> {
     for l in &lines {
         e.ingest(l.as_bytes(), None).unwrap();
     }
-    common::drive::final_scores(&mut e)
-        .into_iter()
-        .map(|r| serde_json::to_value(&r).unwrap()["coaching"].clone())
+    // Each rep's latest coaching record (sent when a close changed it), in
+    // the order of the final score records.
+    e.flush(salespulse_engine::Emit::All);
+    let out = e.drain();
+    let mut latest = std::collections::BTreeMap::new();
+    for c in out.clone().coaching() {
+        latest.insert(c.rep_id.clone(), serde_json::to_value(&c.coaching).unwrap());
+    }
+    let mut reps: Vec<String> = out.scores().into_iter().map(|r| r.rep_id).collect();
+    reps.sort();
+    reps.dedup();
+    reps.iter()
+        .map(|r| latest.get(r).cloned().unwrap_or(Value::Null))
         .collect()
 }
 

@@ -137,7 +137,7 @@ fn refunds_after_the_close_correct_the_closed_statement() {
     );
     // Every correction is a newer version of the same period's summary, and
     // the month's KPIs are still those of March.
-    assert!(sums.windows(2).all(|w| w[1].version > w[0].version));
+    assert!(sums.windows(2).all(|w| w[1].seq > w[0].seq));
     let revenue = |r: &ScoreRecord| {
         let (_, row) = r.kpis.rows().find(|(k, _)| *k == "revenue").unwrap();
         row[0].map(salespulse_model::record::Num::as_f64)
@@ -218,7 +218,7 @@ fn statements_are_sent_when_they_change_keyed_by_period_with_exact_amounts() {
         };
         assert_ne!(strip(w[0]), strip(w[1]));
     }
-    assert!(march.windows(2).all(|w| w[1].version > w[0].version));
+    assert!(march.windows(2).all(|w| w[1].seq > w[0].seq));
     assert!(march
         .iter()
         .all(|s| s.currency == "USD" && s.rep_id == "r1"));
@@ -226,7 +226,7 @@ fn statements_are_sent_when_they_change_keyed_by_period_with_exact_amounts() {
     for s in &march {
         let rec = records
             .iter()
-            .find(|r| r.version == s.version && r.rep_id == s.rep_id)
+            .find(|r| r.seq == s.seq && r.rep_id == s.rep_id)
             .expect("the record the statement went with");
         let c = c(rec);
         assert_eq!(s.earned_to_date.0.parse::<f64>().unwrap(), c.earned_to_date);

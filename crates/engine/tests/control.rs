@@ -35,7 +35,7 @@ fn feed(e: &mut Engine, line: &str) -> Vec<Value> {
     e.ingest(line.as_bytes(), None).unwrap();
     common::drive::flushed(e)
         .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
+        .map(common::drive::full_json)
         .collect()
 }
 

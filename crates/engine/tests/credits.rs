@@ -40,7 +40,7 @@ fn comparable(records: Vec<ScoreRecord>) -> Vec<serde_json::Value> {
         .filter(|r| r.kind == RecordKind::Score)
         .map(|r| {
             let mut v = serde_json::to_value(&r).unwrap();
-            v.as_object_mut().unwrap().remove("version");
+            v.as_object_mut().unwrap().remove("seq");
             v
         })
         .collect()

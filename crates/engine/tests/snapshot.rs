@@ -56,12 +56,27 @@ fn lines_over(seed: u64, days: u32) -> Vec<String> {
 }
 
 fn scores(mut e: Engine) -> Vec<serde_json::Value> {
-    common::drive::final_scores(&mut e)
+    e.flush(salespulse_engine::Emit::All);
+    let out = e.drain();
+    // Each rep's latest coaching record: a restored engine sends it again.
+    let mut coaching = BTreeMap::new();
+    for c in out.clone().coaching() {
+        coaching.insert(c.rep_id.clone(), serde_json::to_value(&c.coaching).unwrap());
+    }
+    let mut finals = out.scores();
+    // Score records of working-day closes still queued come first.
+    let n = e.rep_count().min(finals.len());
+    finals
+        .split_off(finals.len() - n)
         .into_iter()
         .filter(|r: &ScoreRecord| r.kind == RecordKind::Score)
         .map(|r| {
-            let mut v = serde_json::to_value(&r).unwrap();
-            v.as_object_mut().unwrap().remove("version");
+            let mut v = common::drive::full_json(&r);
+            let o = v.as_object_mut().unwrap();
+            o.remove("seq");
+            if let Some(c) = coaching.get(&r.rep_id) {
+                o.insert("coaching".into(), c.clone());
+            }
             v
         })
         .collect()
@@ -401,8 +416,8 @@ fn scores_by_rep(records: Vec<ScoreRecord>) -> BTreeMap<String, serde_json::Valu
     records
         .into_iter()
         .map(|r| {
-            let mut v = serde_json::to_value(&r).unwrap();
-            v.as_object_mut().unwrap().remove("version");
+            let mut v = common::drive::full_json(&r);
+            v.as_object_mut().unwrap().remove("seq");
             (r.rep_id, v)
         })
         .collect()

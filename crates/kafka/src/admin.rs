@@ -17,9 +17,10 @@ pub enum TopicOutcome {
     Existed(String),
 }
 
-/// Creates the input, score, DLQ, by-rep, changelog, alert, statement and control topics. The score,
-/// statement and changelog topics are compacted (only the latest record per rep
-/// matters); the others use the broker's delete policy. Existing topics are left alone.
+/// Creates the input, score, period, KPI, coaching, DLQ, by-rep, changelog,
+/// alert, statement and control topics. The score, period, KPI, coaching,
+/// statement and changelog topics are compacted (only the latest record per
+/// key matters); the others use the broker's delete policy. Existing topics are left alone.
 pub async fn create_topics(
     s: &KafkaSettings,
     partitions: Option<i32>,
@@ -36,7 +37,14 @@ pub async fn create_topics(
         .iter()
         .map(|t| NewTopic::new(t, p, rf()))
         .collect();
-    wanted.push(NewTopic::new(&s.output.scores, p, rf()).set("cleanup.policy", "compact"));
+    for t in [
+        &s.output.scores,
+        &s.output.periods,
+        &s.output.kpis,
+        &s.output.coaching,
+    ] {
+        wanted.push(NewTopic::new(t, p, rf()).set("cleanup.policy", "compact"));
+    }
     wanted.push(NewTopic::new(&s.output.dlq, p, rf()));
     wanted.push(NewTopic::new(&s.output.by_rep, p, rf()));
     wanted.push(NewTopic::new(&s.output.changelog, p, rf()).set("cleanup.policy", "compact"));

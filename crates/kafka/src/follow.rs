@@ -1,5 +1,5 @@
-//! What feeds the read side from Kafka: followers that read the score and
-//! alert topics whole (every partition, no consumer group) into the
+//! What feeds the read side from Kafka: followers that read the score,
+//! KPI, coaching, statement and alert topics whole (every partition, no consumer group) into the
 //! company view, and the publisher of the view's `rank_change` alerts.
 
 use std::sync::atomic::Ordering;
@@ -32,14 +32,19 @@ pub fn follow_outputs(
         None => CompanyView::default(),
     });
     let alerts = Arc::new(AlertView::default());
-    let mut tasks = vec![
-        tokio::spawn(follow(client.clone(), output.scores.clone(), view.clone())),
-        tokio::spawn(follow(
-            client.clone(),
-            output.alerts.clone(),
-            alerts.clone(),
-        )),
-    ];
+    // The score topic and the topics of the facts that go with it. The
+    // statements topic is pay data: an instance whose principal may not
+    // read it gets no commission in its answers (docs/operations.md).
+    let details = [&output.kpis, &output.coaching, &output.statements];
+    let mut tasks: Vec<JoinHandle<()>> = std::iter::once(&output.scores)
+        .chain(details)
+        .map(|topic| tokio::spawn(follow(client.clone(), topic.clone(), view.clone())))
+        .collect();
+    tasks.extend([tokio::spawn(follow(
+        client.clone(),
+        output.alerts.clone(),
+        alerts.clone(),
+    ))]);
     if rank_change.is_some() {
         tasks.push(tokio::spawn(publish_rank_changes(
             client.clone(),

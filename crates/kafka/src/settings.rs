@@ -59,8 +59,15 @@ impl Default for InputSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputSection {
-    /// Score records and period summaries, keyed by rep_id (compacted).
+    /// Score records, keyed by rep_id (compacted).
     pub scores: String,
+    /// Period summaries, keyed by rep, period kind and start (compacted:
+    /// every period's latest summary is kept).
+    pub periods: String,
+    /// Each rep's KPI table and forecast, keyed by rep_id (compacted).
+    pub kpis: String,
+    /// Each rep's coaching, keyed by rep_id (compacted).
+    pub coaching: String,
     /// Rejected records: original bytes plus reason headers.
     pub dlq: String,
     /// Valid events re-keyed by rep (for `keyed_by = "other"`) and assist credits.
@@ -81,6 +88,9 @@ impl Default for OutputSection {
     fn default() -> Self {
         OutputSection {
             scores: "salespulse.scores".into(),
+            periods: "salespulse.periods".into(),
+            kpis: "salespulse.kpis".into(),
+            coaching: "salespulse.coaching".into(),
             dlq: "salespulse.dlq".into(),
             by_rep: "salespulse.by-rep".into(),
             changelog: "salespulse.state".into(),
@@ -93,9 +103,12 @@ impl Default for OutputSection {
 
 impl OutputSection {
     /// Every output topic, in creation order.
-    pub fn topics(&self) -> [&str; 7] {
+    pub fn topics(&self) -> [&str; 10] {
         [
             &self.scores,
+            &self.periods,
+            &self.kpis,
+            &self.coaching,
             &self.dlq,
             &self.by_rep,
             &self.changelog,
@@ -133,6 +146,9 @@ pub struct ServiceSection {
     pub emit_interval: String,
     /// Changelog written and offsets committed once per interval (wall clock).
     pub commit_interval: String,
+    /// A rep's KPI record (`salespulse.kpis`) goes with its score record
+    /// at most once per interval (wall clock; `0s`: with every one).
+    pub kpis_interval: String,
 }
 
 impl Default for ServiceSection {
@@ -140,6 +156,7 @@ impl Default for ServiceSection {
         ServiceSection {
             emit_interval: "250ms".into(),
             commit_interval: "1s".into(),
+            kpis_interval: "10s".into(),
         }
     }
 }
@@ -246,7 +263,21 @@ impl KafkaSettings {
         }
         self.emit_interval_ms()?;
         self.commit_interval_ms()?;
+        self.kpis_interval_ms()?;
         Ok(())
+    }
+
+    /// `service.kpis_interval` in milliseconds.
+    pub fn kpis_interval_ms(&self) -> Result<u64, KafkaError> {
+        salespulse_window::parse_duration(&self.service.kpis_interval)
+            .filter(|&ms| ms >= 0)
+            .map(|ms| ms as u64)
+            .ok_or_else(|| {
+                KafkaError::Config(format!(
+                    "service.kpis_interval = {:?}: expected a duration like \"10s\" (\"0s\": with every score record)",
+                    self.service.kpis_interval
+                ))
+            })
     }
 
     /// `service.commit_interval` in milliseconds.

@@ -106,6 +106,8 @@ pub fn score<F: Fn(&Component) -> KpiValue>(
                 attainment,
                 weight: c.weight,
                 points,
+                pace: None,
+                p_reach: None,
             }
         })
         .collect();

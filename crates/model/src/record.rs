@@ -8,10 +8,12 @@ use serde::de::{Deserializer, Visitor};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
+mod detail;
 mod kpi_table;
 mod statement;
+pub use detail::{CoachingRecord, KpiRecord};
 pub use kpi_table::{KpiTable, WindowName, WindowNames};
-pub use statement::{statement_key, Decimal, StatementRecord};
+pub use statement::{period_key, Decimal, StatementRecord};
 
 /// Rounds a real to six decimals, the precision of every non-money number
 /// in the output records (docs/records.md).
@@ -55,6 +57,14 @@ pub struct ComponentScore {
     pub weight: f64,
     /// Points this component adds to the score: 100 * weight * min(attainment, cap) / sum(weights).
     pub points: f64,
+    /// For a period component of a score record: attainment / share of the
+    /// period's working time elapsed (null before any elapsed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pace: Option<f64>,
+    /// For a period component of a score record: the probability of
+    /// reaching its target by the period's end (docs/forecast.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_reach: Option<f64>,
 }
 
 /// A closed calendar period.
@@ -148,10 +158,10 @@ impl Serialize for Num {
 
 /// A score record or period summary, as written to `salespulse.scores`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(title = "SalesPulse score record or period summary (score/1, period_summary/1)")]
+#[schemars(title = "SalesPulse score record or period summary (score/2, period_summary/2)")]
 pub struct ScoreRecord {
-    /// The record's schema and major version: `score/1` or
-    /// `period_summary/1` ([`crate::output`]).
+    /// The record's schema and major version: `score/2` or
+    /// `period_summary/2` ([`crate::output`]).
     #[schemars(schema_with = "score_schema_ids")]
     pub schema: Cow<'static, str>,
     /// `score` or `period_summary`.
@@ -169,8 +179,11 @@ pub struct ScoreRecord {
     pub manager_id: Option<String>,
     /// Stream time the record was computed at.
     pub as_of: String,
-    /// Grows with every record emitted for this rep.
-    pub version: u64,
+    /// Grows with every record emitted for this rep (score records, period
+    /// summaries and the rep's KPI, coaching and statement records share
+    /// it), so a consumer drops a redelivered or older record by keeping the
+    /// highest `seq` per key (docs/records.md).
+    pub seq: u64,
     /// The profile that scored it.
     pub profile: ProfileRef,
     /// 0.. (100 = every target met exactly); null when the profile has no component for a summary's period.
@@ -183,23 +196,27 @@ pub struct ScoreRecord {
     /// For a period summary, the period before it and the change since.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<PreviousPeriod>,
-    /// KPI values.
+    /// The period's KPI values (period summaries only; a score record's
+    /// full KPI table is the `kpis/1` record on `salespulse.kpis`).
+    #[serde(default, skip_serializing_if = "KpiTable::is_empty")]
     pub kpis: KpiTable,
     /// The commission statement of the plan's period: the current one in a
-    /// score record, the closed one in its period summary.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// score record, the closed one in its period summary. Not on the
+    /// wire: pay goes only to `salespulse.statements` ([`StatementRecord`]).
+    #[serde(skip)]
+    #[schemars(skip)]
     pub commission: Option<Commission>,
-    /// Pace and forecast of each period component (score records only).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Pace and forecast of each period component (score records only). On
+    /// the wire in the `kpis/1` record; the score record's components carry
+    /// their `pace` and `p_reach`.
+    #[serde(skip)]
+    #[schemars(skip)]
     pub forecast: Vec<Forecast>,
-    /// The components where the rep ranks lowest in its role at the last
-    /// working-day close, with the ratios that explain them (score records only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub coaching: Option<Coaching>,
     /// The rep's last closed period of each `scoring.compare_periods` kind
-    /// and the one before it (score records only): what team
-    /// period-over-period figures are summed from.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// and the one before it (score records only). Not on the wire: they
+    /// are the rep's latest period summaries on `salespulse.periods`.
+    #[serde(skip)]
+    #[schemars(skip)]
     pub last_periods: Vec<LastPeriod>,
     /// The score at the last working-day close (score records only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -224,8 +241,8 @@ pub struct ScoreHead<'a> {
     pub team_id: Option<&'a str>,
     /// Stream time the record was computed at.
     pub as_of: &'a str,
-    /// Grows with every record emitted for this rep.
-    pub version: u64,
+    /// As in [`ScoreRecord::seq`].
+    pub seq: u64,
     /// The profile that scored it.
     pub profile: &'a ProfileRef,
     /// The score at the last working-day close.
@@ -251,7 +268,7 @@ impl ScoreRecord {
             rep_id: &self.rep_id,
             team_id: self.team_id.as_deref(),
             as_of: &self.as_of,
-            version: self.version,
+            seq: self.seq,
             profile: &self.profile,
             day_close: self.day_close.as_ref(),
         }

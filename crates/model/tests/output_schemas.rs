@@ -82,3 +82,34 @@ fn bump(id: &str) -> String {
         None => id.to_string(),
     }
 }
+
+/// A released major is either still published or superseded by a later
+/// major of the same record (`score-1.json` by `score-2.json`), never
+/// dropped silently.
+#[test]
+fn every_released_major_is_published_or_superseded() {
+    let published: Vec<(String, u32)> = published_schemas()
+        .iter()
+        .filter_map(|p| {
+            let (kind, major) = p.file.strip_suffix(".json")?.rsplit_once('-')?;
+            Some((kind.to_string(), major.parse().ok()?))
+        })
+        .collect();
+    let released = std::fs::read_dir(dir().join("released")).expect("docs/schemas/released");
+    for entry in released {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .to_string();
+        let (kind, major) = name
+            .strip_suffix(".json")
+            .and_then(|s| s.rsplit_once('-'))
+            .and_then(|(k, m)| Some((k.to_string(), m.parse::<u32>().ok()?)))
+            .unwrap_or_else(|| panic!("released/{name}: expected <record>-<major>.json"));
+        assert!(
+            published.iter().any(|(k, m)| *k == kind && *m >= major),
+            "released/{name} is neither published nor superseded by a later major"
+        );
+    }
+}

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use salespulse_engine::{
     Applied, Credit, CreditOutcome, Emit, Engine, EngineConfig, Output, Stats,
 };
-use salespulse_model::record::{ScoreRecord, StatementRecord};
+use salespulse_model::record::{CoachingRecord, KpiRecord, ScoreRecord, StatementRecord};
 use salespulse_model::{AlertRecord, Rejection};
 
 pub use credit_wire::{decode_credit, encode_credit, KIND_CREDIT, KIND_HEADER};
@@ -37,6 +37,10 @@ pub trait Sink {
     fn record(&mut self, partition: i32, record: &ScoreRecord) -> Result<(), Self::Error>;
     /// An alert record.
     fn alert(&mut self, partition: i32, alert: &AlertRecord) -> Result<(), Self::Error>;
+    /// A rep's KPI record, when due (after the score record it goes with).
+    fn kpis(&mut self, partition: i32, kpis: &KpiRecord) -> Result<(), Self::Error>;
+    /// A rep's coaching that changed (after the score record it goes with).
+    fn coaching(&mut self, partition: i32, coaching: &CoachingRecord) -> Result<(), Self::Error>;
     /// A commission statement that changed (after the record it goes with).
     fn statement(&mut self, partition: i32, statement: &StatementRecord)
         -> Result<(), Self::Error>;
@@ -54,6 +58,10 @@ pub struct Collected {
     pub records: Vec<ScoreRecord>,
     /// Alert records.
     pub alerts: Vec<AlertRecord>,
+    /// KPI records.
+    pub kpis: Vec<KpiRecord>,
+    /// Coaching records.
+    pub coaching: Vec<CoachingRecord>,
     /// Commission statements.
     pub statements: Vec<StatementRecord>,
     /// Credits for other instances, with the partition that made them.
@@ -70,6 +78,14 @@ impl Sink for Collected {
     }
     fn alert(&mut self, _: i32, alert: &AlertRecord) -> Result<(), Self::Error> {
         self.alerts.push(alert.clone());
+        Ok(())
+    }
+    fn kpis(&mut self, _: i32, kpis: &KpiRecord) -> Result<(), Self::Error> {
+        self.kpis.push(kpis.clone());
+        Ok(())
+    }
+    fn coaching(&mut self, _: i32, coaching: &CoachingRecord) -> Result<(), Self::Error> {
+        self.coaching.push(coaching.clone());
         Ok(())
     }
     fn statement(&mut self, _: i32, statement: &StatementRecord) -> Result<(), Self::Error> {
@@ -338,6 +354,8 @@ impl Pipeline {
             match output {
                 Output::Record(r) => sink.record(p, &r)?,
                 Output::Alert(a) => sink.alert(p, &a)?,
+                Output::Kpis(k) => sink.kpis(p, &k)?,
+                Output::Coaching(c) => sink.coaching(p, &c)?,
                 Output::Statement(s) => sink.statement(p, &s)?,
                 Output::State { rep_id, bytes } => sink.state(p, &rep_id, &bytes)?,
                 Output::Credit(c) => credits.push(c),

@@ -119,7 +119,8 @@ pub async fn rep(
     match st.view.rep(&rep_id) {
         Some(r) if !scope.may_see_rep(&r) => forbidden("this rep is outside the token's team"),
         Some(r) => {
-            let mut body = visible(&scope, &r);
+            let (coaching, statement) = (st.view.coaching(&rep_id), st.view.statement(&rep_id));
+            let mut body = visible(&scope, &r, coaching.as_deref(), statement.as_deref());
             body["standing"] = salespulse_view::standing(&st.view.all(), &r).unwrap_or(Value::Null);
             Json(body).into_response()
         }

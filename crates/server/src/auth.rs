@@ -13,7 +13,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use salespulse_model::record::ScoreRecord;
+use salespulse_model::record::{CoachingRecord, ScoreRecord, StatementRecord};
 use salespulse_model::AlertRecord;
 use salespulse_view::AlertFilter;
 use serde::Deserialize;
@@ -139,12 +139,44 @@ impl Scope {
     }
 }
 
-/// `record` as `scope` may see it: without `commission` unless allowed.
-pub fn visible(scope: &Scope, record: &ScoreRecord) -> Value {
+/// A rep's answer as `scope` may see it: the score record with its KPI
+/// table, forecast and last periods, its coaching, and its latest
+/// commission statement only where the scope may see pay.
+pub fn visible(
+    scope: &Scope,
+    record: &ScoreRecord,
+    coaching: Option<&CoachingRecord>,
+    statement: Option<&StatementRecord>,
+) -> Value {
     let mut v = serde_json::to_value(record).unwrap_or_default();
-    if !scope.sees_commission(record) {
-        if let Some(o) = v.as_object_mut() {
-            o.remove("commission");
+    if let Some(o) = v.as_object_mut() {
+        let mut put = |k: &str, x: Value| {
+            if !x.is_null() {
+                o.insert(k.into(), x);
+            }
+        };
+        put(
+            "kpis",
+            serde_json::to_value(&record.kpis).unwrap_or_default(),
+        );
+        put(
+            "forecast",
+            serde_json::to_value(&record.forecast).unwrap_or_default(),
+        );
+        put(
+            "last_periods",
+            serde_json::to_value(&record.last_periods).unwrap_or_default(),
+        );
+        if let Some(c) = coaching {
+            put(
+                "coaching",
+                serde_json::to_value(&c.coaching).unwrap_or_default(),
+            );
+        }
+        if scope.sees_commission(record) {
+            if let Some(s) = statement {
+                put("commission", serde_json::to_value(s).unwrap_or_default());
+            }
         }
     }
     v

@@ -16,26 +16,32 @@ use salespulse_server::{router, Access, AppState, Scope};
 use salespulse_telemetry::{Health, Metrics};
 use salespulse_view::{AlertView, CompanyView};
 
-/// A score record as the engine writes it (the golden replay's first one,
-/// which carries a commission statement), for `rep` in `team`.
+/// A score record as the engine writes it (the golden replay's first one),
+/// for `rep` in `team`.
 fn record(rep: &str, team: &str, score: f64) -> Value {
     let golden = include_str!("../../../tests/golden/small.all.ndjson");
     let mut r: Value = serde_json::from_str(golden.lines().next().unwrap()).unwrap();
-    assert!(r["commission"].is_object(), "the golden record has pay");
     for (k, v) in [
         ("rep_id", json!(rep)),
         ("team_id", json!(team)),
         ("manager_id", json!(format!("m-{team}"))),
         ("score", json!(score)),
-        ("commission", {
-            let mut c = r["commission"].clone();
-            c["earned_to_date"] = json!(1000.0);
-            c
-        }),
     ] {
         r[k] = v;
     }
     r
+}
+
+/// The rep's commission statement (`statement/1`, pay data).
+fn statement(rep: &str, team: &str) -> Value {
+    json!({"schema": "statement/1", "key": format!("{rep}/month/2026-03-01"), "rep_id": rep,
+           "team_id": team, "manager_id": format!("m-{team}"), "as_of": "2026-03-02T08:00:00Z",
+           "seq": 1, "closed": false, "currency": "USD",
+           "period": {"kind": "month", "start": "2026-03-01T00:00:00Z", "end": "2026-04-01T00:00:00Z"},
+           "measure": "revenue", "target": "10000.00", "gross": "20000.00", "refunded": "0.00",
+           "net": "20000.00", "attainment": 2.0, "earned_to_date": "1000.00",
+           "by_component": {"revenue": "1000.00"}, "clawbacks": "0.00", "next_deal_rate": 0.05,
+           "capped": false})
 }
 
 fn state() -> Arc<AppState> {
@@ -47,6 +53,7 @@ fn state() -> Arc<AppState> {
         ("b2", "t2", 50.0),
     ] {
         view.offer(record(rep, team, score).to_string().as_bytes());
+        view.offer(statement(rep, team).to_string().as_bytes());
     }
     let alerts = AlertView::default();
     for (rep, team) in [("a1", "t1"), ("b1", "t2")] {
@@ -243,8 +250,8 @@ async fn a_rep_sees_its_own_pay_and_its_peers_scores_without_theirs() {
     let t = Some("tok-rep");
     let (code, own) = get(&a, "/v1/reps/a1", t).await;
     assert_eq!(
-        (code, own["commission"]["earned_to_date"].as_f64()),
-        (StatusCode::OK, Some(1000.0))
+        (code, own["commission"]["earned_to_date"].as_str()),
+        (StatusCode::OK, Some("1000.00"))
     );
     for peer in ["a2", "b1"] {
         let (code, body) = get(&a, &format!("/v1/reps/{peer}"), t).await;

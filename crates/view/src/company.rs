@@ -1,12 +1,14 @@
 //! The company-wide view every instance keeps: the latest score record of
 //! every rep, read from the compacted score topic (small: one record per
-//! rep), so queries do not depend on which instance owns which partition.
+//! rep), with the facts that arrive on the KPI, coaching, period and
+//! statement topics ([`crate::details`]), so queries do not depend on which
+//! instance owns which partition.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use dashmap::DashMap;
-use salespulse_model::record::{RecordKind, ScoreRecord};
+use salespulse_model::record::{CoachingRecord, RecordKind, ScoreRecord, StatementRecord};
 use salespulse_model::AlertRecord;
 
 use crate::ranks::{CloseEntry, RankTracker};
@@ -57,7 +59,7 @@ struct Head<'a> {
     kind: RecordKind,
     #[serde(borrow)]
     rep_id: Cow<'a, str>,
-    version: u64,
+    seq: u64,
     #[serde(borrow)]
     as_of: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -81,6 +83,13 @@ struct CloseHead<'a> {
     score: f64,
 }
 
+/// A record's `schema` field, to route records without the head header.
+#[derive(serde::Deserialize)]
+struct SchemaOnly<'a> {
+    #[serde(borrow)]
+    schema: Cow<'a, str>,
+}
+
 fn millis(rfc3339: &str) -> Option<i64> {
     salespulse_model::Timestamp::parse_rfc3339(rfc3339)
         .ok()
@@ -97,7 +106,7 @@ pub const MAX_PENDING_RANK_ALERTS: usize = 100_000;
 /// while queries need only what changed since the last one.
 #[derive(Debug)]
 struct Entry {
-    version: u64,
+    seq: u64,
     raw: Box<[u8]>,
     parsed: OnceLock<Option<Rec>>,
 }
@@ -116,13 +125,14 @@ impl Entry {
     }
 }
 
-/// Latest score record per rep (highest `version`), and the company-wide
+/// Latest score record per rep (highest `seq`), and the company-wide
 /// ranks at working-day closes (`rank_change`, see [`crate::ranks`]).
 /// The records sit in a concurrent map: HTTP readers never wait for the
 /// follower, nor it for them.
 #[derive(Debug, Default)]
 pub struct CompanyView {
     reps: DashMap<String, Arc<Entry>>,
+    details: crate::details::Details,
     ranks: Option<Mutex<RankTracker>>,
     /// `rank_change` alerts not yet taken by the publisher.
     pending: Mutex<Vec<AlertRecord>>,
@@ -161,6 +171,13 @@ impl CompanyView {
     /// parsing the whole record), else (or when the header does not parse)
     /// from the record.
     pub fn offer_headed(&self, partition: i32, payload: &[u8], head: Option<&[u8]>, live: bool) {
+        if head.is_none() {
+            if let Ok(s) = serde_json::from_slice::<SchemaOnly<'_>>(payload) {
+                if self.details.offer(&s.schema, payload) {
+                    return;
+                }
+            }
+        }
         let parsed = head
             .and_then(|h| serde_json::from_slice::<Head<'_>>(h).ok())
             .or_else(|| serde_json::from_slice::<Head<'_>>(payload).ok());
@@ -173,10 +190,10 @@ impl CompanyView {
         let newer = self
             .reps
             .get(head.rep_id.as_ref())
-            .is_none_or(|e| head.version > e.version);
+            .is_none_or(|e| head.seq > e.seq);
         if newer {
             let entry = Entry {
-                version: head.version,
+                seq: head.seq,
                 raw: payload.into(),
                 parsed: OnceLock::new(),
             };
@@ -223,16 +240,30 @@ impl CompanyView {
         }
     }
 
-    /// The latest record of a rep.
+    /// The latest record of a rep, with its KPI table, forecast and last
+    /// periods from their own topics.
     pub fn rep(&self, rep_id: &str) -> Option<Rec> {
         let entry = self.reps.get(rep_id).map(|e| e.value().clone())?;
-        entry.record()
+        Some(self.details.merged(entry.record()?))
     }
 
-    /// Every rep's latest record.
+    /// Every rep's latest record, as [`rep`](Self::rep) gives it.
     pub fn all(&self) -> Vec<Rec> {
         let entries: Vec<Arc<Entry>> = self.reps.iter().map(|e| e.value().clone()).collect();
-        entries.iter().filter_map(|e| e.record()).collect()
+        entries
+            .iter()
+            .filter_map(|e| Some(self.details.merged(e.record()?)))
+            .collect()
+    }
+
+    /// The rep's latest coaching (`salespulse.coaching`).
+    pub fn coaching(&self, rep_id: &str) -> Option<Arc<CoachingRecord>> {
+        self.details.coaching(rep_id)
+    }
+
+    /// The rep's latest commission statement (`salespulse.statements`).
+    pub fn statement(&self, rep_id: &str) -> Option<Arc<StatementRecord>> {
+        self.details.statement(rep_id)
     }
 
     /// Reps in the view.
@@ -253,7 +284,7 @@ mod tests {
 
     fn record(rep: &str, version: u64, score: f64) -> Vec<u8> {
         let mut r = sample::record(rep, "t1", "direct", score);
-        r.version = version;
+        r.seq = version;
         serde_json::to_vec(&r).unwrap()
     }
 
@@ -264,7 +295,7 @@ mod tests {
         let at = |ms: i64| salespulse_model::Timestamp(ms).to_rfc3339();
         let close = 1_773_187_200_000 + day * 86_400_000;
         let mut r = sample::record(rep, "t1", "direct", score);
-        r.version = version;
+        r.seq = version;
         r.as_of = at(close - 3_600_000);
         r.day_close = Some(salespulse_model::record::DayClose {
             as_of: at(close),
@@ -314,20 +345,20 @@ mod tests {
         v.offer_headed(
             0,
             &r,
-            Some(br#"{"kind":"score","rep_id":"r1","version":2}"#),
+            Some(br#"{"kind":"score","rep_id":"r1","seq":2}"#),
             false,
         );
         v.offer_headed(
             0,
             &record("r1", 9, 1.0),
-            Some(br#"{"kind":"score","rep_id":"r1","version":1}"#),
+            Some(br#"{"kind":"score","rep_id":"r1","seq":1}"#),
             false,
         );
         assert_eq!(v.rep("r1").unwrap().score, Some(50.0));
         v.offer_headed(
             0,
             &r,
-            Some(br#"{"kind":"score","rep_id":"r3","version":1}"#),
+            Some(br#"{"kind":"score","rep_id":"r3","seq":1}"#),
             false,
         );
         assert!(v.rep("r3").is_some());
@@ -345,7 +376,7 @@ mod tests {
         v.offer(&record("r1", 1, 10.0)); // older: ignored
         let mut summary = sample::record("r1", "t1", "direct", 99.0);
         summary.kind = RecordKind::PeriodSummary;
-        summary.version = 9;
+        summary.seq = 9;
         v.offer(&serde_json::to_vec(&summary).unwrap()); // not a score record
         let escaped = String::from_utf8(record("r2", 1, 70.0))
             .unwrap()
@@ -368,7 +399,7 @@ mod tests {
     fn a_record_that_is_not_a_score_record_is_not_answered() {
         let v = CompanyView::default();
         // The head reads, the record does not: kept, but no answer from it.
-        v.offer(br#"{"kind":"score","rep_id":"r1","version":1,"score":"high"}"#);
+        v.offer(br#"{"kind":"score","rep_id":"r1","seq":1,"score":"high"}"#);
         assert_eq!(v.len(), 1);
         assert!(v.rep("r1").is_none());
         assert!(v.all().is_empty());

@@ -9,6 +9,7 @@
 
 mod alerts;
 mod company;
+mod details;
 mod peers;
 mod periods;
 pub mod ranks;

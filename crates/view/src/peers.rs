@@ -231,7 +231,7 @@ pub fn team_kpis(members: &[Figures<'_>]) -> TeamKpis {
 /// One member row of a team or manager answer.
 pub fn member_row(r: &ScoreRecord) -> Value {
     json!({"rep_id": r.rep_id, "role": r.role, "team_id": r.team_id, "manager_id": r.manager_id,
-           "score": r.score, "as_of": r.as_of, "version": r.version})
+           "score": r.score, "as_of": r.as_of, "seq": r.seq})
 }
 
 /// The manager `id`'s organisation: direct reports, and the reports of

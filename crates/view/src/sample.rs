@@ -18,7 +18,7 @@ pub fn record(rep: &str, team: &str, role: &str, score: f64) -> ScoreRecord {
         region: None,
         manager_id: None,
         as_of: "2026-03-02T08:00:00Z".into(),
-        version: 1,
+        seq: 1,
         profile: ProfileRef {
             name: role.into(),
             version: 1,
@@ -30,7 +30,6 @@ pub fn record(rep: &str, team: &str, role: &str, score: f64) -> ScoreRecord {
         kpis: KpiTable::default(),
         commission: None,
         forecast: Vec::new(),
-        coaching: None,
         last_periods: Vec::new(),
         day_close: None,
     }
@@ -46,6 +45,8 @@ pub fn component(kpi: &'static str, window: &str, target: f64, attainment: f64) 
         attainment,
         weight: 1.0,
         points: 0.0,
+        pace: None,
+        p_reach: None,
     }
 }
 

@@ -8,7 +8,7 @@
 use salespulse_incentive::{Books, Measure, Plan, Statement, MICROS};
 use salespulse_kpi::SalesAcc;
 use salespulse_model::record::{
-    round6, statement_key, Commission as CommissionRecord, Decimal, PeriodRef, RecordKind,
+    period_key, round6, Commission as CommissionRecord, Decimal, PeriodRef, RecordKind,
     ScoreRecord, StatementRecord,
 };
 use salespulse_model::{Body, KpiName, Timestamp};
@@ -100,7 +100,7 @@ impl Commission {
         let closed = rec.kind == RecordKind::PeriodSummary;
         // The record's section holds the same amounts rounded the same
         // way: unchanged there, unchanged here, and nothing is built.
-        let key = statement_key(&rec.rep_id, &c.period);
+        let key = period_key(&rec.rep_id, &c.period);
         let hash = section_hash(c, closed);
         match self.sent.0.iter_mut().find(|(k, _)| *k == key) {
             Some((_, h)) if *h == hash => return None,
@@ -125,7 +125,7 @@ impl Commission {
         out.manager_id.clone_from(&rec.manager_id);
         out.closed = closed;
         out.as_of.clone_from(&rec.as_of);
-        out.version = rec.version;
+        out.seq = rec.seq;
         Some(out)
     }
 }
@@ -177,7 +177,7 @@ fn exact_record(
         team_id: None,
         manager_id: None,
         as_of: String::new(),
-        version: 0,
+        seq: 0,
         closed: false,
         currency: table.reporting().to_string(),
         period,

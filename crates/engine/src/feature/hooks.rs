@@ -3,7 +3,7 @@
 //! feature list (`crate::feature`).
 
 use salespulse_kpi::SalesAcc;
-use salespulse_model::record::{KpiTable, ScoreRecord, WindowNames};
+use salespulse_model::record::{KpiTable, ScoreRecord};
 use salespulse_model::{AlertRecord, Event, Rejection};
 use salespulse_window::Period;
 use serde::de::DeserializeOwned;
@@ -69,8 +69,6 @@ pub(crate) struct PeriodCx<'a> {
 /// A record being built: a score record (`period` None) or a summary.
 pub(crate) struct RecordCx<'a> {
     pub cfg: &'a EngineConfig,
-    pub names: &'a WindowNames,
-    pub rep_id: &'a str,
     pub core: &'a Core,
     /// The mean and sd of the logs of the rep's recent won deal amounts
     /// (the detectors'), which the forecast's deal model reads.

@@ -39,8 +39,14 @@ impl Processor {
 
     fn queue_emit_cycle(&mut self) -> Result<(), KafkaError> {
         let cycle = self.out.inflight.start_cycle();
+        let now = now_ms();
         let emit = if self.final_records {
             Emit::All
+        } else if now >= self.next_kpis_ms {
+            // Settings were validated at start.
+            let every = self.out.s.kpis_interval_ms().unwrap_or(10_000);
+            self.next_kpis_ms = now.saturating_add(i64::try_from(every).unwrap_or(i64::MAX));
+            Emit::ChangedWithKpis
         } else {
             Emit::Changed
         };

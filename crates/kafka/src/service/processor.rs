@@ -99,6 +99,8 @@ pub(crate) struct Processor {
     pub(super) ingest: HashMap<String, HashMap<i32, Offsets>>,
     /// Emit every owned rep at the next cycle (shutdown).
     pub(super) final_records: bool,
+    /// When the next emit cycle sends stale KPI records (wall clock, ms).
+    pub(super) next_kpis_ms: i64,
     kpi_gauges: KpiGauges,
     received: HashMap<String, IntCounter>,
     warned_misrouted: bool,
@@ -136,6 +138,7 @@ impl Processor {
             inputs: HashMap::new(),
             ingest: HashMap::new(),
             final_records: false,
+            next_kpis_ms: 0,
             kpi_gauges: KpiGauges::default(),
             received: HashMap::new(),
             warned_misrouted: false,

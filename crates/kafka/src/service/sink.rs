@@ -1,6 +1,7 @@
 //! The Kafka side of the pipeline's [`Sink`]: where each output goes.
-//! Score records and summaries to `salespulse.scores` (with the
-//! `salespulse.head` header), alerts to `salespulse.alerts`, assist
+//! Score records to `salespulse.scores` (with the `salespulse.head`
+//! header), period summaries to `salespulse.periods`, KPI and coaching
+//! records to their topics, alerts to `salespulse.alerts`, assist
 //! credits to the by-rep topic (keyed by the helper), changelog records to
 //! the owned changelog partition; and rejected input to the DLQ. Every
 //! record is queued in [`Inflight`], in the emit cycle that sent it if any.
@@ -11,7 +12,9 @@ use rdkafka::Message;
 
 use salespulse_engine::Credit;
 use salespulse_model::output::SCHEMA_HEADER;
-use salespulse_model::record::{ScoreRecord, StatementRecord, HEAD_HEADER};
+use salespulse_model::record::{
+    period_key, CoachingRecord, KpiRecord, RecordKind, ScoreRecord, StatementRecord, HEAD_HEADER,
+};
 use salespulse_model::{AlertKind, AlertRecord, AlertStatus, Rejection};
 use salespulse_pipeline::{encode_credit, Sink, KIND_CREDIT, KIND_HEADER};
 
@@ -157,16 +160,56 @@ impl Sink for KafkaSink<'_> {
     fn record(&mut self, partition: i32, rec: &ScoreRecord) -> Result<(), KafkaError> {
         self.per_rep.observe(&self.status.business, partition, rec);
         let payload = serde_json::to_vec(rec).map_err(KafkaError::encode("a score record"))?;
-        let f = send(
-            self.producer,
-            &self.s.output.scores,
-            None,
-            &rec.rep_id,
-            &payload,
-            Some(head_header(rec)?),
-        )?;
+        let f = match (rec.kind, &rec.period) {
+            (RecordKind::PeriodSummary, Some(period)) => send(
+                self.producer,
+                &self.s.output.periods,
+                None,
+                &period_key(&rec.rep_id, period),
+                &payload,
+                Some(schema_header(&rec.schema)),
+            )?,
+            _ => send(
+                self.producer,
+                &self.s.output.scores,
+                None,
+                &rec.rep_id,
+                &payload,
+                Some(head_header(rec)?),
+            )?,
+        };
         self.inflight.push_in(self.cycle, f, now_ms());
         self.emitted += 1;
+        Ok(())
+    }
+
+    fn kpis(&mut self, _: i32, k: &KpiRecord) -> Result<(), KafkaError> {
+        let payload = serde_json::to_vec(k).map_err(KafkaError::encode("a KPI record"))?;
+        let topic = &self.s.output.kpis;
+        let f = send(
+            self.producer,
+            topic,
+            None,
+            &k.rep_id,
+            &payload,
+            Some(schema_header(&k.schema)),
+        )?;
+        self.inflight.push_in(self.cycle, f, now_ms());
+        Ok(())
+    }
+
+    fn coaching(&mut self, _: i32, c: &CoachingRecord) -> Result<(), KafkaError> {
+        let payload = serde_json::to_vec(c).map_err(KafkaError::encode("a coaching record"))?;
+        let topic = &self.s.output.coaching;
+        let f = send(
+            self.producer,
+            topic,
+            None,
+            &c.rep_id,
+            &payload,
+            Some(schema_header(&c.schema)),
+        )?;
+        self.inflight.push_in(self.cycle, f, now_ms());
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 
 use schemars::schema::RootSchema;
 
-use crate::record::{ScoreRecord, StatementRecord, TeamRecord};
+use crate::record::{CoachingRecord, KpiRecord, ScoreRecord, StatementRecord, TeamRecord};
 use crate::AlertRecord;
 
 /// One published schema file.
@@ -30,9 +30,19 @@ impl PublishedSchema {
 pub fn published_schemas() -> Vec<PublishedSchema> {
     vec![
         PublishedSchema {
-            file: "score-1.json",
+            file: "score-2.json",
             ids: &[super::SCORE, super::PERIOD_SUMMARY],
             schema: schemars::schema_for!(ScoreRecord),
+        },
+        PublishedSchema {
+            file: "kpis-1.json",
+            ids: &[super::KPIS],
+            schema: schemars::schema_for!(KpiRecord),
+        },
+        PublishedSchema {
+            file: "coaching-1.json",
+            ids: &[super::COACHING],
+            schema: schemars::schema_for!(CoachingRecord),
         },
         PublishedSchema {
             file: "alert-1.json",

@@ -14,10 +14,14 @@ pub use generate::{published_schemas, PublishedSchema};
 /// Kafka header carrying a record's schema id (the same as its `schema` field).
 pub const SCHEMA_HEADER: &str = "salespulse.schema";
 
-/// Score records (`kind: score`).
-pub const SCORE: &str = "score/1";
-/// Period summaries (`kind: period_summary`).
-pub const PERIOD_SUMMARY: &str = "period_summary/1";
+/// Score records (`kind: score`, `salespulse.scores`).
+pub const SCORE: &str = "score/2";
+/// Period summaries (`kind: period_summary`, `salespulse.periods`).
+pub const PERIOD_SUMMARY: &str = "period_summary/2";
+/// A rep's KPI table and forecast (`salespulse.kpis`).
+pub const KPIS: &str = "kpis/1";
+/// A rep's coaching (`salespulse.coaching`).
+pub const COACHING: &str = "coaching/1";
 /// Alert records.
 pub const ALERT: &str = "alert/1";
 /// Commission statements (`salespulse.statements`).

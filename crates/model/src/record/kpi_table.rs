@@ -46,6 +46,11 @@ impl KpiTable {
         }
     }
 
+    /// Whether the table has no column.
+    pub fn is_empty(&self) -> bool {
+        self.windows.is_empty()
+    }
+
     /// The window names, in column order.
     pub fn windows(&self) -> &[WindowName] {
         &self.windows

@@ -49,9 +49,9 @@ pub struct StatementRecord {
     pub manager_id: Option<String>,
     /// Stream time the statement was computed at.
     pub as_of: String,
-    /// The rep's record version it was emitted with: a later statement of
+    /// The rep's record `seq` it was emitted with: a later statement of
     /// the same key has a higher one.
-    pub version: u64,
+    pub seq: u64,
     /// Whether the period had closed (later statements of a closed period
     /// are corrections: refunds inside the clawback window, late events).
     pub closed: bool,
@@ -87,8 +87,8 @@ fn statement_schema_id(_: &mut schemars::gen::SchemaGenerator) -> schemars::sche
     super::json_schema(serde_json::json!({"type": "string", "const": crate::output::STATEMENT}))
 }
 
-/// The key of `rep_id`'s statement of `period`.
-pub fn statement_key(rep_id: &str, period: &PeriodRef) -> String {
+/// The key of `rep_id`'s records of `period` (statements, period summaries).
+pub fn period_key(rep_id: &str, period: &PeriodRef) -> String {
     let date = period.start.get(..10).unwrap_or(&period.start);
     format!("{rep_id}/{}/{date}", period.kind)
 }

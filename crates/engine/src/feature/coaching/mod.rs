@@ -2,26 +2,26 @@
 //! within each role, every component's attainment is ranked over the role's
 //! scored reps, and each rep keeps the components where it ranks lowest,
 //! with the configured ratios against the role's medians and the index of
-//! the first rule that matched. The score record renders it; the judgement
-//! is in the changelog, so a restored rep shows the same coaching. Peers
+//! the first rule that matched. A `coaching/1` record renders it when it
+//! changes; the judgement is in the changelog, so a restored rep shows the same coaching. Peers
 //! are the reps one engine holds, as for `peer_laggard`.
 
 pub(crate) mod judge;
 
 use salespulse_model::record::{
-    round6, Coaching as CoachingRecord, CoachingItem, CoachingRatio, ScoreRecord, WindowName,
+    round6, Coaching as CoachingRecord, CoachingItem, CoachingRatio, WindowName,
 };
 use salespulse_model::Timestamp;
 
-use super::hooks::{Feature, RecordCx, TickCx};
+use super::hooks::{Feature, TickCx};
 use crate::coaching_rules::{render as fill, Fill};
 use crate::EngineConfig;
 pub(crate) use judge::Coaching;
 use judge::Item;
 
-/// The score record's `coaching` from a rep's judgement (None before its
-/// first judged day close, or with coaching off).
-fn render(
+/// The rep's coaching from its judgement (None before its first judged
+/// day close, or with coaching off).
+pub(crate) fn render(
     cfg: &EngineConfig,
     rep_id: &str,
     role: Option<&str>,
@@ -99,10 +99,6 @@ impl Feature for Coaching {
         }
         *self = c.clone();
         true
-    }
-
-    fn score_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
-        rec.coaching = render(cx.cfg, cx.rep_id, cx.core.role(), cx.names, self);
     }
 
     fn heap_bytes(&self) -> usize {

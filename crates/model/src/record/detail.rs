@@ -1,0 +1,72 @@
+//! The facts of a rep that are not needed to act on its score now, each on
+//! its own compacted topic keyed by rep: the full KPI table with the
+//! forecast and the last closed periods (`kpis/1`, `salespulse.kpis`) and the coaching of the last
+//! working-day close (`coaching/1`, `salespulse.coaching`). Both carry the
+//! `seq` of the score record they were built with.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Coaching, Forecast, KpiTable, LastPeriod};
+
+/// A rep's KPI values of every window and period, and the pace and
+/// forecast of each period component, as written to `salespulse.kpis`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(title = "SalesPulse KPI table of a rep (kpis/1)")]
+pub struct KpiRecord {
+    /// `kpis/1` ([`crate::output`]).
+    #[schemars(schema_with = "kpis_schema_id")]
+    pub schema: Cow<'static, str>,
+    /// The rep (the record's key).
+    pub rep_id: String,
+    /// The rep's team.
+    pub team_id: Option<String>,
+    /// Stream time the values are at.
+    pub as_of: String,
+    /// The `seq` of the score record built with it.
+    pub seq: u64,
+    /// KPI values by KPI, then by window or period.
+    pub kpis: KpiTable,
+    /// Pace and forecast of each period component.
+    #[serde(default)]
+    pub forecast: Vec<Forecast>,
+    /// The rep's last closed period of each `scoring.compare_periods` kind
+    /// and the one before it, as its summary had it plus what reached it
+    /// after its grace (docs/records.md): what team period-over-period
+    /// figures are summed from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_periods: Vec<LastPeriod>,
+}
+
+/// A rep's coaching at the last working-day close, as written to
+/// `salespulse.coaching` when it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(title = "SalesPulse coaching of a rep (coaching/1)")]
+pub struct CoachingRecord {
+    /// `coaching/1` ([`crate::output`]).
+    #[schemars(schema_with = "coaching_schema_id")]
+    pub schema: Cow<'static, str>,
+    /// The rep (the record's key).
+    pub rep_id: String,
+    /// The rep's team.
+    pub team_id: Option<String>,
+    /// The rep's manager, when the directory names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager_id: Option<String>,
+    /// The rep's role.
+    pub role: Option<String>,
+    /// The `seq` of the score record that first carried it.
+    pub seq: u64,
+    /// The coaching (its `as_of` is the close it was judged at).
+    #[serde(flatten)]
+    pub coaching: Coaching,
+}
+
+fn kpis_schema_id(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+    super::json_schema(serde_json::json!({"type": "string", "const": crate::output::KPIS}))
+}
+
+fn coaching_schema_id(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+    super::json_schema(serde_json::json!({"type": "string", "const": crate::output::COACHING}))
+}

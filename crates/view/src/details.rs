@@ -1,0 +1,74 @@
+//! The facts of a rep that arrive on topics of their own, next to its
+//! score record: the KPI table, forecast and last periods (`kpis/1`), the
+//! coaching (`coaching/1`) and the commission statements (`statement/1`).
+//! The view keeps the latest of each per rep and hands them out with the
+//! score record.
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use salespulse_model::output::{COACHING, KPIS, STATEMENT};
+use salespulse_model::record::{CoachingRecord, KpiRecord, ScoreRecord, StatementRecord};
+
+/// The latest facts of every rep.
+#[derive(Debug, Default)]
+pub(crate) struct Details {
+    kpis: DashMap<String, Arc<KpiRecord>>,
+    coaching: DashMap<String, Arc<CoachingRecord>>,
+    /// The latest statement (of the latest period), by rep.
+    statements: DashMap<String, Arc<StatementRecord>>,
+}
+
+/// Keeps `new` in `map` under `key` unless what is there is newer.
+fn keep<T>(map: &DashMap<String, Arc<T>>, key: &str, new: T, newer: impl Fn(&T, &T) -> bool) {
+    let replace = map.get(key).is_none_or(|old| newer(&new, &old));
+    if replace {
+        map.insert(key.to_string(), Arc::new(new));
+    }
+}
+
+impl Details {
+    /// Takes a record of schema `schema`; false when it is not a detail.
+    pub fn offer(&self, schema: &str, payload: &[u8]) -> bool {
+        let parsed = match schema {
+            KPIS => serde_json::from_slice::<KpiRecord>(payload)
+                .map(|k| keep(&self.kpis, &k.rep_id.clone(), k, |a, b| a.seq > b.seq)),
+            COACHING => serde_json::from_slice::<CoachingRecord>(payload)
+                .map(|c| keep(&self.coaching, &c.rep_id.clone(), c, |a, b| a.seq > b.seq)),
+            STATEMENT => serde_json::from_slice::<StatementRecord>(payload).map(|s| {
+                let later = |a: &StatementRecord, b: &StatementRecord| {
+                    (&a.period.start, a.seq) > (&b.period.start, b.seq)
+                };
+                keep(&self.statements, &s.rep_id.clone(), s, later)
+            }),
+            _ => return false,
+        };
+        if let Err(e) = parsed {
+            tracing::warn!(error = %e, schema, "view: a record does not read as its schema");
+        }
+        true
+    }
+
+    /// `rec` with the rep's KPI table, forecast and last periods (the same
+    /// record before the rep's first KPI record).
+    pub fn merged(&self, rec: Arc<ScoreRecord>) -> Arc<ScoreRecord> {
+        let Some(k) = self.kpis.get(&rec.rep_id) else {
+            return rec;
+        };
+        let mut r = (*rec).clone();
+        r.kpis = k.kpis.clone();
+        r.forecast = k.forecast.clone();
+        r.last_periods = k.last_periods.clone();
+        Arc::new(r)
+    }
+
+    /// The rep's latest coaching.
+    pub fn coaching(&self, rep_id: &str) -> Option<Arc<CoachingRecord>> {
+        self.coaching.get(rep_id).map(|c| c.clone())
+    }
+
+    /// The rep's latest statement.
+    pub fn statement(&self, rep_id: &str) -> Option<Arc<StatementRecord>> {
+        self.statements.get(rep_id).map(|s| s.clone())
+    }
+}
