@@ -244,7 +244,7 @@ fn a_late_resend_is_counted_once_in_a_replay() {
     };
     let rec = last(&kpis);
     assert_eq!(rec["kpis"]["deals_won"]["month"], 1);
-    assert_eq!(rec["kpis"]["revenue"]["month"], 50000.0);
+    assert_eq!(rec["kpis"]["revenue"]["month"], "50000.00");
     assert_eq!(rec["kpis"]["emails"]["month"], 3);
     let c = last(&statements);
     assert_eq!(c["gross"], "50000.00");
@@ -503,7 +503,7 @@ fn replay_view_answers_standings_and_teams_from_the_final_records() {
                         c["window"].as_str(),
                         Some("day" | "week" | "month" | "quarter")
                     ))
-                .then(|| c["target"].as_f64().unwrap())
+                .then(|| c["target"].as_str().unwrap().parse::<f64>().unwrap())
             })
         };
         let (num, den) = members.iter().fold((0.0, 0.0), |(n, d), r| {

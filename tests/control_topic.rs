@@ -186,7 +186,7 @@ fn a_mid_stream_change_applies_by_event_time_and_replays_exactly() {
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(|v| v["kind"] == "score")
             .map(|mut v| {
-                v.as_object_mut().unwrap().remove("version");
+                v.as_object_mut().unwrap().remove("seq");
                 (v["rep_id"].as_str().unwrap().to_string(), v)
             })
             .collect::<std::collections::HashMap<_, _>>()

@@ -107,7 +107,7 @@ fn p_reach_is_calibrated_by_decile() {
                     continue;
                 };
                 let key = (r.rep_id.clone(), f.kpi.clone(), month.clone());
-                targets.insert(key.clone(), f.target);
+                targets.insert(key.clone(), f.target.as_f64());
                 predictions.entry(key).or_default().push(p);
             }
         }

@@ -78,7 +78,7 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
         .map(|r| {
             (
                 r.rep_id.clone(),
-                without_version(serde_json::to_value(&r).unwrap()),
+                without_seq(serde_json::to_value(&r).unwrap()),
             )
         })
         .collect();
@@ -108,7 +108,7 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
         }
         let seq = v["seq"].as_u64().unwrap();
         if last.get(&rep).is_none_or(|(old, _)| seq > *old) {
-            last.insert(rep, (seq, without_version(v)));
+            last.insert(rep, (seq, without_seq(v)));
         }
     }
     assert_eq!(last.len(), want.len());
@@ -297,7 +297,7 @@ impl Service {
     }
 }
 
-fn without_version(mut v: serde_json::Value) -> serde_json::Value {
+fn without_seq(mut v: serde_json::Value) -> serde_json::Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("seq");
     }

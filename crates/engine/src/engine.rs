@@ -471,7 +471,7 @@ impl Engine {
                 rs.core.dirty = false;
                 let (cfg, names) = (&self.cfg, &self.names);
                 let with_kpis = kpis || !rs.sent.kpis;
-                let rec = score_record(cfg, names, &id, rs, t, &self.clock, floor, with_kpis);
+                let rec = score_record(cfg, names, &id, rs, &self.clock, floor, with_kpis);
                 if !with_kpis && !rs.sent.kpis_stale {
                     rs.sent.kpis_stale = true;
                     self.marks.kpis_stale.push(id.clone());

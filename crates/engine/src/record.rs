@@ -47,19 +47,18 @@ fn header(rep_id: &str, rs: &mut RepState, t: i64, floor: u64, kind: RecordKind)
     }
 }
 
-/// The current score record of a rep at stream time `t`, and its KPI
-/// record when `with_kpis`.
+/// The current score record of a rep at the clock's stream time, and its
+/// KPI record when `with_kpis`.
 pub(crate) fn score_record(
     cfg: &EngineConfig,
     names: &WindowNames,
     rep_id: &str,
     rs: &mut RepState,
-    t: i64,
     clock: &Clock,
     floor: u64,
     with_kpis: bool,
 ) -> (ScoreRecord, Option<KpiRecord>) {
-    let current = &clock.current;
+    let (current, t) = (&clock.current, clock.t);
     let sums = window_sums(cfg, &mut rs.core, t, current);
     let period_of = |c: &Component| match c.window {
         WindowRef::Period(k) => Some(current[k as usize]),

@@ -15,8 +15,10 @@ use crate::EngineConfig;
 /// Formats a KPI value for output.
 pub(crate) fn format_value(cfg: &EngineConfig, v: KpiValue) -> Option<Num> {
     match v {
-        KpiValue::Money(m) => Some(Num::Real(cfg.decode.currencies.micros_to_output(m))),
-        KpiValue::MoneyPer(m, n) => Some(Num::Real(cfg.decode.currencies.quotient_to_output(m, n))),
+        KpiValue::Money(m) => Some(Num::Amount(cfg.decode.currencies.micros_to_amount(m))),
+        KpiValue::MoneyPer(m, n) => {
+            Some(Num::Amount(cfg.decode.currencies.quotient_to_amount(m, n)))
+        }
         KpiValue::Count(c) => Some(Num::Int(i64::try_from(c).unwrap_or(i64::MAX))),
         KpiValue::Real(r) => Some(Num::Real(round6(r))),
         KpiValue::Null => None,
@@ -88,9 +90,17 @@ pub(crate) fn compute_score(
             .iter()
             .find(|c| c.kpi.as_str() == p.kpi && c.window_name == p.window);
         if let Some(c) = c {
-            p.value = format_value(cfg, value(c));
+            let v = value(c);
+            p.target = match v {
+                // A money target is an amount, rounded like the value.
+                KpiValue::Money(_) | KpiValue::MoneyPer(..) => {
+                    let micros = (p.target.as_f64() * 1e6).round() as i128;
+                    Num::Amount(cfg.decode.currencies.micros_to_amount(micros))
+                }
+                _ => Num::Real(round6(p.target.as_f64())),
+            };
+            p.value = format_value(cfg, v);
         }
-        p.target = round6(p.target);
         p.attainment = round6(p.attainment);
         p.points = round6(p.points);
     }
@@ -131,6 +141,10 @@ pub(crate) fn period_score(
 pub(crate) fn change(now: &KpiTable, before: &KpiTable) -> KpiTable {
     now.change(before, |a, b| match (a, b) {
         (Num::Int(x), Num::Int(y)) => Num::Int(x - y),
+        (Num::Amount(x), Num::Amount(y)) => match x.minus(y) {
+            Some(m) => Num::Amount(m),
+            None => Num::Real(round6(x.as_f64() - y.as_f64())),
+        },
         (x, y) => Num::Real(round6(x.as_f64() - y.as_f64())),
     })
 }

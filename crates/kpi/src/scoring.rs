@@ -102,7 +102,7 @@ pub fn score<F: Fn(&Component) -> KpiValue>(
                 kpi: c.kpi.as_str().into(),
                 window: c.window_name.clone(),
                 value: value.map(salespulse_model::record::Num::Real),
-                target,
+                target: salespulse_model::record::Num::Real(target),
                 attainment,
                 weight: c.weight,
                 points,

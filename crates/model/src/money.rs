@@ -172,6 +172,23 @@ impl CurrencyTable {
     }
 
     /// Rounds reporting micro-units to the reporting currency's minor unit
+    /// (half-even): an exact amount for the output records.
+    pub fn micros_to_amount(&self, micros: i128) -> crate::record::Amount {
+        self.quotient_to_amount(micros, 1)
+    }
+
+    /// Rounds `micros / count` once, half-even, to the reporting minor unit.
+    pub fn quotient_to_amount(&self, micros: i128, count: u64) -> crate::record::Amount {
+        let exp = self.reporting_exponent.min(6);
+        let den = 10i128.pow(6 - exp) * i128::from(count.max(1));
+        let minor = div_round_half_even(micros, den);
+        crate::record::Amount {
+            minor: i64::try_from(minor).unwrap_or(if minor < 0 { i64::MIN } else { i64::MAX }),
+            exp: exp as u8,
+        }
+    }
+
+    /// Rounds reporting micro-units to the reporting currency's minor unit
     /// (half-even) and writes the amount as an exact decimal string with
     /// that many decimals (`"1234.50"` in EUR, `"1235"` in JPY).
     pub fn micros_to_decimal(&self, micros: i128) -> String {

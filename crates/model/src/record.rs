@@ -4,15 +4,15 @@
 
 use std::borrow::Cow;
 
-use serde::de::{Deserializer, Visitor};
-use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
 mod detail;
 mod kpi_table;
+mod num;
 mod statement;
 pub use detail::{CoachingRecord, KpiRecord};
 pub use kpi_table::{KpiTable, WindowName, WindowNames};
+pub use num::{Amount, Num};
 pub use statement::{period_key, Decimal, StatementRecord};
 
 /// Rounds a real to six decimals, the precision of every non-money number
@@ -49,8 +49,9 @@ pub struct ComponentScore {
     pub window: String,
     /// The KPI's value (null when undefined, e.g. a ratio over zero).
     pub value: Option<Num>,
-    /// The target in force (after per-rep overrides and pro-rating).
-    pub target: f64,
+    /// The target in force (after per-rep overrides and pro-rating); an
+    /// amount for a money KPI.
+    pub target: Num,
     /// value / target (target / value when lower is better), before the cap.
     pub attainment: f64,
     /// The component's weight.
@@ -78,62 +79,6 @@ pub struct PeriodRef {
     pub end: String,
 }
 
-/// A number in an output record: counts stay integers on the wire.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Num {
-    /// A count.
-    Int(i64),
-    /// Money (already rounded to the minor unit) or a ratio.
-    Real(f64),
-}
-
-impl Num {
-    /// The value as f64.
-    pub fn as_f64(self) -> f64 {
-        match self {
-            Num::Int(i) => i as f64,
-            Num::Real(r) => r,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Num {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct NumVisitor;
-        impl Visitor<'_> for NumVisitor {
-            type Value = Num;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a number")
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Num, E> {
-                Ok(Num::Int(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Num, E> {
-                i64::try_from(v)
-                    .map(Num::Int)
-                    .map_err(|_| E::custom(format!("count {v} is out of range")))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Num, E> {
-                Ok(Num::Real(v))
-            }
-        }
-        d.deserialize_any(NumVisitor)
-    }
-}
-
-impl schemars::JsonSchema for Num {
-    fn schema_name() -> String {
-        "Num".into()
-    }
-
-    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
-        json_schema(serde_json::json!({
-            "type": "number",
-            "description": "A count (an integer on the wire) or money or a ratio (rounded as docs/records.md says)"
-        }))
-    }
-}
-
 /// A literal schema (the literals here are valid; a mistake shows as
 /// `true`, accept anything, and fails the published-schema tests).
 pub(crate) fn json_schema(v: serde_json::Value) -> schemars::schema::Schema {
@@ -145,15 +90,6 @@ fn score_schema_ids(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema:
         "type": "string",
         "enum": [crate::output::SCORE, crate::output::PERIOD_SUMMARY]
     }))
-}
-
-impl Serialize for Num {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Num::Int(i) => s.serialize_i64(*i),
-            Num::Real(r) => s.serialize_f64(*r),
-        }
-    }
 }
 
 /// A score record or period summary, as written to `salespulse.scores`.
@@ -364,19 +300,19 @@ pub struct Forecast {
     pub kpi: Cow<'static, str>,
     /// Its period (`day`, `week`, `month`, `quarter`).
     pub window: String,
-    /// Value so far this period.
-    pub value: f64,
-    /// The rep's target.
-    pub target: f64,
+    /// Value so far this period (an amount for a money KPI).
+    pub value: Num,
+    /// The rep's target (an amount for a money KPI).
+    pub target: Num,
     /// Share of the period's working time elapsed (the rep's calendar).
     pub elapsed: f64,
     /// Attainment / elapsed (null before any working time elapsed).
     pub pace: Option<f64>,
     /// Value / elapsed: the period-end value at the run rate so far.
-    pub projected_run_rate: Option<f64>,
+    pub projected_run_rate: Option<Num>,
     /// Value plus the rep's recent rate over the rest of the period,
     /// weighted by its own weekday and hour profile.
-    pub projected_seasonal: Option<f64>,
+    pub projected_seasonal: Option<Num>,
     /// Probability of reaching the target (null when the KPI has no event model).
     pub p_reach: Option<f64>,
 }
@@ -413,7 +349,7 @@ pub struct Commission {
 /// Team KPIs: the same catalog summed over the team's reps.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TeamRecord {
-    /// `team_rollup/1` ([`crate::output`]).
+    /// `team_rollup/2` ([`crate::output`]).
     pub schema: &'static str,
     /// Always `team_rollup`.
     pub kind: &'static str,

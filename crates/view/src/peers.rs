@@ -77,7 +77,7 @@ fn quota(r: &ScoreRecord) -> Option<f64> {
     r.components.iter().find_map(|c| {
         let money = matches!(&*c.kpi, "revenue" | "partner_revenue");
         let period = matches!(c.window.as_str(), "day" | "week" | "month" | "quarter");
-        (money && period).then_some(c.target)
+        (money && period).then_some(c.target.as_f64())
     })
 }
 

@@ -41,7 +41,7 @@ pub fn component(kpi: &'static str, window: &str, target: f64, attainment: f64) 
         kpi: kpi.into(),
         window: window.into(),
         value: None,
-        target,
+        target: salespulse_model::record::Num::Real(target),
         attainment,
         weight: 1.0,
         points: 0.0,

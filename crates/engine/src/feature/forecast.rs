@@ -9,13 +9,15 @@
 //! (`crate::clock`).
 
 use salespulse_kpi::forecast::{p_reach_count, p_reach_money};
-use salespulse_kpi::{kpi_value, Component, Direction, SalesAcc, TargetContext, WindowRef};
+use salespulse_kpi::{
+    kpi_value, Component, Direction, KpiValue, SalesAcc, TargetContext, WindowRef,
+};
 use salespulse_model::record::Forecast as ForecastRecord;
 use salespulse_model::KpiName;
 use salespulse_window::{Period, PeriodKind};
 use serde::{Deserialize, Serialize};
 
-use salespulse_model::record::{round6, ScoreRecord};
+use salespulse_model::record::{round6, Num, ScoreRecord};
 use salespulse_model::Body;
 
 use super::hooks::{EventCx, Feature, RecordCx};
@@ -150,6 +152,7 @@ fn forecasts(cx: &RecordCx<'_>, week: &Forecast) -> Vec<ForecastRecord> {
         deal_logs,
         targets: &targets,
         seen,
+        currencies: &cfg.decode.currencies,
     };
     for c in &profile.components {
         if let Some(f) = forecast(c, &rep, sums, reference, cal, clock, rolling) {
@@ -167,6 +170,8 @@ struct Rep<'a> {
     targets: &'a TargetContext<'a>,
     /// Share of the reference window the rep was seen for.
     seen: f64,
+    /// Where amounts are rounded to the reporting minor unit.
+    currencies: &'a salespulse_model::CurrencyTable,
 }
 
 fn forecast(
@@ -187,7 +192,15 @@ fn forecast(
     }
     let k = kind as usize;
     let (count, mean) = events(c.kpi, reference)?;
-    let value = kpi_value(c.kpi, &sums[rolling + k]).as_f64().unwrap_or(0.0);
+    let kv = kpi_value(c.kpi, &sums[rolling + k]);
+    let value = kv.as_f64().unwrap_or(0.0);
+    // Amounts of a money KPI are rounded to the reporting minor unit.
+    let out = |x: f64| match kv {
+        KpiValue::Money(_) | KpiValue::MoneyPer(..) => {
+            Num::Amount(rep.currencies.micros_to_amount((x * 1e6).round() as i128))
+        }
+        _ => Num::Real(round6(x)),
+    };
     let period = clock.current[k];
     let target = targets.target(c, Some(&period))?;
     let share = cal.share[k];
@@ -221,12 +234,12 @@ fn forecast(
     Some(ForecastRecord {
         kpi: c.kpi.as_str().into(),
         window: c.window_name.clone(),
-        value: round6(value),
-        target: round6(target),
+        value: out(value),
+        target: out(target),
         elapsed: round6(share),
         pace: positive.then(|| round6(value / target / share)),
-        projected_run_rate: positive.then(|| round6(value / share)),
-        projected_seasonal: (e_win > 0.0).then(|| round6(value + rest)),
+        projected_run_rate: positive.then(|| out(value / share)),
+        projected_seasonal: (e_win > 0.0).then(|| out(value + rest)),
         p_reach: Some(round6(p_reach)),
     })
 }

@@ -55,7 +55,7 @@ pub fn published_schemas() -> Vec<PublishedSchema> {
             schema: schemars::schema_for!(StatementRecord),
         },
         PublishedSchema {
-            file: "team_rollup-1.json",
+            file: "team_rollup-2.json",
             ids: &[super::TEAM_ROLLUP],
             schema: schemars::schema_for!(TeamRecord),
         },

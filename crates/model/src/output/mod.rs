@@ -27,4 +27,4 @@ pub const ALERT: &str = "alert/1";
 /// Commission statements (`salespulse.statements`).
 pub const STATEMENT: &str = "statement/1";
 /// Team rollups (`replay --teams`).
-pub const TEAM_ROLLUP: &str = "team_rollup/1";
+pub const TEAM_ROLLUP: &str = "team_rollup/2";

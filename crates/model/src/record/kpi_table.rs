@@ -118,11 +118,14 @@ impl schemars::JsonSchema for KpiTable {
     fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
         super::json_schema(serde_json::json!({
             "type": "object",
-            "description": "KPI values by KPI, then by window or period name; null where undefined (e.g. a ratio over zero)",
+            "description": "KPI values by KPI, then by window or period name: counts as integers, amounts as exact decimal strings in the reporting currency, ratios as numbers (six decimals); null where undefined (e.g. a ratio over zero)",
             "propertyNames": {"enum": KpiName::ALL.map(KpiName::as_str)},
             "additionalProperties": {
                 "type": "object",
-                "additionalProperties": {"type": ["number", "null"]}
+                "additionalProperties": {"anyOf": [
+                    {"type": ["number", "null"]},
+                    {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"}
+                ]}
             }
         }))
     }

@@ -1,0 +1,175 @@
+//! Numbers in output records: counts stay integers, money is an exact
+//! decimal string in the reporting currency, ratios are numbers rounded to
+//! six decimals (docs/records.md).
+
+use serde::de::{Deserializer, Visitor};
+use serde::ser::Serializer;
+use serde::{Deserialize, Serialize};
+
+/// A number in an output record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    /// A count.
+    Int(i64),
+    /// An amount in the reporting currency, exact.
+    Amount(Amount),
+    /// A ratio or another real (rounded to six decimals).
+    Real(f64),
+}
+
+/// An amount in the reporting currency: `minor` units of `10^-exp`
+/// (`Amount { minor: 123450, exp: 2 }` is 1234.50), written as the decimal
+/// string `"1234.50"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount {
+    /// The amount in minor units.
+    pub minor: i64,
+    /// Decimals of the minor unit.
+    pub exp: u8,
+}
+
+impl Amount {
+    /// The amount as f64 (for display and means, never for sums that pay).
+    pub fn as_f64(self) -> f64 {
+        self.minor as f64 / 10f64.powi(i32::from(self.exp))
+    }
+
+    /// `self - other`, exact when both have the same minor unit.
+    pub fn minus(self, other: Amount) -> Option<Amount> {
+        (self.exp == other.exp).then(|| Amount {
+            minor: self.minor.saturating_sub(other.minor),
+            exp: self.exp,
+        })
+    }
+
+    /// Reads a decimal string such as `"-12.50"`.
+    pub fn parse(s: &str) -> Option<Amount> {
+        let (neg, digits) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (int, frac) = match digits.split_once('.') {
+            Some((_, "")) => return None,
+            Some(parts) => parts,
+            None => (digits, ""),
+        };
+        let all_digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !all_digits(int) || !all_digits(frac) || frac.len() > 18 {
+            return None;
+        }
+        let minor: i64 = format!("{int}{frac}").parse().ok()?;
+        Some(Amount {
+            minor: if neg { -minor } else { minor },
+            exp: u8::try_from(frac.len()).ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        if self.exp == 0 {
+            return write!(f, "{sign}{abs}");
+        }
+        let unit = 10u64.pow(u32::from(self.exp));
+        write!(
+            f,
+            "{sign}{}.{:0width$}",
+            abs / unit,
+            abs % unit,
+            width = usize::from(self.exp)
+        )
+    }
+}
+
+impl Num {
+    /// The value as f64.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Amount(m) => m.as_f64(),
+            Num::Real(r) => r,
+        }
+    }
+}
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Num::Int(i) => s.serialize_i64(*i),
+            Num::Amount(m) => s.collect_str(m),
+            Num::Real(r) => s.serialize_f64(*r),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NumVisitor;
+        impl Visitor<'_> for NumVisitor {
+            type Value = Num;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number or a decimal string")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Num, E> {
+                i64::try_from(v)
+                    .map(Num::Int)
+                    .map_err(|_| E::custom(format!("count {v} is out of range")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Num, E> {
+                Ok(Num::Real(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Num, E> {
+                Amount::parse(v)
+                    .map(Num::Amount)
+                    .ok_or_else(|| E::custom(format!("{v:?} is not a decimal amount")))
+            }
+        }
+        d.deserialize_any(NumVisitor)
+    }
+}
+
+impl schemars::JsonSchema for Num {
+    fn schema_name() -> String {
+        "Num".into()
+    }
+
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        super::json_schema(serde_json::json!({
+            "description": "A count (an integer), an amount in the reporting currency (an exact decimal string with the currency's minor unit, rounded half-even: sum it as a decimal) or a ratio (a number rounded to six decimals)",
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"}
+            ]
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_writes_and_reads_its_decimals() {
+        for (minor, exp, text) in [
+            (123450, 2, "1234.50"),
+            (-5, 2, "-0.05"),
+            (1235, 0, "1235"),
+            (7, 3, "0.007"),
+        ] {
+            let m = Amount { minor, exp };
+            assert_eq!(m.to_string(), text);
+            assert_eq!(Amount::parse(text), Some(m));
+            let n: Num = serde_json::from_str(&format!("\"{text}\"")).unwrap();
+            assert_eq!(n, Num::Amount(m));
+            assert_eq!(serde_json::to_string(&n).unwrap(), format!("\"{text}\""));
+        }
+        for bad in ["", "1.", ".5", "1e3", "--1", "12a"] {
+            assert_eq!(Amount::parse(bad), None, "{bad}");
+        }
+    }
+}
