@@ -13,7 +13,7 @@
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::{Duration, Instant};
 
-use salespulse_engine::{Emit, Engine, EngineConfig, Settings};
+use salespulse_engine::{Emit, Engine, EngineConfig, Output, Settings};
 use salespulse_loadgen::{Generator, Options};
 use salespulse_model::{decode, Event};
 
@@ -106,6 +106,22 @@ fn timed<'a, T>(
     }
 }
 
+/// Serializes every record a flush queued for the output topics, as the
+/// Kafka sink does.
+fn serialize_outputs(e: &mut Engine) {
+    for o in e.drain() {
+        let bytes = match o {
+            Output::Record(r) => serde_json::to_vec(&r),
+            Output::Kpis(k) => serde_json::to_vec(&k),
+            Output::Coaching(c) => serde_json::to_vec(&c),
+            Output::Statement(s) => serde_json::to_vec(&s),
+            Output::Alert(a) => serde_json::to_vec(&a),
+            Output::Credit(_) | Output::State { .. } => continue,
+        };
+        drop(bytes);
+    }
+}
+
 fn bench_apply(c: &mut Criterion) {
     let cfg = config();
     let mut group = c.benchmark_group("apply");
@@ -155,9 +171,16 @@ fn bench_apply(c: &mut Criterion) {
                 b.iter_custom(timed(&cfg, &warm, &lines, |e, l| {
                     let _ = e.ingest(l.as_bytes(), None);
                     e.flush(Emit::Changed);
-                    for r in e.drain().records() {
-                        drop(serde_json::to_vec(&r));
-                    }
+                    serialize_outputs(e);
+                }))
+            });
+            // The same with a KPI record for every score record: the most a
+            // `service.kpis_interval` of 0s costs.
+            group.bench_function(BenchmarkId::new("apply_flush_serialize_kpis", reps), |b| {
+                b.iter_custom(timed(&cfg, &warm, &lines, |e, l| {
+                    let _ = e.ingest(l.as_bytes(), None);
+                    e.flush(Emit::ChangedWithKpis);
+                    serialize_outputs(e);
                 }))
             });
         }

@@ -77,6 +77,7 @@ pub(crate) fn score_record(
         sums: &sums,
         clock,
         period: None,
+        detail: with_kpis,
     };
     rs.features.score_sections(&cx, &mut rec);
     pace_in_components(&mut rec);
@@ -179,6 +180,7 @@ pub(crate) fn summary_record(
         sums: &[],
         clock,
         period: Some((period, acc, score, &kpis)),
+        detail: true,
     };
     rs.features.summary_sections(&cx, &mut rec);
     rec.kpis = kpis;

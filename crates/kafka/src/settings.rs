@@ -156,7 +156,7 @@ impl Default for ServiceSection {
         ServiceSection {
             emit_interval: "250ms".into(),
             commit_interval: "1s".into(),
-            kpis_interval: "10s".into(),
+            kpis_interval: "5m".into(),
         }
     }
 }
@@ -274,7 +274,7 @@ impl KafkaSettings {
             .map(|ms| ms as u64)
             .ok_or_else(|| {
                 KafkaError::Config(format!(
-                    "service.kpis_interval = {:?}: expected a duration like \"10s\" (\"0s\": with every score record)",
+                    "service.kpis_interval = {:?}: expected a duration like \"5m\" (\"0s\": with every score record)",
                     self.service.kpis_interval
                 ))
             })

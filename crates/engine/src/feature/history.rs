@@ -96,7 +96,11 @@ impl Feature for History {
     }
 
     fn score_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
-        rec.last_periods = self.last_periods(cx.cfg, cx.core);
+        // Two period scores and three KPI tables per kind: only for the
+        // KPI record that carries them.
+        if cx.detail {
+            rec.last_periods = self.last_periods(cx.cfg, cx.core);
+        }
     }
 
     fn summary_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {

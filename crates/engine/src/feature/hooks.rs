@@ -80,6 +80,9 @@ pub(crate) struct RecordCx<'a> {
     pub clock: &'a Clock,
     /// Summaries: the period, its sums, its score and KPI table.
     pub period: Option<(Period, SalesAcc, Option<f64>, &'a KpiTable)>,
+    /// Score records: a KPI record goes with this one, so the sections
+    /// only it carries (last periods) are built.
+    pub detail: bool,
 }
 
 /// What a feature is to the engine.

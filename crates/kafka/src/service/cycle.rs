@@ -44,7 +44,7 @@ impl Processor {
             Emit::All
         } else if now >= self.next_kpis_ms {
             // Settings were validated at start.
-            let every = self.out.s.kpis_interval_ms().unwrap_or(10_000);
+            let every = self.out.s.kpis_interval_ms().unwrap_or(300_000);
             self.next_kpis_ms = now.saturating_add(i64::try_from(every).unwrap_or(i64::MAX));
             Emit::ChangedWithKpis
         } else {
