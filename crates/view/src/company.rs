@@ -109,6 +109,9 @@ struct Entry {
     seq: u64,
     raw: Box<[u8]>,
     parsed: OnceLock<Option<Rec>>,
+    /// The record joined with the rep's KPI record of this `seq`: built
+    /// once per pair, not per query (`all()` answers every request).
+    joined: Mutex<Option<(u64, Rec)>>,
 }
 
 impl Entry {
@@ -196,6 +199,7 @@ impl CompanyView {
                 seq: head.seq,
                 raw: payload.into(),
                 parsed: OnceLock::new(),
+                joined: Mutex::new(None),
             };
             self.reps.insert(head.rep_id.into_owned(), Arc::new(entry));
         }
@@ -244,16 +248,30 @@ impl CompanyView {
     /// periods from their own topics.
     pub fn rep(&self, rep_id: &str) -> Option<Rec> {
         let entry = self.reps.get(rep_id).map(|e| e.value().clone())?;
-        Some(self.details.merged(entry.record()?))
+        self.joined(&entry)
+    }
+
+    /// An entry's record joined with the rep's latest KPI record.
+    fn joined(&self, e: &Entry) -> Option<Rec> {
+        let rec = e.record()?;
+        let Some(k) = self.details.kpis(&rec.rep_id) else {
+            return Some(rec);
+        };
+        let mut cache = e.joined.lock().unwrap_or_else(|p| p.into_inner());
+        match &*cache {
+            Some((seq, r)) if *seq == k.seq => Some(r.clone()),
+            _ => {
+                let r = crate::details::joined(&rec, &k);
+                *cache = Some((k.seq, r.clone()));
+                Some(r)
+            }
+        }
     }
 
     /// Every rep's latest record, as [`rep`](Self::rep) gives it.
     pub fn all(&self) -> Vec<Rec> {
         let entries: Vec<Arc<Entry>> = self.reps.iter().map(|e| e.value().clone()).collect();
-        entries
-            .iter()
-            .filter_map(|e| Some(self.details.merged(e.record()?)))
-            .collect()
+        entries.iter().filter_map(|e| self.joined(e)).collect()
     }
 
     /// The rep's latest coaching (`salespulse.coaching`).

@@ -27,6 +27,15 @@ fn keep<T>(map: &DashMap<String, Arc<T>>, key: &str, new: T, newer: impl Fn(&T, 
     }
 }
 
+/// `rec` with the KPI table, forecast and last periods of `k`.
+pub(crate) fn joined(rec: &ScoreRecord, k: &KpiRecord) -> Arc<ScoreRecord> {
+    let mut r = rec.clone();
+    r.kpis = k.kpis.clone();
+    r.forecast = k.forecast.clone();
+    r.last_periods = k.last_periods.clone();
+    Arc::new(r)
+}
+
 impl Details {
     /// Takes a record of schema `schema`; false when it is not a detail.
     pub fn offer(&self, schema: &str, payload: &[u8]) -> bool {
@@ -49,17 +58,9 @@ impl Details {
         true
     }
 
-    /// `rec` with the rep's KPI table, forecast and last periods (the same
-    /// record before the rep's first KPI record).
-    pub fn merged(&self, rec: Arc<ScoreRecord>) -> Arc<ScoreRecord> {
-        let Some(k) = self.kpis.get(&rec.rep_id) else {
-            return rec;
-        };
-        let mut r = (*rec).clone();
-        r.kpis = k.kpis.clone();
-        r.forecast = k.forecast.clone();
-        r.last_periods = k.last_periods.clone();
-        Arc::new(r)
+    /// The rep's latest KPI record.
+    pub fn kpis(&self, rep_id: &str) -> Option<Arc<KpiRecord>> {
+        self.kpis.get(rep_id).map(|k| k.clone())
     }
 
     /// The rep's latest coaching.

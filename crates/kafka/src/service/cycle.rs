@@ -43,9 +43,7 @@ impl Processor {
         let emit = if self.final_records {
             Emit::All
         } else if now >= self.next_kpis_ms {
-            // Settings were validated at start.
-            let every = self.out.s.kpis_interval_ms().unwrap_or(300_000);
-            self.next_kpis_ms = now.saturating_add(i64::try_from(every).unwrap_or(i64::MAX));
+            self.next_kpis_ms = now.saturating_add(self.kpis_every_ms);
             Emit::ChangedWithKpis
         } else {
             Emit::Changed

@@ -101,6 +101,8 @@ pub(crate) struct Processor {
     pub(super) final_records: bool,
     /// When the next emit cycle sends stale KPI records (wall clock, ms).
     pub(super) next_kpis_ms: i64,
+    /// `service.kpis_interval` in ms (validated with the settings).
+    pub(super) kpis_every_ms: i64,
     kpi_gauges: KpiGauges,
     received: HashMap<String, IntCounter>,
     warned_misrouted: bool,
@@ -122,6 +124,9 @@ impl Processor {
         pseudonymizer: salespulse_model::Pseudonymizer,
     ) -> Self {
         let pipeline = Pipeline::new(cfg.clone(), layout.partitions, Credits::Remote);
+        let kpis_every_ms = s
+            .kpis_interval_ms()
+            .map_or(300_000, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
         Processor {
             out: Out {
                 per_rep: PerRep::new(&s.metrics),
@@ -139,6 +144,7 @@ impl Processor {
             ingest: HashMap::new(),
             final_records: false,
             next_kpis_ms: 0,
+            kpis_every_ms,
             kpi_gauges: KpiGauges::default(),
             received: HashMap::new(),
             warned_misrouted: false,
