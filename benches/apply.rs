@@ -122,6 +122,40 @@ fn serialize_outputs(e: &mut Engine) {
     }
 }
 
+/// Emission as `emit_interval = 10ms` does it, 1k reps: nearly every event
+/// flushes its rep's records; built, then also serialized.
+fn bench_emission(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    cfg: &EngineConfig,
+    warm: &[String],
+    lines: &[String],
+) {
+    let reps = 1_000;
+    group.bench_function(BenchmarkId::new("apply_flush_build", reps), |b| {
+        b.iter_custom(timed(cfg, warm, lines, |e, l| {
+            let _ = e.ingest(l.as_bytes(), None);
+            e.flush(Emit::Changed);
+            drop(e.drain());
+        }))
+    });
+    group.bench_function(BenchmarkId::new("apply_flush_serialize", reps), |b| {
+        b.iter_custom(timed(cfg, warm, lines, |e, l| {
+            let _ = e.ingest(l.as_bytes(), None);
+            e.flush(Emit::Changed);
+            serialize_outputs(e);
+        }))
+    });
+    // The same with a KPI record for every score record: the most a
+    // `service.kpis_interval` of 0s costs.
+    group.bench_function(BenchmarkId::new("apply_flush_serialize_kpis", reps), |b| {
+        b.iter_custom(timed(cfg, warm, lines, |e, l| {
+            let _ = e.ingest(l.as_bytes(), None);
+            e.flush(Emit::ChangedWithKpis);
+            serialize_outputs(e);
+        }))
+    });
+}
+
 fn bench_apply(c: &mut Criterion) {
     let cfg = config();
     let mut group = c.benchmark_group("apply");
@@ -158,31 +192,7 @@ fn bench_apply(c: &mut Criterion) {
             }))
         });
         if reps == 1_000 {
-            // Emission as `emit_interval = 10ms` does it: nearly every event
-            // flushes its rep's score record; built, then also serialized.
-            group.bench_function(BenchmarkId::new("apply_flush_build", reps), |b| {
-                b.iter_custom(timed(&cfg, &warm, &lines, |e, l| {
-                    let _ = e.ingest(l.as_bytes(), None);
-                    e.flush(Emit::Changed);
-                    drop(e.drain());
-                }))
-            });
-            group.bench_function(BenchmarkId::new("apply_flush_serialize", reps), |b| {
-                b.iter_custom(timed(&cfg, &warm, &lines, |e, l| {
-                    let _ = e.ingest(l.as_bytes(), None);
-                    e.flush(Emit::Changed);
-                    serialize_outputs(e);
-                }))
-            });
-            // The same with a KPI record for every score record: the most a
-            // `service.kpis_interval` of 0s costs.
-            group.bench_function(BenchmarkId::new("apply_flush_serialize_kpis", reps), |b| {
-                b.iter_custom(timed(&cfg, &warm, &lines, |e, l| {
-                    let _ = e.ingest(l.as_bytes(), None);
-                    e.flush(Emit::ChangedWithKpis);
-                    serialize_outputs(e);
-                }))
-            });
+            bench_emission(&mut group, &cfg, &warm, &lines);
         }
         group.bench_function(BenchmarkId::new("json_parse_validate_only", reps), |b| {
             let mut cursor = 0;

@@ -453,40 +453,37 @@ fn latest_statements<'a>(
         .collect()
 }
 
-/// `replay --statements` over `events`, latest per key.
-/// The latest KPI record per rep of a replay.
-fn replayed_kpis(events: &Path) -> HashMap<String, serde_json::Value> {
-    let dir = support::scratch("replay-kpis");
-    let path = dir.join("kpis.ndjson");
+/// What `replay` over `events` writes to the file of `flag` (`--kpis`,
+/// `--statements`, ...).
+fn replayed_file(events: &Path, flag: &str) -> String {
+    let dir = support::scratch(&format!("replay{flag}"));
+    let path = dir.join("out.ndjson");
     ok(salespulse(&[
         "replay",
         "--events",
         events.to_str().unwrap(),
         "--out",
         "/dev/null",
-        "--kpis",
+        flag,
         path.to_str().unwrap(),
     ]));
-    let text = std::fs::read_to_string(&path).expect("KPI records written");
-    let records: Vec<support::Record> = text
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("replay {flag}: {e}"))
+}
+
+/// The latest KPI record per rep of a replay.
+fn replayed_kpis(events: &Path) -> HashMap<String, serde_json::Value> {
+    let records: Vec<support::Record> = replayed_file(events, "--kpis")
         .lines()
         .map(|l| (None, l.as_bytes().to_vec(), HashMap::new()))
         .collect();
     latest_by_rep(&records)
 }
 
+/// `replay --statements` over `events`, latest per key.
 fn replayed_statements(events: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
-    let dir = support::scratch("replay-statements");
-    let path = dir.join("statements.ndjson");
-    ok(salespulse(&[
-        "replay",
-        "--events",
-        events.to_str().unwrap(),
-        "--out",
-        "/dev/null",
-        "--statements",
-        path.to_str().unwrap(),
-    ]));
-    let text = std::fs::read_to_string(&path).expect("statements written");
-    latest_statements(text.lines().map(str::as_bytes))
+    latest_statements(
+        replayed_file(events, "--statements")
+            .lines()
+            .map(str::as_bytes),
+    )
 }

@@ -12,11 +12,12 @@ use serde::Serialize;
 
 use salespulse_engine::Stats;
 
+mod outputs;
 mod ranks;
 mod view;
 mod whatif;
+use outputs::{create_optional, final_records, finals_only, AlertFile, DetailFiles};
 use salespulse_engine::Emit;
-use salespulse_model::record::{RecordKind, ScoreRecord};
 use salespulse_model::{Reason, Timestamp};
 use salespulse_pipeline::{Collected, Pipeline};
 
@@ -182,13 +183,12 @@ pub fn run(a: &Args) -> Result<()> {
         Some(dir) => Some(whatif::WhatIf::new(dir, usize::from(a.partitions))?),
         None => None,
     };
-    let mut alerts = create_optional(a.alerts.as_deref(), "--alerts")?;
+    let mut alerts = AlertFile::create(a.alerts.as_deref())?;
     let mut details = DetailFiles::create(a)?;
     let company = a
         .view
         .as_ref()
         .map(|_| salespulse_view::CompanyView::default());
-    let mut alert_count = 0u64;
     let (input, len) = open_input(&a.events)?;
     let mut reader = BufReader::with_capacity(1 << 20, input);
     // In a what-if run stdout carries the table, so records need a file.
@@ -247,23 +247,14 @@ pub fn run(a: &Args) -> Result<()> {
             alerts: raised,
             ..
         } = collected;
-        for alert in raised {
-            alert_count += 1;
-            if let Some(w) = alerts.as_mut() {
-                write_json(w, &alert)?;
-            }
-        }
+        alerts.write(raised)?;
         // Company-wide ranks at working-day closes (every record counts).
-        for alert in ranks
-            .as_mut()
-            .map(|r| r.observe(&records))
-            .unwrap_or_default()
-        {
-            alert_count += 1;
-            if let Some(w) = alerts.as_mut() {
-                write_json(w, &alert)?;
-            }
-        }
+        alerts.write(
+            ranks
+                .as_mut()
+                .map(|r| r.observe(&records))
+                .unwrap_or_default(),
+        )?;
         let records = match a.emit {
             EmitArg::All => records,
             // Summaries now; score records (those of working-day closes) only at the end.
@@ -290,18 +281,8 @@ pub fn run(a: &Args) -> Result<()> {
         alerts: tail_alerts,
         ..
     } = last;
-    for alert in tail_alerts {
-        alert_count += 1;
-        if let Some(w) = alerts.as_mut() {
-            write_json(w, &alert)?;
-        }
-    }
-    for alert in ranks.as_mut().map(|r| r.observe(&tail)).unwrap_or_default() {
-        alert_count += 1;
-        if let Some(w) = alerts.as_mut() {
-            write_json(w, &alert)?;
-        }
-    }
+    alerts.write(tail_alerts)?;
+    alerts.write(ranks.as_mut().map(|r| r.observe(&tail)).unwrap_or_default())?;
     for r in &tail {
         write_json(&mut *out, r)?;
     }
@@ -334,16 +315,14 @@ pub fn run(a: &Args) -> Result<()> {
     if let Some(d) = dlq.as_mut() {
         d.flush()?;
     }
-    if let Some(w) = alerts.as_mut() {
-        w.flush()?;
-    }
+    alerts.flush()?;
     details.flush()?;
     print_summary(
         &pipeline.stats(),
         pipeline.rep_count(),
         started.elapsed().as_secs_f64(),
         a.dlq.as_deref(),
-        alert_count,
+        alerts.count,
     );
     Ok(())
 }
@@ -374,105 +353,6 @@ fn ingest_clock(now: Option<&str>, events: &str) -> Result<Option<i64>> {
             Ok(Some(ms(modified)))
         }
     }
-}
-
-/// The records `--emit final` writes as they come: all but score records.
-fn finals_only(records: Vec<ScoreRecord>) -> Vec<ScoreRecord> {
-    records
-        .into_iter()
-        .filter(|r| r.kind != RecordKind::Score)
-        .collect()
-}
-
-/// What the end of a replay leaves: the summaries still due (the score
-/// records of working-day closes among them are not final), then one score
-/// record per rep at its partition's stream time, sorted by rep_id; and the
-/// alerts, KPI, coaching and statement records that go with them.
-fn final_records(pipeline: &mut Pipeline) -> Collected {
-    let mut sink = Collected::default();
-    let Ok(()) = pipeline.emit(Emit::Summaries, &mut sink);
-    let mut records = finals_only(std::mem::take(&mut sink.records));
-    let Ok(()) = pipeline.emit(Emit::All, &mut sink);
-    let mut scores = std::mem::take(&mut sink.records);
-    scores.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
-    records.extend(scores);
-    sink.kpis.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
-    Collected { records, ..sink }
-}
-
-/// The optional files of the records that go with score records, each as
-/// on its topic.
-struct DetailFiles {
-    statements: Option<BufWriter<File>>,
-    kpis: Option<BufWriter<File>>,
-    coaching: Option<BufWriter<File>>,
-}
-
-impl DetailFiles {
-    fn create(a: &Args) -> Result<Self> {
-        Ok(DetailFiles {
-            statements: create_optional(a.statements.as_deref(), "--statements")?,
-            kpis: create_optional(a.kpis.as_deref(), "--kpis")?,
-            coaching: create_optional(a.coaching.as_deref(), "--coaching")?,
-        })
-    }
-
-    /// Writes what `c` holds for the files, and feeds `view` (with
-    /// `--view`) every record as its follower would read it.
-    fn write(&mut self, c: &Collected, view: Option<&salespulse_view::CompanyView>) -> Result<()> {
-        write_all(self.statements.as_mut(), &c.statements)?;
-        write_all(self.kpis.as_mut(), &c.kpis)?;
-        write_all(self.coaching.as_mut(), &c.coaching)?;
-        if let Some(v) = view {
-            let offer = |bytes: serde_json::Result<Vec<u8>>| -> Result<()> {
-                v.offer(&bytes?);
-                Ok(())
-            };
-            c.records
-                .iter()
-                .try_for_each(|r| offer(serde_json::to_vec(r)))?;
-            c.kpis
-                .iter()
-                .try_for_each(|r| offer(serde_json::to_vec(r)))?;
-            c.coaching
-                .iter()
-                .try_for_each(|r| offer(serde_json::to_vec(r)))?;
-            c.statements
-                .iter()
-                .try_for_each(|r| offer(serde_json::to_vec(r)))?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        for w in [&mut self.statements, &mut self.kpis, &mut self.coaching]
-            .into_iter()
-            .flatten()
-        {
-            w.flush()?;
-        }
-        Ok(())
-    }
-}
-
-/// The NDJSON file an optional `flag` names, created (empty) if named.
-fn create_optional(path: Option<&Path>, flag: &str) -> Result<Option<BufWriter<File>>> {
-    path.map(|p| {
-        File::create(p)
-            .map(BufWriter::new)
-            .with_context(|| format!("creating {flag} {}", p.display()))
-    })
-    .transpose()
-}
-
-/// Writes `records` as NDJSON lines to `w`, if there is one.
-fn write_all<T: serde::Serialize>(w: Option<&mut BufWriter<File>>, records: &[T]) -> Result<()> {
-    if let Some(w) = w {
-        for r in records {
-            write_json(w, r)?;
-        }
-    }
-    Ok(())
 }
 
 fn trim_line(buf: &[u8]) -> &[u8] {

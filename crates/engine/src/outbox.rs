@@ -103,59 +103,49 @@ impl Outputs {
         v
     }
 
+    /// The outputs `f` picks, in order.
+    fn pick<T>(self, f: impl FnMut(Output) -> Option<T>) -> Vec<T> {
+        self.0.into_iter().filter_map(f).collect()
+    }
+
     /// KPI records.
     pub fn kpis(self) -> Vec<KpiRecord> {
-        self.0
-            .into_iter()
-            .filter_map(|o| match o {
-                Output::Kpis(k) => Some(*k),
-                _ => None,
-            })
-            .collect()
+        self.pick(|o| match o {
+            Output::Kpis(k) => Some(*k),
+            _ => None,
+        })
     }
 
     /// Coaching records.
     pub fn coaching(self) -> Vec<CoachingRecord> {
-        self.0
-            .into_iter()
-            .filter_map(|o| match o {
-                Output::Coaching(c) => Some(*c),
-                _ => None,
-            })
-            .collect()
+        self.pick(|o| match o {
+            Output::Coaching(c) => Some(*c),
+            _ => None,
+        })
     }
 
     /// Alert records.
     pub fn alerts(self) -> Vec<AlertRecord> {
-        self.0
-            .into_iter()
-            .filter_map(|o| match o {
-                Output::Alert(a) => Some(*a),
-                _ => None,
-            })
-            .collect()
+        self.pick(|o| match o {
+            Output::Alert(a) => Some(*a),
+            _ => None,
+        })
     }
 
     /// Assist credits.
     pub fn credits(self) -> Vec<Credit> {
-        self.0
-            .into_iter()
-            .filter_map(|o| match o {
-                Output::Credit(c) => Some(c),
-                _ => None,
-            })
-            .collect()
+        self.pick(|o| match o {
+            Output::Credit(c) => Some(c),
+            _ => None,
+        })
     }
 
     /// Changelog records as (rep_id, value).
     pub fn states(self) -> Vec<(Box<str>, Vec<u8>)> {
-        self.0
-            .into_iter()
-            .filter_map(|o| match o {
-                Output::State { rep_id, bytes } => Some((rep_id, bytes)),
-                _ => None,
-            })
-            .collect()
+        self.pick(|o| match o {
+            Output::State { rep_id, bytes } => Some((rep_id, bytes)),
+            _ => None,
+        })
     }
 
     /// Whether nothing was taken.

@@ -6,7 +6,7 @@ use salespulse_kpi::{kpi_value, score, Component, KpiValue, SalesAcc, ScoreInput
 use salespulse_model::record::{
     round6, ComponentScore, KpiTable, Num, PeriodRef, ProfileRef, WindowNames,
 };
-use salespulse_model::Timestamp;
+use salespulse_model::{CurrencyTable, Timestamp};
 use salespulse_window::{Period, PeriodKind};
 
 use crate::rep::Core;
@@ -22,6 +22,18 @@ pub(crate) fn format_value(cfg: &EngineConfig, v: KpiValue) -> Option<Num> {
         KpiValue::Count(c) => Some(Num::Int(i64::try_from(c).unwrap_or(i64::MAX))),
         KpiValue::Real(r) => Some(Num::Real(round6(r))),
         KpiValue::Null => None,
+    }
+}
+
+/// `x` as the output writes a value of the KPI whose value is `kv`: an
+/// amount rounded to the reporting minor unit for money, else a real to
+/// six decimals (targets and forecasts, which are not sums).
+pub(crate) fn output_num(currencies: &CurrencyTable, kv: KpiValue, x: f64) -> Num {
+    match kv {
+        KpiValue::Money(_) | KpiValue::MoneyPer(..) => {
+            Num::Amount(currencies.micros_to_amount((x * 1e6).round() as i128))
+        }
+        _ => Num::Real(round6(x)),
     }
 }
 
@@ -91,14 +103,7 @@ pub(crate) fn compute_score(
             .find(|c| c.kpi.as_str() == p.kpi && c.window_name == p.window);
         if let Some(c) = c {
             let v = value(c);
-            p.target = match v {
-                // A money target is an amount, rounded like the value.
-                KpiValue::Money(_) | KpiValue::MoneyPer(..) => {
-                    let micros = (p.target.as_f64() * 1e6).round() as i128;
-                    Num::Amount(cfg.decode.currencies.micros_to_amount(micros))
-                }
-                _ => Num::Real(round6(p.target.as_f64())),
-            };
+            p.target = output_num(&cfg.decode.currencies, v, p.target.as_f64());
             p.value = format_value(cfg, v);
         }
         p.attainment = round6(p.attainment);

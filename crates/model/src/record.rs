@@ -197,6 +197,27 @@ impl RecordKind {
 }
 
 impl ScoreRecord {
+    /// The record as JSON with what score/2 sends on other topics joined
+    /// back where this value holds it: `kpis`, `forecast`, `last_periods`
+    /// and `commission` (what `/v1/reps/{id}` answers, and what tests
+    /// compare whole).
+    pub fn joined_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            let mut put = |k: &str, x: serde_json::Result<serde_json::Value>| match x {
+                Ok(x) if !x.is_null() && x.as_array().is_none_or(|a| !a.is_empty()) => {
+                    o.insert(k.into(), x);
+                }
+                _ => {}
+            };
+            put("kpis", serde_json::to_value(&self.kpis));
+            put("forecast", serde_json::to_value(&self.forecast));
+            put("last_periods", serde_json::to_value(&self.last_periods));
+            put("commission", serde_json::to_value(&self.commission));
+        }
+        v
+    }
+
     /// The record's [`ScoreHead`].
     pub fn head(&self) -> ScoreHead<'_> {
         ScoreHead {

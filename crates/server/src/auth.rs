@@ -148,35 +148,19 @@ pub fn visible(
     coaching: Option<&CoachingRecord>,
     statement: Option<&StatementRecord>,
 ) -> Value {
-    let mut v = serde_json::to_value(record).unwrap_or_default();
+    // The view's record holds no commission (not on the score topic): pay
+    // comes from the statement, and only where the scope may see it.
+    let mut v = record.joined_json();
     if let Some(o) = v.as_object_mut() {
-        let mut put = |k: &str, x: Value| {
-            if !x.is_null() {
-                o.insert(k.into(), x);
-            }
-        };
-        put(
-            "kpis",
-            serde_json::to_value(&record.kpis).unwrap_or_default(),
-        );
-        put(
-            "forecast",
-            serde_json::to_value(&record.forecast).unwrap_or_default(),
-        );
-        put(
-            "last_periods",
-            serde_json::to_value(&record.last_periods).unwrap_or_default(),
-        );
-        if let Some(c) = coaching {
-            put(
-                "coaching",
-                serde_json::to_value(&c.coaching).unwrap_or_default(),
-            );
+        o.remove("commission");
+        if let Some(c) = coaching.and_then(|c| serde_json::to_value(&c.coaching).ok()) {
+            o.insert("coaching".into(), c);
         }
-        if scope.sees_commission(record) {
-            if let Some(s) = statement {
-                put("commission", serde_json::to_value(s).unwrap_or_default());
-            }
+        if let Some(s) = statement.filter(|_| scope.sees_commission(record)) {
+            o.insert(
+                "commission".into(),
+                serde_json::to_value(s).unwrap_or_default(),
+            );
         }
     }
     v

@@ -9,15 +9,13 @@
 //! (`crate::clock`).
 
 use salespulse_kpi::forecast::{p_reach_count, p_reach_money};
-use salespulse_kpi::{
-    kpi_value, Component, Direction, KpiValue, SalesAcc, TargetContext, WindowRef,
-};
+use salespulse_kpi::{kpi_value, Component, Direction, SalesAcc, TargetContext, WindowRef};
 use salespulse_model::record::Forecast as ForecastRecord;
 use salespulse_model::KpiName;
 use salespulse_window::{Period, PeriodKind};
 use serde::{Deserialize, Serialize};
 
-use salespulse_model::record::{round6, Num, ScoreRecord};
+use salespulse_model::record::{round6, ScoreRecord};
 use salespulse_model::Body;
 
 use super::hooks::{EventCx, Feature, RecordCx};
@@ -194,13 +192,7 @@ fn forecast(
     let (count, mean) = events(c.kpi, reference)?;
     let kv = kpi_value(c.kpi, &sums[rolling + k]);
     let value = kv.as_f64().unwrap_or(0.0);
-    // Amounts of a money KPI are rounded to the reporting minor unit.
-    let out = |x: f64| match kv {
-        KpiValue::Money(_) | KpiValue::MoneyPer(..) => {
-            Num::Amount(rep.currencies.micros_to_amount((x * 1e6).round() as i128))
-        }
-        _ => Num::Real(round6(x)),
-    };
+    let out = |x: f64| crate::score::output_num(rep.currencies, kv, x);
     let period = clock.current[k];
     let target = targets.target(c, Some(&period))?;
     let share = cal.share[k];

@@ -44,29 +44,8 @@ pub fn changelog(e: &mut Engine) -> Vec<(Box<str>, Vec<u8>)> {
     e.drain().states()
 }
 
-/// A record as JSON with what score/2 sends on other topics put back in
-/// (the KPI table when one went with it, forecast, last periods and
-/// commission), so tests compare the whole of what the engine computed.
+/// A record as JSON with what score/2 sends on other topics put back in,
+/// so tests compare the whole of what the engine computed.
 pub fn full_json(r: &ScoreRecord) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).expect("a record serializes");
-    let o = v.as_object_mut().expect("a record is an object");
-    let mut put = |k: &str, x: serde_json::Value| {
-        if !x.is_null() && x != serde_json::json!([]) {
-            o.insert(k.into(), x);
-        }
-    };
-    put("kpis", serde_json::to_value(&r.kpis).unwrap_or_default());
-    put(
-        "forecast",
-        serde_json::to_value(&r.forecast).unwrap_or_default(),
-    );
-    put(
-        "last_periods",
-        serde_json::to_value(&r.last_periods).unwrap_or_default(),
-    );
-    put(
-        "commission",
-        serde_json::to_value(&r.commission).unwrap_or_default(),
-    );
-    v
+    r.joined_json()
 }

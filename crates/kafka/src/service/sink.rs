@@ -154,30 +154,68 @@ pub(super) struct KafkaSink<'a> {
     pub alerts: Vec<(AlertKind, AlertStatus)>,
 }
 
+/// The output topics whose records carry only the schema header.
+enum Topic {
+    Periods,
+    Kpis,
+    Coaching,
+    Statements,
+}
+
+impl KafkaSink<'_> {
+    /// Queues `payload` to `topic` under `key`, with its schema header, in
+    /// the current emit cycle.
+    fn keyed(
+        &mut self,
+        topic: Topic,
+        key: &str,
+        payload: &[u8],
+        schema: &str,
+    ) -> Result<(), KafkaError> {
+        let o = &self.s.output;
+        let name = match topic {
+            Topic::Periods => &o.periods,
+            Topic::Kpis => &o.kpis,
+            Topic::Coaching => &o.coaching,
+            Topic::Statements => &o.statements,
+        };
+        let f = send(
+            self.producer,
+            name,
+            None,
+            key,
+            payload,
+            Some(schema_header(schema)),
+        )?;
+        self.inflight.push_in(self.cycle, f, now_ms());
+        Ok(())
+    }
+}
+
 impl Sink for KafkaSink<'_> {
     type Error = KafkaError;
 
     fn record(&mut self, partition: i32, rec: &ScoreRecord) -> Result<(), KafkaError> {
         self.per_rep.observe(&self.status.business, partition, rec);
         let payload = serde_json::to_vec(rec).map_err(KafkaError::encode("a score record"))?;
-        let f = match (rec.kind, &rec.period) {
-            (RecordKind::PeriodSummary, Some(period)) => send(
-                self.producer,
-                &self.s.output.periods,
-                None,
+        if let (RecordKind::PeriodSummary, Some(period)) = (rec.kind, &rec.period) {
+            self.keyed(
+                Topic::Periods,
                 &period_key(&rec.rep_id, period),
                 &payload,
-                Some(schema_header(&rec.schema)),
-            )?,
-            _ => send(
-                self.producer,
-                &self.s.output.scores,
-                None,
-                &rec.rep_id,
-                &payload,
-                Some(head_header(rec)?),
-            )?,
-        };
+                &rec.schema,
+            )?;
+            self.emitted += 1;
+            return Ok(());
+        }
+        let f = send(
+            self.producer,
+            &self.s.output.scores,
+            None,
+            &rec.rep_id,
+            &payload,
+            Some(head_header(rec)?),
+        )?;
         self.inflight.push_in(self.cycle, f, now_ms());
         self.emitted += 1;
         Ok(())
@@ -185,32 +223,12 @@ impl Sink for KafkaSink<'_> {
 
     fn kpis(&mut self, _: i32, k: &KpiRecord) -> Result<(), KafkaError> {
         let payload = serde_json::to_vec(k).map_err(KafkaError::encode("a KPI record"))?;
-        let topic = &self.s.output.kpis;
-        let f = send(
-            self.producer,
-            topic,
-            None,
-            &k.rep_id,
-            &payload,
-            Some(schema_header(&k.schema)),
-        )?;
-        self.inflight.push_in(self.cycle, f, now_ms());
-        Ok(())
+        self.keyed(Topic::Kpis, &k.rep_id, &payload, &k.schema)
     }
 
     fn coaching(&mut self, _: i32, c: &CoachingRecord) -> Result<(), KafkaError> {
         let payload = serde_json::to_vec(c).map_err(KafkaError::encode("a coaching record"))?;
-        let topic = &self.s.output.coaching;
-        let f = send(
-            self.producer,
-            topic,
-            None,
-            &c.rep_id,
-            &payload,
-            Some(schema_header(&c.schema)),
-        )?;
-        self.inflight.push_in(self.cycle, f, now_ms());
-        Ok(())
+        self.keyed(Topic::Coaching, &c.rep_id, &payload, &c.schema)
     }
 
     fn alert(&mut self, _: i32, a: &AlertRecord) -> Result<(), KafkaError> {
@@ -231,16 +249,7 @@ impl Sink for KafkaSink<'_> {
 
     fn statement(&mut self, _: i32, st: &StatementRecord) -> Result<(), KafkaError> {
         let payload = serde_json::to_vec(st).map_err(KafkaError::encode("a statement"))?;
-        let f = send(
-            self.producer,
-            &self.s.output.statements,
-            None,
-            &st.key,
-            &payload,
-            Some(schema_header(&st.schema)),
-        )?;
-        self.inflight.push_in(self.cycle, f, now_ms());
-        Ok(())
+        self.keyed(Topic::Statements, &st.key, &payload, &st.schema)
     }
 
     fn credit(&mut self, _: i32, c: &Credit) -> Result<(), KafkaError> {
