@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use support::fault::committed;
+use support::run::{broker_with_topics, generate, produce, start_run};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -78,4 +80,54 @@ async fn the_test_broker_cannot_commit_a_transaction() {
              against it (issue 24, item 4) and retire this probe"
         ),
     }
+}
+
+/// `kafka.transactional = true` as far as the test broker allows: the
+/// service starts its transactional producer, keeps offsets out of the
+/// consumer's own commits (they go only into a transaction), and when the
+/// broker cannot commit a transaction it stops with an error that says so,
+/// having committed no input offset: a restart would process the input
+/// again rather than lose it. Atomic commits and `read_committed` output
+/// need a broker with transactions (the probe above fails when there is one).
+#[cfg_attr(
+    not(feature = "external"),
+    ignore = "needs the test broker (scripts/test runs it: cargo test --features external)"
+)]
+#[test]
+fn the_transactional_switch_commits_offsets_only_in_a_transaction() {
+    let (broker, _http, cfg) = broker_with_topics("txn-switch", 2, "");
+    std::fs::write(cfg.join("zz-txn.toml"), "[kafka]\ntransactional = true\n").unwrap();
+    let (_, lines) = generate(&cfg, &["--reps", "6", "--days", "3", "--seed", "5"]);
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    produce(&broker.addr, &refs);
+    let mut run = start_run(&cfg);
+    let since = Instant::now();
+    let status = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(90),
+            "the service kept running on a broker without transactions: {}",
+            run.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let log = run.log();
+    eprintln!(
+        "{}",
+        log.lines().rev().take(3).collect::<Vec<_>>().join("\n")
+    );
+    assert!(!status.success(), "{log}");
+    assert!(log.contains("output is transactional"), "{log}");
+    assert!(
+        log.contains("kafka.transactional: committing a transaction failed")
+            && log.contains("EndTxn"),
+        "the error names the switch and the broker's refusal: {log}"
+    );
+    assert_eq!(
+        committed(&broker.addr, "it-txn-switch", "sales.events", 2),
+        vec![0, 0],
+        "no input offset is committed outside a transaction"
+    );
 }

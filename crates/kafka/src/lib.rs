@@ -75,6 +75,10 @@ pub enum KafkaError {
     /// The service itself failed (its processing thread).
     #[error("{0}")]
     Internal(String),
+    /// A transaction of the transactional output (`kafka.transactional`)
+    /// could not be opened or committed.
+    #[error("kafka.transactional: {0}")]
+    Transaction(String),
 }
 
 impl KafkaError {
@@ -99,6 +103,7 @@ impl KafkaError {
             KafkaError::Client { .. }
             | KafkaError::Timeout(_)
             | KafkaError::Dropped(_)
+            | KafkaError::Transaction(_)
             | KafkaError::Changelog(_) => ErrorDomain::External,
             KafkaError::Encode { .. } | KafkaError::Internal(_) => ErrorDomain::Internal,
         }

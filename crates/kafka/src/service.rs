@@ -37,6 +37,7 @@ mod inflight;
 mod metrics;
 mod processor;
 mod sink;
+mod txn;
 
 pub use metrics::{IngestMetrics, OutputMetrics};
 pub(crate) use sink::schema_header;
@@ -67,6 +68,9 @@ pub struct RunSummary {
     pub changelog_written: u64,
 }
 
+/// How long one step of a transaction (init, send offsets, commit) may take.
+const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn now_ms() -> i64 {
     salespulse_model::Timestamp::wall_now().0
 }
@@ -91,8 +95,39 @@ fn producer(
             c.set(key, value);
         }
     }
+    if s.kafka.transactional {
+        c.set("transactional.id", transactional_id(s));
+    }
     c.create_with_context(ProducerHealth(status.health.clone()))
         .map_err(KafkaError::client("creating the producer"))
+}
+
+/// The open transaction when `kafka.transactional` is on.
+fn transactions(
+    s: &KafkaSettings,
+    producer: &FutureProducer<ProducerHealth>,
+) -> Result<Option<txn::Txn>, KafkaError> {
+    if !s.kafka.transactional {
+        return Ok(None);
+    }
+    let txn = txn::Txn::init(producer, TXN_TIMEOUT)?;
+    info!("output is transactional: exactly once for read_committed consumers");
+    Ok(Some(txn))
+}
+
+/// The transactional id: stable for a static member (`instance_id`), so a
+/// restarted instance fences its predecessor's producer at once; else unique
+/// per process, and a member that lost its partitions is fenced by the
+/// group generation its offsets are sent with.
+fn transactional_id(s: &KafkaSettings) -> String {
+    if s.kafka.instance_id.is_empty() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        format!("{}-{}-{nanos:x}", s.kafka.group_id, std::process::id())
+    } else {
+        format!("{}-{}", s.kafka.group_id, s.kafka.instance_id)
+    }
 }
 
 fn consumer(
@@ -145,6 +180,7 @@ pub async fn run(
     );
     let producer = producer(s, &status)?;
     let layout = Layout::discover(s, producer.client())?;
+    let txn = transactions(s, &producer)?;
     for t in layout.processed.iter().filter(|t| **t != layout.by_rep) {
         status.ingest.watch_misrouted(t);
     }
@@ -154,6 +190,7 @@ pub async fn run(
         layout,
         status.clone(),
         producer,
+        txn,
         pseudonymizer,
     )));
     let consumer = consumer(s, ServiceContext::new(status.clone(), proc.clone()))?;

@@ -21,6 +21,10 @@ pub struct KafkaSection {
     /// Static group membership (`group.instance.id`): a stable name per
     /// instance, e.g. the StatefulSet pod name. Empty: dynamic membership.
     pub instance_id: String,
+    /// Exactly-once output through Kafka transactions (docs/operations.md,
+    /// "Delivery"); needs a broker with transactions. Off: at-least-once
+    /// delivery, duplicates recognisable by `seq`.
+    pub transactional: bool,
     /// librdkafka properties passed through unchanged; secrets held as such.
     pub client: ClientProps,
 }
@@ -31,6 +35,7 @@ impl Default for KafkaSection {
             brokers: "127.0.0.1:9092".into(),
             group_id: "salespulse".into(),
             instance_id: String::new(),
+            transactional: false,
             client: ClientProps::default(),
         }
     }

@@ -65,7 +65,9 @@ impl Processor {
 
     /// The commit cycle: the emit cycle, the changelog of every changed rep,
     /// and the input offsets reached, to be committed once the broker holds
-    /// every output queued before them. Does not wait.
+    /// every output queued before them. Does not wait, unless the output is
+    /// transactional: then the offsets go into the transaction, which
+    /// commits (waiting for every output in it) before this returns.
     pub(super) fn commit_cycle(
         &mut self,
         consumer: &BaseConsumer<ServiceContext>,
@@ -74,7 +76,10 @@ impl Processor {
         let mut sink = self.out.sink(None);
         self.pipeline.checkpoint(&mut sink)?;
         let offsets = self.offsets_to_commit();
-        self.out.inflight.commit_after_queued(offsets);
+        match &self.out.txn {
+            Some(txn) => txn.commit(&self.out.producer, consumer, &offsets)?,
+            None => self.out.inflight.commit_after_queued(offsets),
+        }
         self.reap(consumer)
     }
 

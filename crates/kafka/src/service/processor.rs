@@ -21,6 +21,7 @@ use salespulse_pipeline::{decode_credit, partition_for, At, Credits, Pipeline};
 use super::context::ServiceContext;
 use super::inflight::Inflight;
 use super::sink::{send, send_dlq, KafkaSink};
+use super::txn::Txn;
 use super::{now_ms, RunSummary};
 use crate::business::{refresh_business_gauges, KpiGauges, PerRep};
 use crate::contexts::ProducerHealth;
@@ -64,6 +65,8 @@ pub(super) struct Out {
     pub layout: Layout,
     pub status: Arc<Status>,
     pub producer: FutureProducer<ProducerHealth>,
+    /// The open transaction when `kafka.transactional` is on.
+    pub txn: Option<Txn>,
     pub inflight: Inflight,
     pub summary: RunSummary,
     pub per_rep: PerRep,
@@ -121,6 +124,7 @@ impl Processor {
         layout: Layout,
         status: Arc<Status>,
         producer: FutureProducer<ProducerHealth>,
+        txn: Option<Txn>,
         pseudonymizer: salespulse_model::Pseudonymizer,
     ) -> Self {
         let pipeline = Pipeline::new(cfg.clone(), layout.partitions, Credits::Remote);
@@ -134,6 +138,7 @@ impl Processor {
                 layout,
                 status,
                 producer,
+                txn,
                 inflight: Inflight::default(),
                 summary: RunSummary::default(),
             },
