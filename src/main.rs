@@ -8,6 +8,7 @@ mod kafka_cmds;
 mod loadgen_cmd;
 mod replay;
 mod service;
+mod tail;
 mod token_cmd;
 
 use std::path::PathBuf;
@@ -59,6 +60,8 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Follow a SalesPulse topic, printing its records checked against their schemas.
+    Tail(tail::Args),
     /// Manage the service's Kafka topics.
     Topics {
         #[command(subcommand)]
@@ -113,6 +116,7 @@ fn main() -> std::process::ExitCode {
         Command::Token {
             command: TokenCommand::New(a),
         } => token_cmd::new(&a),
+        Command::Tail(a) => tail::run(&a),
         Command::Topics {
             command: TopicsCommand::Create { partitions, config },
         } => kafka_cmds::topics_create(config.as_deref(), partitions),

@@ -471,7 +471,7 @@ fn replay_view_answers_standings_and_teams_from_the_final_records() {
         .unwrap()
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|v: &serde_json::Value| v["kind"] == "score")
+        .filter(|v: &serde_json::Value| v["schema"] == "score/2")
         .collect();
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&view)
         .unwrap()

@@ -137,7 +137,7 @@ fn a_mid_stream_change_applies_by_event_time_and_replays_exactly() {
     let mut seen = [0usize; 2];
     for (_, payload, _) in &records {
         let r: Value = serde_json::from_slice(payload).unwrap();
-        if r["kind"] != "score" || r["profile"]["name"] != "direct" {
+        if r["schema"] != "score/2" || r["profile"]["name"] != "direct" {
             continue;
         }
         let at = chrono::DateTime::parse_from_rfc3339(r["as_of"].as_str().unwrap())
@@ -184,7 +184,7 @@ fn a_mid_stream_change_applies_by_event_time_and_replays_exactly() {
         let out = ok(salespulse(&args));
         out.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["kind"] == "score")
+            .filter(|v| v["schema"] == "score/2")
             .map(|mut v| {
                 v.as_object_mut().unwrap().remove("seq");
                 (v["rep_id"].as_str().unwrap().to_string(), v)

@@ -103,7 +103,7 @@ async fn live_scores_equal_replay_and_rejects_go_to_the_dlq() {
             Some(rep.as_bytes()),
             "score records are keyed by rep_id"
         );
-        if v["kind"] != "score" {
+        if v["schema"] != "score/2" {
             continue;
         }
         let seq = v["seq"].as_u64().unwrap();

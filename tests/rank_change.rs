@@ -20,7 +20,7 @@ type Move = (String, String, u64, u64); // rep, close, old rank, new rank
 fn moves_from(records: &[Value], min: u64) -> (Vec<String>, BTreeSet<Move>) {
     let mut closes: BTreeMap<String, BTreeMap<String, (String, f64)>> = BTreeMap::new();
     for r in records {
-        if r["kind"] != "score" || r["day_close"].is_null() {
+        if r["schema"] != "score/2" || r["day_close"].is_null() {
             continue;
         }
         let close = r["day_close"]["as_of"].as_str().unwrap().to_string();

@@ -68,7 +68,7 @@ fn from_plain_replay(out: &Path) -> Expected {
         let r: Value = serde_json::from_str(line).unwrap();
         let rep = r["rep_id"].as_str().unwrap().to_string();
         let version = r["seq"].as_u64().unwrap();
-        if r["kind"] == "score" {
+        if r["schema"] == "score/2" {
             let newer = last
                 .get(&rep)
                 .is_none_or(|o| o["seq"].as_u64().unwrap() < version);

@@ -61,6 +61,11 @@ pub fn send_waiting<K, P>(
 /// Produces lines to `sales.events`, keyed by their rep_id and partitioned
 /// like Java clients do (murmur2), and waits for the acks.
 pub fn produce(broker: &str, lines: &[&str]) {
+    produce_to(broker, "sales.events", lines);
+}
+
+/// [`produce`] to `topic`.
+pub fn produce_to(broker: &str, topic: &str, lines: &[&str]) {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     let p: BaseProducer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", broker)
@@ -72,7 +77,7 @@ pub fn produce(broker: &str, lines: &[&str]) {
         let key = serde_json::from_str::<serde_json::Value>(l)
             .ok()
             .and_then(|v| v["rep_id"].as_str().map(str::to_string));
-        let mut r = BaseRecord::to("sales.events").payload(*l);
+        let mut r = BaseRecord::to(topic).payload(*l);
         if let Some(k) = key.as_deref() {
             r = r.key(k);
         }
@@ -204,7 +209,7 @@ pub fn last_records(records: &[Record]) -> HashMap<String, serde_json::Value> {
     let mut best: HashMap<String, serde_json::Value> = HashMap::new();
     for (_, payload, _) in records {
         let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
-        if v["kind"] != "score" {
+        if v["schema"] != "score/2" {
             continue;
         }
         let rep = v["rep_id"].as_str().unwrap().to_string();
@@ -253,7 +258,7 @@ pub fn replay_partitioned(events: &Path, partitions: u16) -> HashMap<String, ser
     text.lines()
         .filter(|l| l.starts_with('{'))
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["kind"] == "score")
+        .filter(|v| v["schema"] == "score/2")
         .map(|mut v| {
             v.as_object_mut().unwrap().remove("seq");
             (v["rep_id"].as_str().unwrap().to_string(), v)

@@ -1,5 +1,6 @@
 //! Turning a lifecycle transition into an [`AlertRecord`].
 
+use salespulse_model::record::{Amount, Num};
 use salespulse_model::{AlertKind, AlertRecord, AlertStatus, Severity, Timestamp};
 
 use crate::lifecycle::{alert_id, Slot};
@@ -26,7 +27,9 @@ pub struct Raise<'a> {
     pub out: &'a mut Vec<AlertRecord>,
 }
 
-/// The numbers and words of one alert record.
+/// The numbers and words of one alert record (money in the reporting
+/// currency for a kind whose facts are money; the engine writes those as
+/// exact amounts).
 pub(crate) struct Facts {
     pub value: f64,
     pub threshold: f64,
@@ -50,6 +53,25 @@ enum About<'a> {
         name: &'a str,
         partition: Option<i32>,
     },
+}
+
+/// A fact as written: money as an amount in micro-units of the reporting
+/// currency (the engine rounds it to the currency's minor unit), else a
+/// real rounded to six decimals.
+fn fact(x: f64, money: bool) -> Num {
+    if money {
+        let micros = if x.is_finite() {
+            (x * 1e6).round() as i64
+        } else {
+            0
+        };
+        Num::Amount(Amount {
+            minor: micros,
+            exp: 6,
+        })
+    } else {
+        Num::Real(round(x))
+    }
 }
 
 fn record(
@@ -79,6 +101,7 @@ fn record(
             Some(name.to_string()),
         ),
     };
+    let money = slot.facts_are_money();
     AlertRecord {
         schema: salespulse_model::output::ALERT.into(),
         alert_id: id,
@@ -95,9 +118,9 @@ fn record(
         source,
         started_at: Timestamp(slot.started_at).to_rfc3339(),
         resolved_at: resolved.then(|| Timestamp(t).to_rfc3339()),
-        value: round(f.value),
-        threshold: round(f.threshold),
-        baseline: round(f.baseline),
+        value: fact(f.value, money),
+        threshold: fact(f.threshold, money),
+        baseline: fact(f.baseline, money),
         message: f.message,
         suggestion: f.suggestion,
     }

@@ -76,6 +76,19 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// Whether the facts are amounts of money: an outlier deal's (the
+    /// deal, the amount it crossed, the usual deal) and a personal-best
+    /// week's (its revenue and the previous best).
+    pub fn facts_are_money(&self) -> bool {
+        match self.kind {
+            AlertKind::OutlierDeal => true,
+            AlertKind::Achievement => crate::pace::is_personal_best(self.scope),
+            _ => false,
+        }
+    }
+}
+
+impl Slot {
     fn new(kind: AlertKind, scope: i64) -> Slot {
         Slot {
             kind,

@@ -21,7 +21,8 @@ pub fn deal_won(rs: &mut RepDetect, amount: f64, at: i64, r: &mut Raise<'_>) -> 
         return false;
     }
     let x = amount.ln();
-    let (median, z) = robust_z(&rs.deals, x, s.min_history as usize);
+    let fit = robust_fit(&rs.deals, s.min_history as usize);
+    let z = fit.map(|(m, scale)| (x - m) / scale);
     let over_max = s.max_amount > 0.0 && amount > s.max_amount;
     if !(over_max || z.is_some_and(|z| z >= s.z)) {
         if rs.deals.len() >= DEALS_KEPT {
@@ -36,10 +37,15 @@ pub fn deal_won(rs: &mut RepDetect, amount: f64, at: i64, r: &mut Raise<'_>) -> 
     else {
         return true;
     };
-    let usual = median.map_or(0.0, f64::exp);
-    let zv = z.unwrap_or(0.0);
+    let usual = fit.map_or(0.0, |(m, _)| m.exp());
+    // The amount the crossed rule starts at: where the rep's deals become
+    // `s.z` robust deviations unusual, else the role's limit.
+    let limit = match fit {
+        Some((m, scale)) if z.is_some_and(|z| z >= s.z) => (m + s.z * scale).exp(),
+        _ => s.max_amount,
+    };
     rs.alerts
-        .set_facts(AlertKind::OutlierDeal, at, [amount, s.z, usual]);
+        .set_facts(AlertKind::OutlierDeal, at, [amount, limit, usual]);
     let message = match z {
         Some(z) if z >= s.z => format!(
             "{} won a deal of {amount:.2}, {z:.1} robust deviations above their usual deal size (median {usual:.2}).",
@@ -57,8 +63,8 @@ pub fn deal_won(rs: &mut RepDetect, amount: f64, at: i64, r: &mut Raise<'_>) -> 
         false,
         at,
         Facts {
-            value: if over_max && zv < s.z { amount } else { zv },
-            threshold: if over_max && zv < s.z { s.max_amount } else { s.z },
+            value: amount,
+            threshold: limit,
             baseline: usual,
             message,
             suggestion: "Verify the amount and currency in the CRM before it reaches commissions; a misplaced decimal or a wrong currency is the usual cause.".into(),
@@ -74,7 +80,8 @@ pub fn is_outlier(rs: &RepDetect, amount: f64, cfg: &crate::RoleConfig) -> bool 
     if !(s.enabled && amount.is_finite() && amount > 0.0) {
         return false;
     }
-    let (_, z) = robust_z(&rs.deals, amount.ln(), s.min_history as usize);
+    let z =
+        robust_fit(&rs.deals, s.min_history as usize).map(|(m, scale)| (amount.ln() - m) / scale);
     (s.max_amount > 0.0 && amount > s.max_amount) || z.is_some_and(|z| z >= s.z)
 }
 
@@ -83,21 +90,17 @@ pub fn is_outlier(rs: &RepDetect, amount: f64, cfg: &crate::RoleConfig) -> bool 
 /// commonly vary by a factor of e^0.5 = 1.6 and more).
 const SCALE_FLOOR: f64 = 0.5;
 
-/// The median of `xs` and the robust z-score of `x`, once `xs` holds `min` values.
-fn robust_z(
-    xs: &std::collections::VecDeque<f32>,
-    x: f64,
-    min: usize,
-) -> (Option<f64>, Option<f64>) {
+/// The median and robust scale (1.4826 MAD, floored) of the log amounts
+/// `xs`, once there are at least `min` of them.
+fn robust_fit(xs: &std::collections::VecDeque<f32>, min: usize) -> Option<(f64, f64)> {
     if xs.is_empty() || xs.len() < min.max(1) {
-        return (None, None);
+        return None;
     }
     let mut v: Vec<f64> = xs.iter().map(|&a| f64::from(a)).collect();
     let m = median(&mut v);
     let mut dev: Vec<f64> = v.iter().map(|a| (a - m).abs()).collect();
     let mad = median(&mut dev);
-    let scale = (1.4826 * mad).max(SCALE_FLOOR);
-    (Some(m), Some((x - m) / scale))
+    Some((m, (1.4826 * mad).max(SCALE_FLOOR)))
 }
 
 /// The median of `v` (sorted in place); `v` is not empty.

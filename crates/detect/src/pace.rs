@@ -15,6 +15,12 @@ use crate::RoleConfig;
 /// same instant.
 const PERSONAL_BEST_SCOPE: i64 = 1;
 
+/// Whether an achievement's `scope` is a personal-best week's (period and
+/// day starts are whole seconds; the other achievements' offsets differ).
+pub(crate) fn is_personal_best(scope: i64) -> bool {
+    scope.rem_euclid(1000) == PERSONAL_BEST_SCOPE
+}
+
 /// A rep's period attainment at a tick, computed by the engine from the
 /// profile's components measured over calendar periods: the weighted
 /// (capped) attainment and the weighted share of working time elapsed.

@@ -34,7 +34,7 @@ fn inactivity_fires_after_four_working_hours_and_resolves_on_activity() {
     assert_eq!(out.len(), 1, "{out:#?}");
     assert_eq!(out[0].kind, AlertKind::Inactivity);
     assert_eq!(out[0].started_at, "2026-01-05T14:00:00Z");
-    assert_eq!(out[0].value, 4.0);
+    assert_eq!(out[0].value.as_f64(), 4.0);
     on_activity(&mut rs, MON + 15 * H + 10 * M, &mut raise(rc, &mut out));
     assert_eq!(out.len(), 2);
     assert_eq!(out[1].status, AlertStatus::Resolved);
@@ -117,8 +117,8 @@ fn sudden_drop_needs_history_then_fires_on_an_eighty_percent_drop() {
     // windows are at z -4.1 but above half).
     assert_eq!(drops[0].status, AlertStatus::Firing);
     assert_eq!(drops[0].started_at, "2026-01-27T11:00:00Z");
-    assert!(drops[0].value <= -4.0, "{}", drops[0].value);
-    assert_eq!(drops[0].baseline, 96.0);
+    assert!(drops[0].value.as_f64() <= -4.0, "{:?}", drops[0].value);
+    assert_eq!(drops[0].baseline.as_f64(), 96.0);
     assert_eq!(drops[1].status, AlertStatus::Resolved);
     assert!(drops[1].resolved_at.as_deref() > Some("2026-01-27T11:00:00Z"));
 }
@@ -194,7 +194,7 @@ fn personal_best_after_enough_weeks() {
         );
     }
     // Week 5 (15 > 12) and week 7 (16 > 15); weeks 1-4 are history.
-    let values: Vec<f64> = out.iter().map(|a| a.value).collect();
+    let values: Vec<f64> = out.iter().map(|a| a.value.as_f64()).collect();
     assert_eq!(values, vec![15.0, 16.0]);
 }
 
@@ -243,5 +243,5 @@ fn a_seldom_busy_rep_may_be_quiet_longer() {
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     // Last activity 09:05, four working hours later 13:05: the 13:15 tick.
     assert_eq!(alerts[0].started_at, "2026-01-26T13:15:00Z");
-    assert_eq!(alerts[0].threshold, 4.0);
+    assert_eq!(alerts[0].threshold.as_f64(), 4.0);
 }

@@ -188,7 +188,12 @@ fn peer_laggard_fires_after_three_days_below_p10_and_resolves_above_p20() {
     );
     assert_eq!(out.len(), 2, "{out:#?}");
     assert_eq!(
-        (out[0].kind, out[0].status, out[0].value, out[0].threshold),
+        (
+            out[0].kind,
+            out[0].status,
+            out[0].value.as_f64(),
+            out[0].threshold.as_f64()
+        ),
         (AlertKind::PeerLaggard, AlertStatus::Firing, 8.0, 10.0)
     );
     assert_eq!(out[0].started_at, "2026-01-08T00:00:00Z");
@@ -200,7 +205,10 @@ fn peer_laggard_fires_after_three_days_below_p10_and_resolves_above_p20() {
         out[0].message
     );
     // 15 is inside the hysteresis band; 25 resolves.
-    assert_eq!((out[1].status, out[1].value), (AlertStatus::Resolved, 25.0));
+    assert_eq!(
+        (out[1].status, out[1].value.as_f64()),
+        (AlertStatus::Resolved, 25.0)
+    );
     assert_eq!(out[0].alert_id, out[1].alert_id);
     // Too few peers for a percentile: nothing, and the run starts over.
     let out = days(&c, &[(5.0, 9, 9), (5.0, 9, 9), (5.0, 9, 9), (5.0, 9, 9)]);

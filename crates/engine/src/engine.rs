@@ -394,7 +394,8 @@ impl Engine {
     /// Moves the alerts raised since the last call into the outbox.
     fn settle(&mut self) {
         if !self.alerts.is_empty() {
-            self.outbox.alerts(self.alerts.drain(..));
+            self.outbox
+                .alerts(self.alerts.drain(..), &self.cfg.decode.currencies);
         }
     }
 

@@ -10,9 +10,9 @@
 //! the outbox and route each output to its sink.
 
 use salespulse_model::record::{
-    CoachingRecord, KpiRecord, RecordKind, ScoreRecord, StatementRecord,
+    CoachingRecord, KpiRecord, Num, RecordKind, ScoreRecord, StatementRecord,
 };
-use salespulse_model::AlertRecord;
+use salespulse_model::{AlertRecord, CurrencyTable};
 
 use crate::feature::credit::Credit;
 
@@ -177,9 +177,23 @@ impl Outbox {
         self.queue.push(Output::Record(Box::new(r)));
     }
 
-    pub(crate) fn alerts(&mut self, alerts: impl IntoIterator<Item = AlertRecord>) {
-        self.queue
-            .extend(alerts.into_iter().map(|a| Output::Alert(Box::new(a))));
+    /// Queues `alerts`, their money facts (amounts in micro-units) rounded
+    /// to the reporting currency's minor unit.
+    pub(crate) fn alerts(
+        &mut self,
+        alerts: impl IntoIterator<Item = AlertRecord>,
+        currencies: &CurrencyTable,
+    ) {
+        self.queue.extend(alerts.into_iter().map(|mut a| {
+            for f in [&mut a.value, &mut a.threshold, &mut a.baseline] {
+                if let Num::Amount(m) = *f {
+                    if m.exp == 6 {
+                        *f = Num::Amount(currencies.micros_to_amount(i128::from(m.minor)));
+                    }
+                }
+            }
+            Output::Alert(Box::new(a))
+        }));
     }
 
     pub(crate) fn take(&mut self) -> Outputs {

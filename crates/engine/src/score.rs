@@ -6,7 +6,7 @@ use salespulse_kpi::{kpi_value, score, Component, KpiValue, SalesAcc, ScoreInput
 use salespulse_model::record::{
     round6, ComponentScore, KpiTable, Num, PeriodRef, ProfileRef, WindowNames,
 };
-use salespulse_model::{CurrencyTable, Timestamp};
+use salespulse_model::{CurrencyTable, KpiName, Timestamp};
 use salespulse_window::{Period, PeriodKind};
 
 use crate::rep::Core;
@@ -34,6 +34,16 @@ pub(crate) fn output_num(currencies: &CurrencyTable, kv: KpiValue, x: f64) -> Nu
             Num::Amount(currencies.micros_to_amount((x * 1e6).round() as i128))
         }
         _ => Num::Real(round6(x)),
+    }
+}
+
+/// A value of `kpi` as written in a record: an exact amount for a money
+/// KPI, else a real rounded to six decimals.
+pub(crate) fn kpi_num(currencies: &CurrencyTable, kpi: KpiName, x: f64) -> Num {
+    if salespulse_kpi::is_money(kpi) {
+        Num::Amount(currencies.micros_to_amount((x * 1e6).round() as i128))
+    } else {
+        Num::Real(round6(x))
     }
 }
 

@@ -43,7 +43,7 @@ fn score_of<'a>(records: &'a [Value], rep: &str) -> Option<&'a Value> {
     // The last: a working-day close's record of the rep comes first.
     records
         .iter()
-        .rfind(|r| r["kind"] == "score" && r["rep_id"] == rep)
+        .rfind(|r| r["schema"] == "score/2" && r["rep_id"] == rep)
 }
 
 #[test]

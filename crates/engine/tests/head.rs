@@ -37,7 +37,7 @@ fn every_head_field_equals_the_records_field() {
             for (k, v) in fields {
                 assert_eq!(Some(v), record.get(k), "field {k} of {}", r.rep_id);
             }
-            for k in ["kind", "rep_id", "seq", "as_of", "profile"] {
+            for k in ["rep_id", "seq", "as_of", "profile"] {
                 assert!(fields.contains_key(k), "the head has {k}");
             }
             assert_eq!(

@@ -135,7 +135,7 @@ fn score_records_carry_the_last_closed_month_as_summarised() {
         .rfind(|r| r["kind"] == "period_summary" && r["period"]["kind"] == "month")
         .unwrap();
     assert_eq!(feb["period"]["start"], "2026-02-01T00:00:00Z");
-    let score = records.iter().rfind(|r| r["kind"] == "score").unwrap();
+    let score = records.iter().rfind(|r| r["schema"] == "score/2").unwrap();
     let last = &score["last_periods"][0];
     assert_eq!(last["period"], feb["period"]);
     assert_eq!(last["score"], 75.0, "3 calls of 4");
@@ -144,6 +144,6 @@ fn score_records_carry_the_last_closed_month_as_summarised() {
     assert_eq!(last["previous"], feb["previous"]);
     assert_eq!(last["previous"]["score"], 50.0, "January: 2 calls of 4");
     // In January nothing had closed yet.
-    let first = records.iter().find(|r| r["kind"] == "score").unwrap();
+    let first = records.iter().find(|r| r["schema"] == "score/2").unwrap();
     assert!(first.get("last_periods").is_none(), "{first}");
 }

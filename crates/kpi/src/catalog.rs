@@ -40,6 +40,23 @@ fn ratio(num: f64, den: f64) -> KpiValue {
     }
 }
 
+/// Whether `kpi` is an amount of money (a [`KpiValue::Money`] or
+/// [`KpiValue::MoneyPer`]), to be written as an exact decimal string.
+pub fn is_money(kpi: KpiName) -> bool {
+    use KpiName as K;
+    matches!(
+        kpi,
+        K::Revenue
+            | K::AvgDealSize
+            | K::PipelineCreated
+            | K::Invoiced
+            | K::Collected
+            | K::Refunds
+            | K::NetRevenue
+            | K::PartnerRevenue
+    )
+}
+
 /// Derives one KPI from sums.
 pub fn kpi_value(kpi: KpiName, a: &SalesAcc) -> KpiValue {
     use KpiName as K;
@@ -105,6 +122,32 @@ mod tests {
             assert_eq!(kpi_value(k, &a), KpiValue::Null, "{k}");
         }
         assert_eq!(kpi_value(KpiName::Revenue, &a), KpiValue::Money(0));
+    }
+
+    #[test]
+    fn is_money_names_exactly_the_kpis_valued_in_money() {
+        // Every sum non-zero, so that no KPI is null.
+        let a = SalesAcc {
+            revenue: 5,
+            deals_won: 1,
+            deals_lost: 1,
+            cycle_secs: 1,
+            cycle_count: 1,
+            pipeline: 1,
+            calls: 1,
+            invoiced: 1,
+            csat_sum: 1,
+            csat_count: 1,
+            nps_count: 1,
+            ..Default::default()
+        };
+        for k in KpiName::ALL {
+            let money = matches!(
+                kpi_value(k, &a),
+                KpiValue::Money(_) | KpiValue::MoneyPer(..)
+            );
+            assert_eq!(is_money(k), money, "{k}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod scoring;
 mod timeline;
 
 pub use acc::{ActivityCounts, SalesAcc};
-pub use catalog::{kpi_value, KpiValue};
+pub use catalog::{is_money, kpi_value, KpiValue};
 pub use profile::{
     Component, Direction, ProfileError, Profiles, RawComponent, RawProfile, RoleProfile, WindowRef,
 };

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::record::Num;
+
 /// What an alert is about. The names are stable.
 #[derive(
     Debug,
@@ -128,9 +130,9 @@ fn alert_schema_id(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::
 
 /// One alert state change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(title = "SalesPulse alert record (alert/1)")]
+#[schemars(title = "SalesPulse alert record (alert/2)")]
 pub struct AlertRecord {
-    /// The record's schema and major version: `alert/1` ([`crate::output`]).
+    /// The record's schema and major version: `alert/2` ([`crate::output`]).
     #[schemars(schema_with = "alert_schema_id")]
     pub schema: std::borrow::Cow<'static, str>,
     /// Stable per (rep, kind, period or episode): the firing and the
@@ -155,12 +157,15 @@ pub struct AlertRecord {
     pub started_at: String,
     /// Stream time it resolved (RFC 3339), null while firing.
     pub resolved_at: Option<String>,
-    /// The measured value that decided (pace ratio, z-score, hours, ...).
-    pub value: f64,
-    /// The threshold it crossed.
-    pub threshold: f64,
-    /// What the value was compared against (expected attainment, baseline, ...).
-    pub baseline: f64,
+    /// The measured value that decided (pace ratio, hours, a deal's
+    /// amount, ...): an amount where the facts are money (an outlier deal,
+    /// a personal-best week's revenue; docs/alerts.md), else a number.
+    pub value: Num,
+    /// The threshold it crossed (an amount or a number, as `value`).
+    pub threshold: Num,
+    /// What the value was compared against (expected attainment, the rep's
+    /// usual deal, ...; an amount or a number, as `value`).
+    pub baseline: Num,
     /// A plain sentence a manager understands.
     pub message: String,
     /// What to do about it.

@@ -12,7 +12,7 @@ mod num;
 mod statement;
 pub use detail::{CoachingRecord, KpiRecord};
 pub use kpi_table::{KpiTable, WindowName, WindowNames};
-pub use num::{Amount, Num};
+pub use num::{opt_real, real, Amount, Num};
 pub use statement::{period_key, Decimal, StatementRecord};
 
 /// Rounds a real to six decimals, the precision of every non-money number
@@ -22,10 +22,13 @@ pub fn round6(x: f64) -> f64 {
 }
 
 /// What a record is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     /// A rep's current score at stream time.
+    #[default]
     Score,
     /// A rep's final values for a closed calendar period.
     PeriodSummary,
@@ -47,24 +50,36 @@ pub struct ComponentScore {
     pub kpi: Cow<'static, str>,
     /// Window or period name.
     pub window: String,
-    /// The KPI's value (null when undefined, e.g. a ratio over zero).
+    /// The KPI's value; absent when undefined (e.g. a ratio over zero).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Num>,
     /// The target in force (after per-rep overrides and pro-rating); an
     /// amount for a money KPI.
     pub target: Num,
     /// value / target (target / value when lower is better), before the cap.
+    #[serde(serialize_with = "real")]
     pub attainment: f64,
     /// The component's weight.
+    #[serde(serialize_with = "real")]
     pub weight: f64,
     /// Points this component adds to the score: 100 * weight * min(attainment, cap) / sum(weights).
+    #[serde(serialize_with = "real")]
     pub points: f64,
     /// For a period component of a score record: attainment / share of the
     /// period's working time elapsed (null before any elapsed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_real"
+    )]
     pub pace: Option<f64>,
     /// For a period component of a score record: the probability of
     /// reaching its target by the period's end (docs/forecast.md).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_real"
+    )]
     pub p_reach: Option<f64>,
 }
 
@@ -100,7 +115,9 @@ pub struct ScoreRecord {
     /// `period_summary/2` ([`crate::output`]).
     #[schemars(schema_with = "score_schema_ids")]
     pub schema: Cow<'static, str>,
-    /// `score` or `period_summary`.
+    /// `period_summary` in a period summary; absent from a score record,
+    /// whose `schema` already says what it is.
+    #[serde(default, skip_serializing_if = "RecordKind::is_score")]
     pub kind: RecordKind,
     /// The rep.
     pub rep_id: String,
@@ -123,6 +140,7 @@ pub struct ScoreRecord {
     /// The profile that scored it.
     pub profile: ProfileRef,
     /// 0.. (100 = every target met exactly); null when the profile has no component for a summary's period.
+    #[serde(serialize_with = "opt_real")]
     pub score: Option<f64>,
     /// The score's explanation.
     pub components: Vec<ComponentScore>,
@@ -169,7 +187,8 @@ pub const HEAD_HEADER: &str = "salespulse.head";
 /// record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScoreHead<'a> {
-    /// As in [`ScoreRecord::kind`].
+    /// As in [`ScoreRecord::kind`] (absent from a score record's head).
+    #[serde(skip_serializing_if = "RecordKind::is_score")]
     pub kind: RecordKind,
     /// The rep.
     pub rep_id: &'a str,
@@ -187,6 +206,11 @@ pub struct ScoreHead<'a> {
 }
 
 impl RecordKind {
+    /// Whether this is [`RecordKind::Score`] (serde's skip test).
+    pub fn is_score(&self) -> bool {
+        *self == RecordKind::Score
+    }
+
     /// The schema id records of this kind carry.
     pub fn schema(self) -> &'static str {
         match self {
@@ -238,6 +262,7 @@ pub struct DayClose {
     /// End of the closed day (RFC 3339, UTC).
     pub as_of: String,
     /// The score then.
+    #[serde(serialize_with = "real")]
     pub score: f64,
 }
 
@@ -247,6 +272,7 @@ pub struct LastPeriod {
     /// The period.
     pub period: PeriodRef,
     /// Its summary score.
+    #[serde(serialize_with = "opt_real")]
     pub score: Option<f64>,
     /// Its KPI values (one column: the period).
     pub kpis: KpiTable,
@@ -261,8 +287,10 @@ pub struct PreviousPeriod {
     /// The previous period.
     pub period: PeriodRef,
     /// Its score (the same components as the summary's, with today's targets).
+    #[serde(serialize_with = "opt_real")]
     pub score: Option<f64>,
     /// This period's score minus the previous one's.
+    #[serde(serialize_with = "opt_real")]
     pub score_change: Option<f64>,
     /// The previous period's KPI values.
     pub kpis: KpiTable,
@@ -290,10 +318,13 @@ pub struct CoachingItem {
     /// Its window or period.
     pub window: String,
     /// The rep's attainment at the close (uncapped).
+    #[serde(serialize_with = "real")]
     pub attainment: f64,
     /// Share of the role's other reps with a lower attainment, ties half, in percent.
+    #[serde(serialize_with = "real")]
     pub percentile: f64,
     /// The role's median attainment of the component.
+    #[serde(serialize_with = "real")]
     pub role_median_attainment: f64,
     /// The ratios that explain it, against the role median.
     pub ratios: Vec<CoachingRatio>,
@@ -308,10 +339,11 @@ pub struct CoachingRatio {
     pub kpi: Cow<'static, str>,
     /// Window or period.
     pub window: String,
-    /// The rep's value (null when undefined).
-    pub value: Option<f64>,
-    /// The median over the role's reps with a value (null when none has one).
-    pub role_median: Option<f64>,
+    /// The rep's value (null when undefined); an amount for a money KPI.
+    pub value: Option<Num>,
+    /// The median over the role's reps with a value (null when none has
+    /// one); an amount for a money KPI.
+    pub role_median: Option<Num>,
 }
 
 /// Pace and forecast of one period component (docs/forecast.md).
@@ -326,8 +358,10 @@ pub struct Forecast {
     /// The rep's target (an amount for a money KPI).
     pub target: Num,
     /// Share of the period's working time elapsed (the rep's calendar).
+    #[serde(serialize_with = "real")]
     pub elapsed: f64,
     /// Attainment / elapsed (null before any working time elapsed).
+    #[serde(serialize_with = "opt_real")]
     pub pace: Option<f64>,
     /// Value / elapsed: the period-end value at the run rate so far.
     pub projected_run_rate: Option<Num>,
@@ -335,6 +369,7 @@ pub struct Forecast {
     /// weighted by its own weekday and hour profile.
     pub projected_seasonal: Option<Num>,
     /// Probability of reaching the target (null when the KPI has no event model).
+    #[serde(serialize_with = "opt_real")]
     pub p_reach: Option<f64>,
 }
 
@@ -381,6 +416,7 @@ pub struct TeamRecord {
     /// Number of reps in the team.
     pub reps: usize,
     /// Mean score of the team's reps.
+    #[serde(serialize_with = "opt_real")]
     pub mean_score: Option<f64>,
     /// KPI values over the team.
     pub kpis: KpiTable,

@@ -58,7 +58,7 @@ fn state() -> Arc<AppState> {
     let alerts = AlertView::default();
     for (rep, team) in [("a1", "t1"), ("b1", "t2")] {
         let alert: AlertRecord = serde_json::from_value(json!({
-            "schema": "alert/1", "alert_id": format!("inactivity:{rep}"), "kind": "inactivity", "severity": "warning",
+            "schema": "alert/2", "alert_id": format!("inactivity:{rep}"), "kind": "inactivity", "severity": "warning",
             "status": "firing", "rep_id": rep, "team_id": team, "role": "direct", "source": null,
             "started_at": "2026-01-05T09:00:00Z", "resolved_at": null, "value": 5.0,
             "threshold": 4.0, "baseline": 0.0, "message": "quiet", "suggestion": "call"}))

@@ -119,9 +119,9 @@ mod tests {
             source: None,
             started_at: started.into(),
             resolved_at: resolved.map(str::to_string),
-            value: 0.0,
-            threshold: 0.0,
-            baseline: 0.0,
+            value: salespulse_model::record::Num::Int(0),
+            threshold: salespulse_model::record::Num::Int(0),
+            baseline: salespulse_model::record::Num::Int(0),
             message: String::new(),
             suggestion: String::new(),
         }

@@ -56,6 +56,8 @@ impl Offer for CompanyView {
 /// queried.
 #[derive(serde::Deserialize)]
 struct Head<'a> {
+    /// Absent from score records (their `schema` says it).
+    #[serde(default)]
     kind: RecordKind,
     #[serde(borrow)]
     rep_id: Cow<'a, str>,

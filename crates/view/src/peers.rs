@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use salespulse_model::rank;
-use salespulse_model::record::{round6, KpiTable, ScoreRecord};
+use salespulse_model::record::{round6, Amount, KpiTable, Num, ScoreRecord};
 use serde_json::{json, Value};
 
 use crate::Rec;
@@ -158,27 +158,33 @@ const ADDITIVE: [&str; 16] = [
     "assists",
 ];
 
-/// A team's KPI values by KPI, then window (null where undefined).
-pub type TeamKpis = BTreeMap<String, BTreeMap<String, Option<f64>>>;
+/// A team's KPI values by KPI, then window (null where undefined): money
+/// as exact amounts, other values as numbers.
+pub type TeamKpis = BTreeMap<String, BTreeMap<String, Option<Num>>>;
 
-/// Team KPIs by window over `members`' tables: sums of additive KPIs,
-/// ratios re-derived from those sums, and the members' mean for `csat`,
-/// `nps` and `sales_cycle_days` (their counts are not in the records).
+/// Per KPI, then window: the members' sum as a number, and for money the
+/// exact sum (None once members disagree on the minor unit).
+type Sums<'a> = BTreeMap<&'a str, BTreeMap<&'a str, (f64, Option<Amount>)>>;
+
+/// Team KPIs by window over `members`' tables: sums of additive KPIs (money
+/// summed exactly, in minor units), ratios re-derived from those sums, and
+/// the members' mean for `csat`, `nps` and `sales_cycle_days` (their counts
+/// are not in the records).
 pub fn team_kpis(members: &[Figures<'_>]) -> TeamKpis {
-    let mut sums: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
+    let mut sums: Sums<'_> = BTreeMap::new();
     let mut means: BTreeMap<&str, BTreeMap<&str, (f64, u32)>> = BTreeMap::new();
     for m in members {
         let windows = m.kpis.windows();
         for (kpi, row) in m.kpis.rows() {
             for (w, v) in windows.iter().zip(row) {
-                let Some(v) = v.map(|v| v.as_f64()) else {
+                let Some(v) = v else {
                     continue;
                 };
                 if ADDITIVE.contains(&kpi) {
-                    *sums.entry(kpi).or_default().entry(w).or_default() += v;
+                    add(sums.entry(kpi).or_default().entry(w), *v);
                 } else if matches!(kpi, "csat" | "nps" | "sales_cycle_days") {
                     let e = means.entry(kpi).or_default().entry(w).or_default();
-                    e.0 += v;
+                    e.0 += v.as_f64();
                     e.1 += 1;
                 }
             }
@@ -187,24 +193,43 @@ pub fn team_kpis(members: &[Figures<'_>]) -> TeamKpis {
     let mut out: TeamKpis = sums
         .iter()
         .map(|(kpi, ws)| {
-            let row = ws.iter().map(|(w, v)| (w.to_string(), Some(round6(*v))));
+            let row = ws.iter().map(|(w, &(x, exact))| {
+                let v = exact.map_or(Num::Real(round6(x)), Num::Amount);
+                (w.to_string(), Some(v))
+            });
             (kpi.to_string(), row.collect())
         })
         .collect();
-    let ratio = |num: &str, den: &str, plus: Option<&str>| -> BTreeMap<String, Option<f64>> {
+    derive_ratios(&sums, &mut out);
+    for (kpi, ws) in &means {
+        let m = ws
+            .iter()
+            .map(|(w, (s, n))| (w.to_string(), Some(Num::Real(round6(s / f64::from(*n))))));
+        out.insert(kpi.to_string(), m.collect());
+    }
+    out
+}
+
+/// The team's ratios, from the sums: win rate, average deal size (an
+/// amount), meetings per call, collection rate.
+fn derive_ratios(sums: &Sums<'_>, out: &mut TeamKpis) {
+    let sum = |kpi: &str, w: &str| sums.get(kpi).and_then(|x| x.get(w)).copied();
+    let ratio = |num: &str, den: &str, plus: Option<&str>| -> BTreeMap<String, Option<Num>> {
         let Some(d) = sums.get(den) else {
             return BTreeMap::new();
         };
-        let sum = |kpi: Option<&str>, w: &str| {
-            kpi.and_then(|k| sums.get(k))
-                .and_then(|x| x.get(w))
-                .copied()
-                .unwrap_or(0.0)
-        };
         d.iter()
-            .map(|(w, dv)| {
-                let total = dv + sum(plus, w);
-                let value = (total > 0.0).then(|| round6(sum(Some(num), w) / total));
+            .map(|(w, (dv, _))| {
+                let total = dv + plus.and_then(|p| sum(p, w)).map_or(0.0, |s| s.0);
+                let n = sum(num, w).unwrap_or_default();
+                let value = (total > 0.0).then(|| match n.1 {
+                    // Money over a count: an amount, rounded once.
+                    Some(m) if plus.is_none() && total.fract() == 0.0 => Num::Amount(Amount {
+                        minor: quotient(m.minor, total as i64),
+                        exp: m.exp,
+                    }),
+                    _ => Num::Real(round6(n.0 / total)),
+                });
                 (w.to_string(), value)
             })
             .collect()
@@ -215,17 +240,35 @@ pub fn team_kpis(members: &[Figures<'_>]) -> TeamKpis {
     );
     out.insert("avg_deal_size".into(), ratio("revenue", "deals_won", None));
     out.insert("meetings_per_call".into(), ratio("meetings", "calls", None));
-    out.insert(
-        "collection_rate".into(),
-        ratio("collected", "invoiced", None),
-    );
-    for (kpi, ws) in &means {
-        let m = ws
-            .iter()
-            .map(|(w, (s, n))| (w.to_string(), Some(round6(s / f64::from(*n)))));
-        out.insert(kpi.to_string(), m.collect());
+    let rate = |w: &str| {
+        let (c, i) = (sum("collected", w)?, sum("invoiced", w)?);
+        (i.0 > 0.0).then(|| Num::Real(round6(c.0 / i.0)))
+    };
+    if let Some(inv) = sums.get("invoiced") {
+        let row = inv.keys().map(|w| (w.to_string(), rate(w)));
+        out.insert("collection_rate".into(), row.collect());
     }
-    out
+}
+
+/// Adds one member's value to a sum; an amount to the exact sum too.
+fn add(e: std::collections::btree_map::Entry<'_, &str, (f64, Option<Amount>)>, v: Num) {
+    let first = matches!(e, std::collections::btree_map::Entry::Vacant(_));
+    let s = e.or_insert((0.0, None));
+    s.0 += v.as_f64();
+    s.1 = match (v, s.1) {
+        (Num::Amount(a), None) if first => Some(a),
+        (Num::Amount(a), Some(t)) if a.exp == t.exp => Some(Amount {
+            minor: t.minor.saturating_add(a.minor),
+            exp: t.exp,
+        }),
+        _ => None,
+    };
+}
+
+/// `minor / n` rounded half-even (n > 0).
+fn quotient(minor: i64, n: i64) -> i64 {
+    let q = salespulse_model::money::div_round_half_even(i128::from(minor), i128::from(n.max(1)));
+    i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// One member row of a team or manager answer.
@@ -323,7 +366,14 @@ mod tests {
         r.kpis = sample::kpis(
             &["month", "30d"],
             &[
-                (KpiName::Revenue, "month", Num::Real(score * 100.0)),
+                (
+                    KpiName::Revenue,
+                    "month",
+                    Num::Amount(Amount {
+                        minor: (score * 10_000.0) as i64,
+                        exp: 2,
+                    }),
+                ),
                 (KpiName::DealsWon, "month", Num::Int(2)),
                 (KpiName::DealsLost, "month", Num::Int(1)),
                 (KpiName::Csat, "30d", Num::Real(score / 20.0)),
@@ -413,10 +463,11 @@ mod tests {
         let t2 = team(&all, "t2");
         assert_eq!(team_scores(&figures(&t2)), (Some(80.0), Some(80.0)));
         let k = team_kpis(&figures(&t1));
-        assert_eq!(k["revenue"]["month"], Some(14000.0));
-        assert_eq!(k["win_rate"]["month"], Some(0.666667));
-        assert_eq!(k["avg_deal_size"]["month"], Some(3500.0));
-        assert_eq!(k["csat"]["30d"], Some(3.5));
+        let text = |v: Option<Num>| serde_json::to_string(&v).unwrap();
+        assert_eq!(text(k["revenue"]["month"]), "\"14000.00\"");
+        assert_eq!(text(k["win_rate"]["month"]), "0.666667");
+        assert_eq!(text(k["avg_deal_size"]["month"]), "\"3500.00\"");
+        assert_eq!(text(k["csat"]["30d"]), "3.5");
     }
 
     #[test]

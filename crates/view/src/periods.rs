@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use salespulse_model::record::{round6, LastPeriod, PeriodRef, ScoreRecord};
+use salespulse_model::record::{round6, LastPeriod, Num, PeriodRef, ScoreRecord};
 use serde_json::{json, Map, Value};
 
 use crate::peers::{team_kpis, team_scores, Figures, TeamKpis};
@@ -26,11 +26,21 @@ fn kpi_change(now: &TeamKpis, before: &TeamKpis) -> TeamKpis {
         .map(|(kpi, windows)| {
             let row = windows.iter().map(|(w, v)| {
                 let was = before.get(kpi).and_then(|b| b.get(w)).copied().flatten();
-                (w.clone(), v.zip(was).map(|(a, b)| round6(a - b)))
+                (w.clone(), v.zip(was).map(|(a, b)| change(a, b)))
             });
             (kpi.clone(), row.collect())
         })
         .collect()
+}
+
+/// `a - b`: exact for two amounts of one minor unit, else a number.
+fn change(a: Num, b: Num) -> Num {
+    match (a, b) {
+        (Num::Amount(x), Num::Amount(y)) => x
+            .minus(y)
+            .map_or(Num::Real(round6(a.as_f64() - b.as_f64())), Num::Amount),
+        _ => Num::Real(round6(a.as_f64() - b.as_f64())),
+    }
 }
 
 /// For each compared kind: the team's last closed period, the one before,

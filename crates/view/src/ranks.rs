@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use salespulse_model::record::Num;
 use salespulse_model::{AlertKind, AlertRecord, AlertStatus, Severity, Timestamp};
 
 /// One rep's score at a close.
@@ -162,9 +163,9 @@ fn alert(
         source: None,
         started_at: at.clone(),
         resolved_at: None,
-        value: f64::from(new),
-        threshold: f64::from(min_places),
-        baseline: f64::from(old),
+        value: Num::Int(i64::from(new)),
+        threshold: Num::Int(i64::from(min_places)),
+        baseline: Num::Int(i64::from(old)),
         message: format!(
             "{rep} moved {dir} from #{old} to #{new} of {of} in role {role} at the close of {at}"
         ),
@@ -242,7 +243,10 @@ mod tests {
         assert_eq!(alerts.len(), 2, "{alerts:?}");
         let a = &alerts[0];
         assert_eq!(a.alert_id, "rank_change:e:2026-03-12T00:00:00Z");
-        assert_eq!((a.baseline, a.value, a.threshold), (5.0, 1.0, 3.0));
+        assert_eq!(
+            (a.baseline, a.value, a.threshold),
+            (Num::Int(5), Num::Int(1), Num::Int(3))
+        );
         assert_eq!(a.status, AlertStatus::Firing);
         assert_eq!(alerts[1].status, AlertStatus::Resolved);
         assert!(
@@ -287,6 +291,9 @@ mod tests {
         // down. b changed role, so it did not move.
         assert_eq!(alerts.len(), 2, "{alerts:?}");
         assert_eq!(alerts[0].rep_id.as_deref(), Some("a"));
-        assert_eq!((alerts[0].baseline, alerts[0].value), (1.0, 2.0));
+        assert_eq!(
+            (alerts[0].baseline, alerts[0].value),
+            (Num::Int(1), Num::Int(2))
+        );
     }
 }

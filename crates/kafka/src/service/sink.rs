@@ -91,6 +91,10 @@ pub(super) fn send_dlq<M: Message>(
     let offset = m.offset().to_string();
     let headers = OwnedHeaders::new()
         .insert(Header {
+            key: SCHEMA_HEADER,
+            value: Some(salespulse_model::output::DLQ),
+        })
+        .insert(Header {
             key: "reason",
             value: Some(rej.reason.code()),
         })

@@ -45,7 +45,7 @@ pub fn published_schemas() -> Vec<PublishedSchema> {
             schema: schemars::schema_for!(CoachingRecord),
         },
         PublishedSchema {
-            file: "alert-1.json",
+            file: "alert-2.json",
             ids: &[super::ALERT],
             schema: schemars::schema_for!(AlertRecord),
         },
@@ -53,6 +53,11 @@ pub fn published_schemas() -> Vec<PublishedSchema> {
             file: "statement-1.json",
             ids: &[super::STATEMENT],
             schema: schemars::schema_for!(StatementRecord),
+        },
+        PublishedSchema {
+            file: "dlq-1.json",
+            ids: &[super::DLQ],
+            schema: schemars::schema_for!(super::DlqHeaders),
         },
         PublishedSchema {
             file: "team_rollup-2.json",

@@ -6,9 +6,11 @@
 //! rule in docs/records.md, "Schema versions").
 
 mod compat;
+mod dlq;
 mod generate;
 
 pub use compat::breaking_changes;
+pub use dlq::DlqHeaders;
 pub use generate::{published_schemas, PublishedSchema};
 
 /// Kafka header carrying a record's schema id (the same as its `schema` field).
@@ -23,8 +25,10 @@ pub const KPIS: &str = "kpis/1";
 /// A rep's coaching (`salespulse.coaching`).
 pub const COACHING: &str = "coaching/1";
 /// Alert records.
-pub const ALERT: &str = "alert/1";
+pub const ALERT: &str = "alert/2";
 /// Commission statements (`salespulse.statements`).
 pub const STATEMENT: &str = "statement/1";
+/// The headers of a dead-letter record (`salespulse.dlq`).
+pub const DLQ: &str = "dlq/1";
 /// Team rollups (`replay --teams`).
 pub const TEAM_ROLLUP: &str = "team_rollup/2";

@@ -6,8 +6,10 @@ use serde::de::{Deserializer, Visitor};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
-/// A number in an output record.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A number in an output record. Equality is by value: a count and a real
+/// of the same value are equal (JSON writes both as `2`, and reading back
+/// gives a count), an amount equals only an amount.
+#[derive(Debug, Clone, Copy)]
 pub enum Num {
     /// A count.
     Int(i64),
@@ -83,6 +85,17 @@ impl std::fmt::Display for Amount {
     }
 }
 
+impl PartialEq for Num {
+    fn eq(&self, other: &Num) -> bool {
+        match (self, other) {
+            (Num::Amount(a), Num::Amount(b)) => a == b,
+            (Num::Amount(_), _) | (_, Num::Amount(_)) => false,
+            (Num::Int(a), Num::Int(b)) => a == b,
+            (a, b) => a.as_f64() == b.as_f64(),
+        }
+    }
+}
+
 impl Num {
     /// The value as f64.
     pub fn as_f64(self) -> f64 {
@@ -96,16 +109,46 @@ impl Num {
 
 impl Serialize for Num {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // A binary format (the changelog's postcard) holds only an alert's
+        // facts, which the engine keeps as reals until it writes the alert
+        // out: the f64, as before facts were `Num`, so changelog records
+        // written by earlier builds still read.
+        if !s.is_human_readable() {
+            return s.serialize_f64(self.as_f64());
+        }
         match self {
             Num::Int(i) => s.serialize_i64(*i),
             Num::Amount(m) => s.collect_str(m),
-            Num::Real(r) => s.serialize_f64(*r),
+            Num::Real(r) => real(r, s),
         }
+    }
+}
+
+/// Writes a real, a whole one without its `.0` (`1`, not `1.0`: JSON has
+/// one number type, and a score record has dozens of whole attainments,
+/// weights and targets; docs/records.md).
+pub fn real<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    // Below 2^53 every whole f64 is exactly an i64.
+    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+        s.serialize_i64(*x as i64)
+    } else {
+        s.serialize_f64(*x)
+    }
+}
+
+/// [`real`] for an optional real (`None` as null).
+pub fn opt_real<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(x) => real(x, s),
+        None => s.serialize_none(),
     }
 }
 
 impl<'de> Deserialize<'de> for Num {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if !d.is_human_readable() {
+            return f64::deserialize(d).map(Num::Real);
+        }
         struct NumVisitor;
         impl Visitor<'_> for NumVisitor {
             type Value = Num;
@@ -171,5 +214,27 @@ mod tests {
         for bad in ["", "1.", ".5", "1e3", "--1", "12a"] {
             assert_eq!(Amount::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_binary_format_holds_the_number_as_before_it_was_a_num() {
+        let bytes = postcard::to_allocvec(&Num::Real(2.5)).unwrap();
+        assert_eq!(bytes, postcard::to_allocvec(&2.5f64).unwrap());
+        assert_eq!(postcard::from_bytes::<Num>(&bytes).unwrap(), Num::Real(2.5));
+    }
+
+    #[test]
+    fn whole_reals_are_written_without_a_fraction() {
+        let text = |x: f64| serde_json::to_string(&Num::Real(x)).unwrap();
+        assert_eq!(text(2.0), "2");
+        assert_eq!(text(-0.0), "0");
+        assert_eq!(text(0.833333), "0.833333");
+        assert_eq!(text(1e300), "1e+300");
+        assert_eq!(text(f64::NAN), "null");
+        let back: f64 = serde_json::from_str(&text(40.0)).unwrap();
+        assert_eq!(back, 40.0);
+        let read: Num = serde_json::from_str(&text(40.0)).unwrap();
+        assert_eq!(read, Num::Real(40.0), "a whole real reads back equal");
+        assert_ne!(Num::Int(40), Num::Amount(Amount { minor: 40, exp: 0 }));
     }
 }

@@ -15,6 +15,7 @@ use salespulse_model::Timestamp;
 
 use super::hooks::{Feature, TickCx};
 use crate::coaching_rules::{render as fill, Fill};
+use crate::score::kpi_num;
 use crate::EngineConfig;
 pub(crate) use judge::Coaching;
 use judge::Item;
@@ -50,8 +51,8 @@ pub(crate) fn render(
                     Some(CoachingRatio {
                         kpi: r.kpi.as_str().into(),
                         window: names.get(r.window)?.to_string(),
-                        value: v.map(round6),
-                        role_median: m.map(round6),
+                        value: v.map(|x| kpi_num(&cfg.decode.currencies, r.kpi, x)),
+                        role_median: m.map(|x| kpi_num(&cfg.decode.currencies, r.kpi, x)),
                     })
                 })
                 .collect();
