@@ -10,6 +10,12 @@
 //! every rep exists and has history), and when the measured part runs out
 //! the engine is rebuilt and re-warmed outside the timing.
 
+/// With `--features bench-mimalloc`, the allocator the service runs with
+/// (src/main.rs): its cost per allocation, not glibc's, is what a record costs live.
+#[cfg(feature = "bench-mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::{Duration, Instant};
 

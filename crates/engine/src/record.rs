@@ -80,7 +80,6 @@ pub(crate) fn score_record(
         detail: with_kpis,
     };
     rs.features.score_sections(&cx, &mut rec);
-    pace_in_components(&mut rec);
     let kpis = with_kpis.then(|| {
         rs.sent.kpis = true;
         rs.sent.kpis_stale = false;
@@ -96,21 +95,6 @@ pub(crate) fn score_record(
         }
     });
     (rec, kpis)
-}
-
-/// Copies each period component's pace and probability of reaching its
-/// target from the forecast section into the component.
-fn pace_in_components(rec: &mut ScoreRecord) {
-    for f in &rec.forecast {
-        if let Some(c) = rec
-            .components
-            .iter_mut()
-            .find(|c| c.kpi == f.kpi && c.window == f.window)
-        {
-            c.pace = f.pace;
-            c.p_reach = f.p_reach;
-        }
-    }
 }
 
 /// The rep's coaching record when its judgement changed since the last one

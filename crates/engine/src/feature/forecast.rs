@@ -9,7 +9,9 @@
 //! (`crate::clock`).
 
 use salespulse_kpi::forecast::{p_reach_count, p_reach_money};
-use salespulse_kpi::{kpi_value, Component, Direction, SalesAcc, TargetContext, WindowRef};
+use salespulse_kpi::{
+    kpi_value, Component, Direction, KpiValue, SalesAcc, TargetContext, WindowRef,
+};
 use salespulse_model::record::Forecast as ForecastRecord;
 use salespulse_model::KpiName;
 use salespulse_window::{Period, PeriodKind};
@@ -76,7 +78,7 @@ impl Feature for Forecast {
     }
 
     fn score_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
-        rec.forecast = forecasts(cx, self);
+        forecasts(cx, self, rec);
     }
 
     fn heap_bytes(&self) -> usize {
@@ -126,12 +128,15 @@ fn events(kpi: KpiName, w: &SalesAcc) -> Option<(f64, Option<f64>)> {
     })
 }
 
-/// The forecasts of the rep's higher-is-better period components.
-fn forecasts(cx: &RecordCx<'_>, week: &Forecast) -> Vec<ForecastRecord> {
+/// The pace and probability of reaching its target of each of the rep's
+/// higher-is-better period components, into the record's components; and
+/// for a KPI record (`cx.detail`) the whole forecast block. Only what a
+/// score record carries is built for it.
+fn forecasts(cx: &RecordCx<'_>, week: &Forecast, rec: &mut ScoreRecord) {
     let (cfg, t, core, sums, clock) = (cx.cfg, cx.t, cx.core, cx.sums, cx.clock);
     let profile = cfg.profiles.for_role(t, core.role());
     let Some(cal) = clock.cals.get(cfg.detect.calendar_of(core.region())) else {
-        return Vec::new();
+        return;
     };
     let deal_logs = cx.deal_logs;
     let targets = core.targets(cfg);
@@ -144,7 +149,6 @@ fn forecasts(cx: &RecordCx<'_>, week: &Forecast) -> Vec<ForecastRecord> {
         Some(s) if s > clock.t - width => ((clock.t - s) as f64 / width as f64).clamp(0.05, 1.0),
         _ => 1.0,
     };
-    let mut out = Vec::new();
     let rep = Rep {
         week,
         deal_logs,
@@ -153,11 +157,64 @@ fn forecasts(cx: &RecordCx<'_>, week: &Forecast) -> Vec<ForecastRecord> {
         currencies: &cfg.decode.currencies,
     };
     for c in &profile.components {
-        if let Some(f) = forecast(c, &rep, sums, reference, cal, clock, rolling) {
-            out.push(f);
+        let Some(e) = estimate(c, &rep, sums, reference, cal, clock, rolling) else {
+            continue;
+        };
+        let (pace, p_reach) = e.pace_and_p_reach();
+        if let Some(comp) = rec
+            .components
+            .iter_mut()
+            .find(|x| x.kpi == c.kpi.as_str() && x.window == c.window_name)
+        {
+            comp.pace = pace;
+            comp.p_reach = p_reach;
+        }
+        if cx.detail {
+            rec.forecast.push(e.record(c, rep.currencies));
         }
     }
-    out
+}
+
+/// One component's forecast numbers.
+struct Estimate {
+    kv: KpiValue,
+    value: f64,
+    target: f64,
+    /// Share of the period's working time gone.
+    share: f64,
+    /// What the rest of the period would add at the reference window's rate.
+    rest: f64,
+    e_win: f64,
+    p_reach: f64,
+}
+
+impl Estimate {
+    fn pace_and_p_reach(&self) -> (Option<f64>, Option<f64>) {
+        let pace = (self.share > 0.0).then(|| round6(self.value / self.target / self.share));
+        (pace, Some(round6(self.p_reach)))
+    }
+
+    /// The forecast block's entry (the KPI record's).
+    fn record(
+        &self,
+        c: &Component,
+        currencies: &salespulse_model::CurrencyTable,
+    ) -> ForecastRecord {
+        let out = |x: f64| crate::score::output_num(currencies, self.kv, x);
+        let (pace, p_reach) = self.pace_and_p_reach();
+        let positive = self.share > 0.0;
+        ForecastRecord {
+            kpi: c.kpi.as_str().into(),
+            window: c.window_name.clone(),
+            value: out(self.value),
+            target: out(self.target),
+            elapsed: round6(self.share),
+            pace,
+            projected_run_rate: positive.then(|| out(self.value / self.share)),
+            projected_seasonal: (self.e_win > 0.0).then(|| out(self.value + self.rest)),
+            p_reach,
+        }
+    }
 }
 
 /// What a forecast reads of the rep.
@@ -172,7 +229,7 @@ struct Rep<'a> {
     currencies: &'a salespulse_model::CurrencyTable,
 }
 
-fn forecast(
+fn estimate(
     c: &Component,
     rep: &Rep<'_>,
     sums: &[SalesAcc],
@@ -180,7 +237,7 @@ fn forecast(
     cal: &CalClock,
     clock: &Clock,
     rolling: usize,
-) -> Option<ForecastRecord> {
+) -> Option<Estimate> {
     let (targets, seen) = (rep.targets, rep.seen);
     let WindowRef::Period(kind) = c.window else {
         return None;
@@ -192,7 +249,6 @@ fn forecast(
     let (count, mean) = events(c.kpi, reference)?;
     let kv = kpi_value(c.kpi, &sums[rolling + k]);
     let value = kv.as_f64().unwrap_or(0.0);
-    let out = |x: f64| crate::score::output_num(rep.currencies, kv, x);
     let period = clock.current[k];
     let target = targets.target(c, Some(&period))?;
     let share = cal.share[k];
@@ -222,16 +278,13 @@ fn forecast(
     } else {
         p_reach_count(count, e_win, e_left, need)
     };
-    let positive = share > 0.0;
-    Some(ForecastRecord {
-        kpi: c.kpi.as_str().into(),
-        window: c.window_name.clone(),
-        value: out(value),
-        target: out(target),
-        elapsed: round6(share),
-        pace: positive.then(|| round6(value / target / share)),
-        projected_run_rate: positive.then(|| out(value / share)),
-        projected_seasonal: (e_win > 0.0).then(|| out(value + rest)),
-        p_reach: Some(round6(p_reach)),
+    Some(Estimate {
+        kv,
+        value,
+        target,
+        share,
+        rest,
+        e_win,
+        p_reach,
     })
 }
