@@ -16,7 +16,7 @@ pub use generate::{published_schemas, PublishedSchema};
 /// Kafka header carrying a record's schema id (the same as its `schema` field).
 pub const SCHEMA_HEADER: &str = "salespulse.schema";
 
-/// Score records (`kind: score`, `salespulse.scores`).
+/// Score records (`salespulse.scores`; they carry no `kind` field).
 pub const SCORE: &str = "score/2";
 /// Period summaries (`kind: period_summary`, `salespulse.periods`).
 pub const PERIOD_SUMMARY: &str = "period_summary/2";
