@@ -232,6 +232,35 @@ async fn done_tx_closed(rx: tokio::sync::oneshot::Receiver<()>) {
     let _ = rx.await;
 }
 
+/// Polls and applies one message, unless the control topic is stale: an
+/// unseen profile change could cover the next events, so nothing is
+/// applied until it has been read again.
+fn poll_once(
+    consumer: &BaseConsumer<ServiceContext>,
+    control: &ControlReader,
+    proc: &Mutex<Processor>,
+    wait: Duration,
+    stale_since: &mut Option<Instant>,
+) -> Result<(), KafkaError> {
+    if control.fresh() {
+        if stale_since.take().is_some() {
+            info!("control topic read: processing resumes");
+        }
+        match consumer.poll(wait) {
+            Some(Ok(m)) => lock(proc).handle(consumer, &m)?,
+            Some(Err(e)) => warn!(error = %e, "consume error"),
+            None => {}
+        }
+    } else {
+        if stale_since.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
+            warn!("the control topic could not be read recently: processing waits");
+            *stale_since = Some(Instant::now());
+        }
+        std::thread::sleep(wait.max(Duration::from_millis(50)));
+    }
+    Ok(())
+}
+
 /// The processing loop: poll, apply, and run the emit and commit cycles on time.
 fn run_loop(
     s: &KafkaSettings,
@@ -258,24 +287,7 @@ fn run_loop(
         let wait = due
             .saturating_duration_since(Instant::now())
             .min(Duration::from_millis(100));
-        if control.fresh() {
-            if stale_since.take().is_some() {
-                info!("control topic read: processing resumes");
-            }
-            match consumer.poll(wait) {
-                Some(Ok(m)) => lock(proc).handle(consumer, &m)?,
-                Some(Err(e)) => warn!(error = %e, "consume error"),
-                None => {}
-            }
-        } else {
-            // An unseen profile change could cover the next events: apply
-            // nothing until the control topic has been read again.
-            if stale_since.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
-                warn!("the control topic could not be read recently: processing waits");
-                stale_since = Some(Instant::now());
-            }
-            std::thread::sleep(wait.max(Duration::from_millis(50)));
-        }
+        poll_once(consumer, control, proc, wait, &mut stale_since)?;
         if let Some(e) = lock(proc).fatal.take() {
             return Err(e);
         }

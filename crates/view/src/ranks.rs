@@ -243,10 +243,8 @@ mod tests {
         assert_eq!(alerts.len(), 2, "{alerts:?}");
         let a = &alerts[0];
         assert_eq!(a.alert_id, "rank_change:e:2026-03-12T00:00:00Z");
-        assert_eq!(
-            (a.baseline, a.value, a.threshold),
-            (Num::Int(5), Num::Int(1), Num::Int(3))
-        );
+        let facts = (a.baseline, a.value, a.threshold);
+        assert_eq!(facts, (Num::Int(5), Num::Int(1), Num::Int(3)));
         assert_eq!(a.status, AlertStatus::Firing);
         assert_eq!(alerts[1].status, AlertStatus::Resolved);
         assert!(
@@ -291,9 +289,7 @@ mod tests {
         // down. b changed role, so it did not move.
         assert_eq!(alerts.len(), 2, "{alerts:?}");
         assert_eq!(alerts[0].rep_id.as_deref(), Some("a"));
-        assert_eq!(
-            (alerts[0].baseline, alerts[0].value),
-            (Num::Int(1), Num::Int(2))
-        );
+        let (baseline, value) = (alerts[0].baseline, alerts[0].value);
+        assert_eq!((baseline, value), (Num::Int(1), Num::Int(2)));
     }
 }

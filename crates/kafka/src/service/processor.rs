@@ -20,7 +20,7 @@ use salespulse_pipeline::{decode_credit, partition_for, At, Credits, Pipeline};
 
 use super::context::ServiceContext;
 use super::inflight::Inflight;
-use super::sink::{send, send_dlq, KafkaSink};
+use super::sink::{send, send_dlq, Out};
 use super::txn::Txn;
 use super::{now_ms, RunSummary};
 use crate::business::{refresh_business_gauges, KpiGauges, PerRep};
@@ -56,39 +56,6 @@ pub(super) struct Input {
     pub offsets: HashMap<String, Offsets>,
     /// Kafka timestamp (ms) of the first record applied since the last flush.
     pub oldest_unflushed_ms: Option<i64>,
-}
-
-/// Where outputs go: everything a [`KafkaSink`] borrows, apart from the
-/// pipeline that feeds it.
-pub(super) struct Out {
-    pub s: KafkaSettings,
-    pub layout: Layout,
-    pub status: Arc<Status>,
-    pub producer: FutureProducer<ProducerHealth>,
-    /// The open transaction when `kafka.transactional` is on.
-    pub txn: Option<Txn>,
-    pub inflight: Inflight,
-    pub summary: RunSummary,
-    pub per_rep: PerRep,
-}
-
-impl Out {
-    /// A sink for the pipeline's outputs, in emit cycle `cycle` if any.
-    pub(super) fn sink(&mut self, cycle: Option<u64>) -> KafkaSink<'_> {
-        KafkaSink {
-            s: &self.s,
-            changelog: &self.layout.changelog,
-            by_rep: &self.layout.by_rep,
-            producer: &self.producer,
-            inflight: &mut self.inflight,
-            status: &self.status,
-            per_rep: &mut self.per_rep,
-            summary: &mut self.summary,
-            cycle,
-            emitted: 0,
-            alerts: Vec::new(),
-        }
-    }
 }
 
 /// Everything the processing thread and the rebalance callbacks share.

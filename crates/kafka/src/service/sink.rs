@@ -5,6 +5,9 @@
 //! credits to the by-rep topic (keyed by the helper), changelog records to
 //! the owned changelog partition; and rejected input to the DLQ. Every
 //! record is queued in [`Inflight`], in the emit cycle that sent it if any.
+//! [`Out`] owns what a sink borrows.
+
+use std::sync::Arc;
 
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
@@ -20,9 +23,11 @@ use salespulse_pipeline::{encode_credit, Sink, KIND_CREDIT, KIND_HEADER};
 
 use super::inflight::Inflight;
 use super::now_ms;
+use super::txn::Txn;
 use super::RunSummary;
 use crate::business::PerRep;
 use crate::contexts::ProducerHealth;
+use crate::layout::Layout;
 use crate::{KafkaError, KafkaSettings, Status};
 
 /// Queues one keyed record (to `partition`, or where the partitioner puts
@@ -284,5 +289,38 @@ impl Sink for KafkaSink<'_> {
         self.summary.changelog_written += 1;
         self.status.output.changelog_record(bytes.len());
         Ok(())
+    }
+}
+
+/// Where outputs go: everything a [`KafkaSink`] borrows, apart from the
+/// pipeline that feeds it.
+pub(super) struct Out {
+    pub s: KafkaSettings,
+    pub layout: Layout,
+    pub status: Arc<Status>,
+    pub producer: FutureProducer<ProducerHealth>,
+    /// The open transaction when `kafka.transactional` is on.
+    pub txn: Option<Txn>,
+    pub inflight: Inflight,
+    pub summary: RunSummary,
+    pub per_rep: PerRep,
+}
+
+impl Out {
+    /// A sink for the pipeline's outputs, in emit cycle `cycle` if any.
+    pub(super) fn sink(&mut self, cycle: Option<u64>) -> KafkaSink<'_> {
+        KafkaSink {
+            s: &self.s,
+            changelog: &self.layout.changelog,
+            by_rep: &self.layout.by_rep,
+            producer: &self.producer,
+            inflight: &mut self.inflight,
+            status: &self.status,
+            per_rep: &mut self.per_rep,
+            summary: &mut self.summary,
+            cycle,
+            emitted: 0,
+            alerts: Vec::new(),
+        }
     }
 }

@@ -20,6 +20,23 @@ use crate::EngineConfig;
 pub(crate) use judge::Coaching;
 use judge::Item;
 
+/// An item's explaining ratios as written (money as amounts).
+fn ratios(cfg: &EngineConfig, names: &[WindowName], it: &Item) -> Vec<CoachingRatio> {
+    let num = |kpi, x| kpi_num(&cfg.decode.currencies, kpi, x);
+    it.ratios
+        .iter()
+        .filter_map(|&(i, v, m)| {
+            let r = cfg.coaching.ratios.get(usize::from(i))?;
+            Some(CoachingRatio {
+                kpi: r.kpi.as_str().into(),
+                window: names.get(r.window)?.to_string(),
+                value: v.map(|x| num(r.kpi, x)),
+                role_median: m.map(|x| num(r.kpi, x)),
+            })
+        })
+        .collect()
+}
+
 /// The rep's coaching from its judgement (None before its first judged
 /// day close, or with coaching off).
 pub(crate) fn render(
@@ -43,19 +60,7 @@ pub(crate) fn render(
                 .components
                 .get(usize::from(it.component))
                 .filter(|comp| comp.kpi == it.kpi)?;
-            let ratios: Vec<CoachingRatio> = it
-                .ratios
-                .iter()
-                .filter_map(|&(i, v, m)| {
-                    let r = cc.ratios.get(usize::from(i))?;
-                    Some(CoachingRatio {
-                        kpi: r.kpi.as_str().into(),
-                        window: names.get(r.window)?.to_string(),
-                        value: v.map(|x| kpi_num(&cfg.decode.currencies, r.kpi, x)),
-                        role_median: m.map(|x| kpi_num(&cfg.decode.currencies, r.kpi, x)),
-                    })
-                })
-                .collect();
+            let ratios = ratios(cfg, names, it);
             let rule = it.rule.and_then(|i| cc.rules.get(usize::from(i)));
             let ratio = rule.and_then(|rule| {
                 let r = cc.ratios.get(rule.ratio)?;
