@@ -41,7 +41,7 @@ fn tansu_path() -> String {
         return p;
     }
     let home = std::env::var("HOME").unwrap_or_default();
-    let p = format!("{home}/.cache/salespulse/tansu-0.6.0-leaveleader/bin/tansu");
+    let p = format!("{home}/.cache/salespulse/tansu-0.6.0-noleader/bin/tansu");
     if std::path::Path::new(&p).exists() {
         return p;
     }
