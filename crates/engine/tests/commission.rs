@@ -236,3 +236,51 @@ fn statements_are_sent_when_they_change_keyed_by_period_with_exact_amounts() {
     // April's statement is its own key.
     assert!(statements.iter().any(|s| s.key == "r1/month/2026-04-01"));
 }
+
+/// The statements `lines` queued, in order.
+fn statements_of(
+    e: &mut Engine,
+    lines: &[String],
+) -> Vec<salespulse_model::record::StatementRecord> {
+    let mut statements = Vec::new();
+    for l in lines {
+        e.ingest(l.as_bytes(), None).unwrap();
+        e.flush(salespulse_engine::Emit::Changed);
+        statements.extend(e.drain().0.into_iter().filter_map(|o| match o {
+            salespulse_engine::Output::Statement(s) => Some(*s),
+            _ => None,
+        }));
+    }
+    statements
+}
+
+#[test]
+fn a_new_target_changes_the_statement_though_nothing_was_booked() {
+    // The engine reuses a rep's current statement while its books, period,
+    // plan and target are unchanged: a directory change of the target
+    // books nothing, yet the tiers move (50,000 of 40,000 is 125%, of
+    // 60,000 about 83%).
+    let directory = |id: &str, at: &str, targets: &str| {
+        format!(
+            r#"{{"event_id":"{id}","type":"rep.updated","occurred_at":"{at}","rep_id":"r1","team_id":"t1","region":"emea","role":"direct"{targets}}}"#
+        )
+    };
+    let mut e = engine("", "");
+    let mut lines = vec![directory("hr-1", "2026-03-01T08:00:00Z", "")];
+    lines.extend(march().into_iter().take(2));
+    lines.push(directory(
+        "hr-2",
+        "2026-03-13T08:00:00Z",
+        r#","targets":{"revenue":{"month":60000}}"#,
+    ));
+    let s = statements_of(&mut e, &lines);
+    let last = s.last().expect("statements");
+    assert_eq!(last.target.0, "60000.00", "{s:#?}");
+    // 50,000 of 60,000 is under 100%: all at 5%, plus the SPIFF of d2.
+    assert_eq!(last.earned_to_date.0, "2700.00", "{s:#?}");
+    let before = &s[s.len() - 2];
+    assert_eq!(
+        (before.target.0.as_str(), before.earned_to_date.0.as_str()),
+        ("40000.00", "3000.00")
+    );
+}

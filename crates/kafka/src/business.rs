@@ -264,7 +264,7 @@ struct Series {
     team: String,
     role: String,
     /// (kpi, window) of each attainment series.
-    components: Vec<(std::borrow::Cow<'static, str>, String)>,
+    components: Vec<(std::borrow::Cow<'static, str>, std::sync::Arc<str>)>,
 }
 
 impl Series {

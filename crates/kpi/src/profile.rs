@@ -34,8 +34,9 @@ pub enum WindowRef {
 pub struct Component {
     /// KPI.
     pub kpi: KpiName,
-    /// Window name as configured (`30d`, `month`).
-    pub window_name: String,
+    /// Window name as configured (`30d`, `month`); shared with every
+    /// score record's component (no allocation per record).
+    pub window_name: std::sync::Arc<str>,
     /// Resolved window.
     pub window: WindowRef,
     /// Target value (money KPIs in reporting currency units).
@@ -244,7 +245,7 @@ fn resolve(role: &str, p: &RawProfile, specs: &RollingSpecs) -> Result<RoleProfi
         }
         components.push(Component {
             kpi,
-            window_name: c.window.clone(),
+            window_name: c.window.as_str().into(),
             window,
             target: c.target,
             weight: c.weight,

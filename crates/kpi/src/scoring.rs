@@ -100,7 +100,7 @@ pub fn score<F: Fn(&Component) -> KpiValue>(
             sum += points;
             ComponentScore {
                 kpi: c.kpi.as_str().into(),
-                window: c.window_name.clone(),
+                window: std::sync::Arc::clone(&c.window_name),
                 value: value.map(salespulse_model::record::Num::Real),
                 target: salespulse_model::record::Num::Real(target),
                 attainment,

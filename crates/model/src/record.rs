@@ -49,7 +49,8 @@ pub struct ComponentScore {
     /// KPI name.
     pub kpi: Cow<'static, str>,
     /// Window or period name.
-    pub window: String,
+    // Shared with the profile's component: no allocation per record.
+    pub window: std::sync::Arc<str>,
     /// The KPI's value; absent when undefined (e.g. a ratio over zero).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Num>,
@@ -157,9 +158,11 @@ pub struct ScoreRecord {
     /// The commission statement of the plan's period: the current one in a
     /// score record, the closed one in its period summary. Not on the
     /// wire: pay goes only to `salespulse.statements` ([`StatementRecord`]).
+    /// Shared: the engine builds a rep's current statement again only when
+    /// its books, period, plan or target changed.
     #[serde(skip)]
     #[schemars(skip)]
-    pub commission: Option<Commission>,
+    pub commission: Option<std::sync::Arc<Commission>>,
     /// Pace and forecast of each period component (score records only). On
     /// the wire in the `kpis/1` record; the score record's components carry
     /// their `pace` and `p_reach`.
@@ -237,7 +240,10 @@ impl ScoreRecord {
             put("kpis", serde_json::to_value(&self.kpis));
             put("forecast", serde_json::to_value(&self.forecast));
             put("last_periods", serde_json::to_value(&self.last_periods));
-            put("commission", serde_json::to_value(&self.commission));
+            put(
+                "commission",
+                serde_json::to_value(self.commission.as_deref()),
+            );
         }
         v
     }

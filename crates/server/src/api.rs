@@ -223,7 +223,7 @@ pub async fn leaderboard(
                 Some(k) => {
                     r.components
                         .iter()
-                        .find(|c| c.kpi == k.as_str() && window.is_none_or(|w| c.window == *w))?
+                        .find(|c| c.kpi == k.as_str() && window.is_none_or(|w| *c.window == **w))?
                         .attainment
                 }
             };

@@ -37,7 +37,7 @@ fn rank<'a>(group: impl Iterator<Item = &'a Rec>, s: f64) -> Value {
 fn attainment(r: &ScoreRecord, kpi: &str, window: &str) -> Option<f64> {
     r.components
         .iter()
-        .find(|c| c.kpi == kpi && c.window == window)
+        .find(|c| c.kpi == kpi && *c.window == *window)
         .map(|c| c.attainment)
 }
 
@@ -76,7 +76,7 @@ pub fn standing(all: &[Rec], rep: &ScoreRecord) -> Option<Value> {
 fn quota(r: &ScoreRecord) -> Option<f64> {
     r.components.iter().find_map(|c| {
         let money = matches!(&*c.kpi, "revenue" | "partner_revenue");
-        let period = matches!(c.window.as_str(), "day" | "week" | "month" | "quarter");
+        let period = matches!(&*c.window, "day" | "week" | "month" | "quarter");
         (money && period).then_some(c.target.as_f64())
     })
 }

@@ -14,6 +14,7 @@ use salespulse_model::record::{
 use salespulse_model::{Body, KpiName, Timestamp};
 use salespulse_window::{Period, ReleaseSpare};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use super::hooks::{EventCx, Feature, PeriodCx, RecordCx};
 use crate::rep::Core;
@@ -33,12 +34,42 @@ pub(crate) struct Commission {
     /// compacted topic).
     #[serde(skip)]
     sent: Sent,
+    /// The current statement last built for a score record (in memory
+    /// only, like `sent`).
+    #[serde(skip)]
+    memo: Memo,
 }
 
-/// (statement key, content hash) of the statements last sent. Not part of
-/// the state's identity: a restored rep equals the one that was saved.
+/// The current statement last built, and what it was built from: score
+/// records reuse it until one of those changes (most events change none).
 #[derive(Debug, Clone, Default)]
-struct Sent(Vec<(String, u64)>);
+struct Memo {
+    /// Bumped whenever the books may have changed.
+    books: u64,
+    last: Option<(MemoKey, Arc<CommissionRecord>)>,
+}
+
+/// What a current statement is built from: the books' generation, the
+/// period (start, kind), the target in micros, and the plan (its address
+/// and the number of profile versions, which only grows: a plan that moved
+/// or was added changes the key).
+type MemoKey = (u64, i64, u8, i64, usize, usize);
+
+impl PartialEq for Memo {
+    fn eq(&self, _: &Memo) -> bool {
+        true
+    }
+}
+
+/// (statement key, content hash) of the statements last sent, and the
+/// current statement last looked at (unchanged when it is the same
+/// [`Memo`] entry). Not part of the state's identity: a restored rep
+/// equals the one that was saved.
+#[derive(Debug, Clone, Default)]
+struct Sent {
+    by_key: Vec<(String, u64)>,
+    seen: Option<Arc<CommissionRecord>>,
+}
 
 impl PartialEq for Sent {
     fn eq(&self, _: &Sent) -> bool {
@@ -66,13 +97,13 @@ impl Feature for Commission {
         }
     }
 
-    fn score_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
+    fn score_section(&mut self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
         rec.commission = self.current(cx.cfg, cx.core, cx.t, &cx.clock.current);
     }
 
     fn summary_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
         if let Some((period, ..)) = cx.period {
-            rec.commission = self.statement(cx.cfg, cx.core, &period);
+            rec.commission = self.statement(cx.cfg, cx.core, &period).map(Arc::new);
         }
     }
 
@@ -97,18 +128,23 @@ impl Commission {
         rec: &ScoreRecord,
     ) -> Option<StatementRecord> {
         let c = rec.commission.as_ref()?;
+        if self.sent.seen.as_ref().is_some_and(|s| Arc::ptr_eq(s, c)) {
+            return None;
+        }
+        self.sent.seen = Some(Arc::clone(c));
         let closed = rec.kind == RecordKind::PeriodSummary;
         // The record's section holds the same amounts rounded the same
         // way: unchanged there, unchanged here, and nothing is built.
         let key = period_key(&rec.rep_id, &c.period);
         let hash = section_hash(c, closed);
-        match self.sent.0.iter_mut().find(|(k, _)| *k == key) {
+        let sent = &mut self.sent.by_key;
+        match sent.iter_mut().find(|(k, _)| *k == key) {
             Some((_, h)) if *h == hash => return None,
             Some((_, h)) => *h = hash,
             None => {
-                self.sent.0.push((key.clone(), hash));
-                if self.sent.0.len() > SENT_KEPT {
-                    self.sent.0.remove(0);
+                sent.push((key.clone(), hash));
+                if sent.len() > SENT_KEPT {
+                    sent.remove(0);
                 }
             }
         }
@@ -238,6 +274,14 @@ impl Commission {
     ) -> Option<Period> {
         let e = ev.occurred_at.0;
         let (plan, p) = plan_at(cfg, core, e)?;
+        if matches!(
+            ev.body,
+            Body::DealWon { .. } | Body::RefundIssued { .. } | Body::PartnerOnboarded
+        ) {
+            // Whatever follows may change the books (a refund even when it
+            // then finds no period).
+            self.memo.books += 1;
+        }
         let books = &mut self.books;
         let open = p.end + cfg.grace_ms > t;
         let mut corrected = None;
@@ -296,16 +340,36 @@ impl Commission {
         }
     }
 
-    /// The statement of the current period of the rep's plan, if it has one.
+    /// The statement of the current period of the rep's plan, if it has
+    /// one: the last one built while its inputs are unchanged.
     fn current(
-        &self,
+        &mut self,
         cfg: &EngineConfig,
         core: &Core,
         t: i64,
         current: &[Period; 4],
-    ) -> Option<CommissionRecord> {
+    ) -> Option<Arc<CommissionRecord>> {
         let (_, p) = plan_at(cfg, core, t)?;
-        self.statement(cfg, core, &current[p.kind as usize])
+        let period = &current[p.kind as usize];
+        let plan = plan_of(cfg, core, period)?;
+        let target = (target(cfg, core, plan, period) * MICROS).round() as i64;
+        let key = (
+            self.memo.books,
+            period.start,
+            period.kind as u8,
+            target,
+            std::ptr::from_ref(plan) as usize,
+            cfg.profiles.versions().len(),
+        );
+        if let Some((k, built)) = &self.memo.last {
+            if *k == key {
+                return Some(Arc::clone(built));
+            }
+        }
+        let s = self.books.statement(plan, period.start, period.end, target);
+        let built = Arc::new(to_record(cfg, plan, period, &s));
+        self.memo.last = Some((key, Arc::clone(&built)));
+        Some(built)
     }
 
     /// The statement of `period` (a period of the plan's kind), if the rep has a plan.

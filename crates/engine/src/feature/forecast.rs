@@ -77,7 +77,7 @@ impl Feature for Forecast {
         }
     }
 
-    fn score_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
+    fn score_section(&mut self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
         forecasts(cx, self, rec);
     }
 
@@ -205,7 +205,7 @@ impl Estimate {
         let positive = self.share > 0.0;
         ForecastRecord {
             kpi: c.kpi.as_str().into(),
-            window: c.window_name.clone(),
+            window: c.window_name.to_string(),
             value: out(self.value),
             target: out(self.target),
             elapsed: round6(self.share),

@@ -95,7 +95,7 @@ impl Feature for History {
         }
     }
 
-    fn score_section(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
+    fn score_section(&mut self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
         // Two period scores and three KPI tables per kind: only for the
         // KPI record that carries them.
         if cx.detail {

@@ -112,8 +112,9 @@ pub(crate) trait Feature: Default + Serialize + DeserializeOwned {
     /// A closed period's summary is being built.
     fn on_period_close(&mut self, _cx: &PeriodCx<'_>) {}
 
-    /// Adds its part of a score record.
-    fn score_section(&self, _cx: &RecordCx<'_>, _rec: &mut ScoreRecord) {}
+    /// Adds its part of a score record (mutably: a feature may keep what
+    /// it built, to reuse while its inputs do not change).
+    fn score_section(&mut self, _cx: &RecordCx<'_>, _rec: &mut ScoreRecord) {}
 
     /// Adds its part of a period summary.
     fn summary_section(&self, _cx: &RecordCx<'_>, _rec: &mut ScoreRecord) {}

@@ -72,7 +72,7 @@ macro_rules! features {
                 $(self.$field.on_period_close(cx);)*
             }
 
-            pub(crate) fn score_sections(&self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
+            pub(crate) fn score_sections(&mut self, cx: &RecordCx<'_>, rec: &mut ScoreRecord) {
                 $(self.$field.score_section(cx, rec);)*
             }
 

@@ -44,7 +44,7 @@ impl Feature for Standing {
         true
     }
 
-    fn score_section(&self, _: &RecordCx<'_>, rec: &mut ScoreRecord) {
+    fn score_section(&mut self, _: &RecordCx<'_>, rec: &mut ScoreRecord) {
         rec.day_close = self.close.map(|c| DayClose {
             as_of: Timestamp(c.day_end).to_rfc3339(),
             score: round6(c.score),

@@ -153,7 +153,13 @@ pub fn check(deliveries: &[Delivery<'_>]) -> Result<Run, TestCaseError> {
             same_kpis(rec, kind, mine().filter(inside).map(|a| &a.facts), "final")?;
         }
         let month = period("month", t).0;
-        same_statement(rec.commission.as_ref(), &naive, &rec.rep_id, month, "final")?;
+        same_statement(
+            rec.commission.as_deref(),
+            &naive,
+            &rec.rep_id,
+            month,
+            "final",
+        )?;
     }
     // Closed periods: the last summary of each equals the events accepted
     // into it while it was kept. Only events that change a KPI make a rep
@@ -186,7 +192,7 @@ pub fn check(deliveries: &[Delivery<'_>]) -> Result<Run, TestCaseError> {
             .map(|a| &a.facts);
         same_kpis(rec, kind, facts, "summary")?;
         if *kind == "month" {
-            same_statement(rec.commission.as_ref(), &naive, rep, s, "summary")?;
+            same_statement(rec.commission.as_deref(), &naive, rep, s, "summary")?;
         }
     }
     Ok(Run {

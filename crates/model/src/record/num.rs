@@ -67,21 +67,40 @@ impl Amount {
     }
 }
 
+/// Room for any amount's decimal string: a sign, the 20 digits of an
+/// i64, a point and `u8::MAX` decimals.
+const AMOUNT_CHARS: usize = 1 + 20 + 1 + u8::MAX as usize;
+
+impl Amount {
+    /// The decimal string, written from the right into `buf` (records
+    /// carry many amounts, and `core::fmt` costs several times this).
+    fn encode(self, buf: &mut [u8; AMOUNT_CHARS]) -> &str {
+        let (mut at, mut abs) = (buf.len(), self.minor.unsigned_abs());
+        // The decimals, then at least one integer digit.
+        for written in 0.. {
+            if written == self.exp && self.exp > 0 {
+                at -= 1;
+                buf[at] = b'.';
+            }
+            at -= 1;
+            buf[at] = b'0' + (abs % 10) as u8;
+            abs /= 10;
+            if written >= self.exp && abs == 0 {
+                break;
+            }
+        }
+        if self.minor < 0 {
+            at -= 1;
+            buf[at] = b'-';
+        }
+        // Only ASCII digits, '.' and '-' were written.
+        std::str::from_utf8(&buf[at..]).unwrap_or_default()
+    }
+}
+
 impl std::fmt::Display for Amount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sign = if self.minor < 0 { "-" } else { "" };
-        let abs = self.minor.unsigned_abs();
-        if self.exp == 0 {
-            return write!(f, "{sign}{abs}");
-        }
-        let unit = 10u64.pow(u32::from(self.exp));
-        write!(
-            f,
-            "{sign}{}.{:0width$}",
-            abs / unit,
-            abs % unit,
-            width = usize::from(self.exp)
-        )
+        f.write_str(self.encode(&mut [0; AMOUNT_CHARS]))
     }
 }
 
@@ -118,7 +137,7 @@ impl Serialize for Num {
         }
         match self {
             Num::Int(i) => s.serialize_i64(*i),
-            Num::Amount(m) => s.collect_str(m),
+            Num::Amount(m) => s.serialize_str(m.encode(&mut [0; AMOUNT_CHARS])),
             Num::Real(r) => real(r, s),
         }
     }
@@ -213,6 +232,39 @@ mod tests {
         }
         for bad in ["", "1.", ".5", "1e3", "--1", "12a"] {
             assert_eq!(Amount::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn amounts_are_written_as_the_formatter_writes_them() {
+        // The formatter's way (what the encoder replaced), as the reference.
+        let reference = |m: Amount| {
+            let sign = if m.minor < 0 { "-" } else { "" };
+            let digits = format!(
+                "{:0>width$}",
+                m.minor.unsigned_abs(),
+                width = m.exp as usize + 1
+            );
+            let (int, frac) = digits.split_at(digits.len() - m.exp as usize);
+            if frac.is_empty() {
+                format!("{sign}{int}")
+            } else {
+                format!("{sign}{int}.{frac}")
+            }
+        };
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut minors = vec![0, 1, -1, 9, 10, -10, i64::MAX, i64::MIN, i64::MIN + 1];
+        for _ in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            minors.push((x as i64) >> (x % 63));
+        }
+        for minor in minors {
+            for exp in [0u8, 1, 2, 3, 6, 18, 19, 25, u8::MAX] {
+                let m = Amount { minor, exp };
+                assert_eq!(m.to_string(), reference(m), "{minor} exp {exp}");
+            }
         }
     }
 

@@ -78,7 +78,7 @@ pub(crate) fn render(
             };
             Some(CoachingItem {
                 kpi: comp.kpi.as_str().into(),
-                window: comp.window_name.clone(),
+                window: comp.window_name.to_string(),
                 attainment: round6(it.attainment),
                 percentile: round6(it.percentile),
                 role_median_attainment: round6(it.median),
