@@ -218,6 +218,17 @@ fn offered(s: &Setup, run: &Instance, events: &mut Events, rate: f64, secs: u64)
     run.histogram().minus(&before)
 }
 
+/// Bytes produced per input event, by topic, from an instance's
+/// `salespulse_output_bytes_total` after it drained `n` events.
+fn per_event(bytes: &std::collections::BTreeMap<String, f64>, n: usize) -> serde_json::Value {
+    let by_topic: serde_json::Map<String, serde_json::Value> = bytes
+        .iter()
+        .map(|(t, b)| (t.clone(), json!((b / n as f64 * 10.0).round() / 10.0)))
+        .collect();
+    println!("e2e: bytes produced per input event: {by_topic:?}");
+    serde_json::Value::Object(by_topic)
+}
+
 /// A quantile for the JSON result: seconds, or a note when it is beyond the
 /// histogram (JSON has no infinity).
 fn seconds(q: f64) -> serde_json::Value {
@@ -249,6 +260,8 @@ fn main() {
         usage.cpu_seconds / n as f64 * 1e6,
         usage.peak_rss_kib as f64 / 1024.0
     );
+    std::thread::sleep(Duration::from_secs(2)); // the last flush
+    let bytes = per_event(&runs[0].output_bytes(), n);
     drop(runs);
     drop(default);
 
@@ -256,6 +269,7 @@ fn main() {
     let (rate, runs) = drain(&one, 1, n, &[]);
     let run = &runs[0];
     let usage10 = run.usage();
+    let bytes10 = per_event(&run.output_bytes(), n);
     println!(
         "e2e: with emit_interval {LATENCY_EMIT_INTERVAL}: {:.2} CPU s per million events",
         usage10.cpu_seconds / n as f64 * 1e6,
@@ -328,6 +342,8 @@ fn main() {
         "bare_consumer_per_s": bare,
         "drain_per_s": drained, "drain_share_of_bare": drained / bare,
         "cpu_s_per_million": usage.cpu_seconds / n as f64 * 1e6,
+        "output_bytes_per_event": bytes,
+        "output_bytes_per_event_latency_config": bytes10,
         "peak_rss_kib": usage.peak_rss_kib,
         "latency_emit_interval": LATENCY_EMIT_INTERVAL,
         "latency_extra_toml": std::env::var("SALESPULSE_E2E_LATENCY_TOML").unwrap_or_default(),

@@ -75,6 +75,7 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
     wait_processed(&http, half as f64);
     let first_metrics = http_get(&http, "/metrics").expect("metrics").1;
     stop(child);
+    let written_before = record_sizes_by_topic(&broker.addr);
 
     // Second half in, restart: the new process restores the partition from
     // the records before its committed offset and continues from there.
@@ -128,6 +129,16 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+    // (g) What the second run queued, by /metrics, is byte for byte what
+    // reached each topic since the first run stopped.
+    let queued = settled_output_bytes(&http);
+    for (topic, sizes) in record_sizes_by_topic(&broker.addr) {
+        let new = &sizes[written_before.get(&topic).map_or(0, Vec::len)..];
+        let on_topic: usize = new.iter().sum();
+        let counted = queued.get(&topic).copied().unwrap_or(0.0);
+        assert_eq!(counted, on_topic as f64, "{topic}: {} records", new.len());
+    }
+    assert!(queued["salespulse.scores"] > 0.0, "{queued:?}");
     let log = stop(child);
 
     // (e) /metrics of the two runs add up to exactly what replay rejects, reason by reason.
@@ -375,6 +386,50 @@ fn latest_by_rep(records: &[support::Record]) -> HashMap<String, serde_json::Val
         }
     }
     out
+}
+
+/// The size (key, value and headers) of every record of each topic the
+/// service produces to (one partition each in this test), in order.
+fn record_sizes_by_topic(broker: &str) -> HashMap<String, Vec<usize>> {
+    let topics = [
+        "salespulse.scores",
+        "salespulse.periods",
+        "salespulse.kpis",
+        "salespulse.coaching",
+        "salespulse.statements",
+        "salespulse.alerts",
+        "salespulse.dlq",
+        "salespulse.by-rep",
+        "salespulse.state",
+    ];
+    topics
+        .iter()
+        .map(|t| (t.to_string(), support::fault::record_sizes(broker, t, 0)))
+        .collect()
+}
+
+/// `salespulse_output_bytes_total` by topic, once it stopped growing (the
+/// last flush and changelog cycle are out).
+fn settled_output_bytes(http: &str) -> HashMap<String, f64> {
+    let read = || {
+        let text = http_get(http, "/metrics").expect("metrics").1;
+        text.lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("salespulse_output_bytes_total{topic=\"")?;
+                let (topic, value) = rest.split_once("\"} ")?;
+                Some((topic.to_string(), value.trim().parse::<f64>().ok()?))
+            })
+            .collect::<HashMap<String, f64>>()
+    };
+    let mut last = read();
+    loop {
+        std::thread::sleep(Duration::from_millis(1500));
+        let now = read();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
 }
 
 /// Every series name in the tables of docs/metrics.md.

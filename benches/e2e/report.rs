@@ -56,6 +56,7 @@ fn table(r: &Value, machine: &str, commit: &str, date: &str) -> String {
         f(r, "cpu_s_per_million"),
         f(r, "peak_rss_kib") / 1024.0
     );
+    t += &bytes_rows(r);
     let mut every = r["latency_emit_interval"]
         .as_str()
         .unwrap_or("?")
@@ -99,6 +100,32 @@ fn table(r: &Value, machine: &str, commit: &str, date: &str) -> String {
         f(r, "two_instances_drain_per_s") / drain,
         f(r, "two_instances_cpu_s_per_million")
     );
+    t
+}
+
+/// Bytes produced per input event by topic, for the default drain and the
+/// latency configuration's.
+fn bytes_rows(r: &Value) -> String {
+    let mut t = String::new();
+    for (key, what) in [
+        ("output_bytes_per_event", "default config"),
+        (
+            "output_bytes_per_event_latency_config",
+            "the latency config's drain",
+        ),
+    ] {
+        let Some(by_topic) = r[key].as_object() else {
+            continue;
+        };
+        let listed: Vec<String> = by_topic
+            .iter()
+            .map(|(topic, b)| format!("{topic} {}", b.as_f64().unwrap_or(f64::NAN)))
+            .collect();
+        t += &format!(
+            "| bytes produced per input event, {what} (key, value and headers by topic) | {} | |\n",
+            listed.join(", ")
+        );
+    }
     t
 }
 

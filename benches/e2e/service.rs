@@ -48,6 +48,18 @@ impl Instance {
             + metric(&m, "salespulse_events_rejected_total")
     }
 
+    /// Bytes queued so far by topic (`salespulse_output_bytes_total`).
+    pub fn output_bytes(&self) -> std::collections::BTreeMap<String, f64> {
+        self.metrics()
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("salespulse_output_bytes_total{topic=\"")?;
+                let (topic, value) = rest.split_once("\"} ")?;
+                Some((topic.to_string(), value.trim().parse().ok()?))
+            })
+            .collect()
+    }
+
     /// Waits until `processed()` reaches `n`.
     pub fn wait_processed(&self, n: f64) {
         let deadline = Instant::now() + Duration::from_secs(600);

@@ -108,6 +108,41 @@ pub fn ends(broker: &str, topic: &str, partitions: i32) -> Vec<i64> {
         .collect()
 }
 
+/// The size (key, value and headers) of each record of `topic`'s
+/// `partition`, in offset order, read up to partition EOF.
+pub fn record_sizes(broker: &str, topic: &str, partition: i32) -> Vec<usize> {
+    use rdkafka::message::Headers;
+    let c: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker)
+        .set("group.id", "it-sizes")
+        .set("enable.partition.eof", "true")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Beginning)
+        .expect("tpl");
+    c.assign(&tpl).expect("assign");
+    let mut sizes = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        match c.poll(Duration::from_millis(500)) {
+            Some(Ok(m)) => {
+                let headers = m.headers().map_or(0, |h| {
+                    h.iter()
+                        .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
+                        .sum()
+                });
+                sizes.push(
+                    m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len) + headers,
+                );
+            }
+            Some(Err(KafkaError::PartitionEOF(_))) => return sizes,
+            _ => {}
+        }
+    }
+    panic!("no end of {topic}/{partition}")
+}
+
 /// Waits until the group committed every record of the input (`input_ends`)
 /// and of the by-rep topic (whose end is known once the input is committed).
 pub fn wait_all_committed(broker: &str, group: &str, input_ends: &[i64], timeout: Duration) {

@@ -55,7 +55,11 @@ fn print_last_runs(dir: &Path) {
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
-            let n = name.strip_prefix("run-")?.strip_suffix(".log")?.parse().ok()?;
+            let n = name
+                .strip_prefix("run-")?
+                .strip_suffix(".log")?
+                .parse()
+                .ok()?;
             Some((n, e.path()))
         })
         .collect();

@@ -89,11 +89,14 @@ async fn publish_rank_changes(
             let label = (a.kind, a.status);
             let producer = &producer;
             let topic = &topic;
+            let headers = crate::service::schema_header(&a.schema);
+            let bytes = key.len() + payload.len() + crate::service::header_bytes(&headers);
+            status.output.queued(topic, bytes);
             Some(async move {
                 let record = FutureRecord::to(topic)
                     .key(&key)
                     .payload(&payload)
-                    .headers(crate::service::schema_header(&a.schema));
+                    .headers(headers);
                 (label, producer.send(record, Duration::from_secs(10)).await)
             })
         });

@@ -40,7 +40,7 @@ mod sink;
 mod txn;
 
 pub use metrics::{IngestMetrics, OutputMetrics};
-pub(crate) use sink::schema_header;
+pub(crate) use sink::{header_bytes, schema_header};
 
 use context::ServiceContext;
 use processor::Processor;

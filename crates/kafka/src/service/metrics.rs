@@ -232,6 +232,7 @@ pub struct OutputMetrics {
     changelog_records: IntCounter,
     changelog_record_bytes: Histogram,
     commit_failures: IntCounter,
+    bytes: IntCounterVec,
 }
 
 impl OutputMetrics {
@@ -281,6 +282,11 @@ impl OutputMetrics {
                 "salespulse_commit_failures_total",
                 "Offset commits that failed and were retried at the next cycle",
             ),
+            bytes: m.counter_vec(
+                "salespulse_output_bytes_total",
+                "Bytes (key, value and headers) of the records queued to each topic this instance produces to",
+                &["topic"],
+            ),
         }
     }
 
@@ -318,6 +324,11 @@ impl OutputMetrics {
     pub fn changelog_record(&self, bytes: usize) {
         self.changelog_records.inc();
         self.changelog_record_bytes.observe(bytes as f64);
+    }
+
+    /// A record of `bytes` (key, value and headers) was queued to `topic`.
+    pub fn queued(&self, topic: &str, bytes: usize) {
+        self.bytes.with_label_values(&[topic]).inc_by(bytes as u64);
     }
 
     /// An offset commit failed.

@@ -201,7 +201,7 @@ impl Processor {
             Ok(ev) => {
                 let clean = self.pseudonymizer.rewrite(payload);
                 let f = send(
-                    &out.producer,
+                    (&out.producer, &out.status.output),
                     &out.layout.by_rep,
                     None,
                     &ev.rep_id,
@@ -214,7 +214,7 @@ impl Processor {
             Err(rej) => {
                 out.summary.rejected += 1;
                 out.status.ingest.rejected(rej.reason);
-                let f = send_dlq(&out.s, &out.producer, m, &rej)?;
+                let f = send_dlq(&out.s, (&out.producer, &out.status.output), m, &rej)?;
                 out.inflight.push(f, now_ms());
             }
         }
@@ -314,8 +314,10 @@ impl Processor {
             Err(rej) => {
                 out.summary.rejected += 1;
                 out.status.ingest.rejected(rej.reason);
-                out.inflight
-                    .push(send_dlq(&out.s, &out.producer, m, &rej)?, now_ms());
+                out.inflight.push(
+                    send_dlq(&out.s, (&out.producer, &out.status.output), m, &rej)?,
+                    now_ms(),
+                );
             }
         }
         Ok(())
@@ -346,8 +348,10 @@ impl Processor {
                 let out = &mut self.out;
                 out.summary.rejected += 1;
                 out.status.ingest.rejected(rej.reason);
-                out.inflight
-                    .push(send_dlq(&out.s, &out.producer, m, &rej)?, now_ms());
+                out.inflight.push(
+                    send_dlq(&out.s, (&out.producer, &out.status.output), m, &rej)?,
+                    now_ms(),
+                );
             }
         }
         Ok(())

@@ -28,18 +28,21 @@ use super::RunSummary;
 use crate::business::PerRep;
 use crate::contexts::ProducerHealth;
 use crate::layout::Layout;
+use crate::service::OutputMetrics;
 use crate::{KafkaError, KafkaSettings, Status};
 
 /// Queues one keyed record (to `partition`, or where the partitioner puts
-/// the key), with `headers` when given.
+/// the key), with `headers` when given, and counts its bytes.
 pub(super) fn send(
-    producer: &FutureProducer<ProducerHealth>,
+    (producer, output): (&FutureProducer<ProducerHealth>, &OutputMetrics),
     topic: &str,
     partition: Option<i32>,
     key: &str,
     payload: &[u8],
     headers: Option<OwnedHeaders>,
 ) -> Result<DeliveryFuture, KafkaError> {
+    let headers_len = headers.as_ref().map_or(0, header_bytes);
+    output.queued(topic, key.len() + payload.len() + headers_len);
     let mut record = FutureRecord::to(topic).key(key).payload(payload);
     if let Some(p) = partition {
         record = record.partition(p);
@@ -53,6 +56,15 @@ pub(super) fn send(
             context: format!("queueing a record for {topic}"),
             source: e,
         })
+}
+
+/// The bytes of `headers`' keys and values.
+pub(crate) fn header_bytes(headers: &OwnedHeaders) -> usize {
+    use rdkafka::message::Headers;
+    headers
+        .iter()
+        .map(|h| h.key.len() + h.value.map_or(0, <[u8]>::len))
+        .sum()
 }
 
 /// A `salespulse.kind` header naming what a by-rep record is.
@@ -88,7 +100,7 @@ pub(crate) fn schema_header(schema: &str) -> OwnedHeaders {
 /// headers saying why and where it came from.
 pub(super) fn send_dlq<M: Message>(
     s: &KafkaSettings,
-    producer: &FutureProducer<ProducerHealth>,
+    (producer, output): (&FutureProducer<ProducerHealth>, &OutputMetrics),
     m: &M,
     rej: &Rejection,
 ) -> Result<DeliveryFuture, KafkaError> {
@@ -131,6 +143,8 @@ pub(super) fn send_dlq<M: Message>(
             m.key().map(<[u8]>::to_vec),
         )
     };
+    let bytes = payload.len() + key.as_ref().map_or(0, Vec::len) + header_bytes(&headers);
+    output.queued(&s.output.dlq, bytes);
     let mut record = FutureRecord::to(&s.output.dlq)
         .payload(payload.as_ref())
         .headers(headers);
@@ -189,7 +203,7 @@ impl KafkaSink<'_> {
             Topic::Statements => &o.statements,
         };
         let f = send(
-            self.producer,
+            (self.producer, &self.status.output),
             name,
             None,
             key,
@@ -218,7 +232,7 @@ impl Sink for KafkaSink<'_> {
             return Ok(());
         }
         let f = send(
-            self.producer,
+            (self.producer, &self.status.output),
             &self.s.output.scores,
             None,
             &rec.rep_id,
@@ -244,7 +258,7 @@ impl Sink for KafkaSink<'_> {
         let payload = serde_json::to_vec(a).map_err(KafkaError::encode("an alert"))?;
         let key = a.rep_id.as_deref().or(a.source.as_deref()).unwrap_or("");
         let f = send(
-            self.producer,
+            (self.producer, &self.status.output),
             &self.s.output.alerts,
             None,
             key,
@@ -263,7 +277,7 @@ impl Sink for KafkaSink<'_> {
 
     fn credit(&mut self, _: i32, c: &Credit) -> Result<(), KafkaError> {
         let f = send(
-            self.producer,
+            (self.producer, &self.status.output),
             self.by_rep,
             None,
             &c.rep_id,
@@ -278,7 +292,7 @@ impl Sink for KafkaSink<'_> {
 
     fn state(&mut self, partition: i32, rep_id: &str, bytes: &[u8]) -> Result<(), KafkaError> {
         let f = send(
-            self.producer,
+            (self.producer, &self.status.output),
             self.changelog,
             Some(partition),
             rep_id,
