@@ -25,20 +25,9 @@ pub(crate) fn format_value(cfg: &EngineConfig, v: KpiValue) -> Option<Num> {
     }
 }
 
-/// `x` as the output writes a value of the KPI whose value is `kv`: an
-/// amount rounded to the reporting minor unit for money, else a real to
-/// six decimals (targets and forecasts, which are not sums).
-pub(crate) fn output_num(currencies: &CurrencyTable, kv: KpiValue, x: f64) -> Num {
-    match kv {
-        KpiValue::Money(_) | KpiValue::MoneyPer(..) => {
-            Num::Amount(currencies.micros_to_amount((x * 1e6).round() as i128))
-        }
-        _ => Num::Real(round6(x)),
-    }
-}
-
-/// A value of `kpi` as written in a record: an exact amount for a money
-/// KPI, else a real rounded to six decimals.
+/// `x`, a value of `kpi` that is not a sum (a target, a forecast, a
+/// ratio), as a record writes it: an amount rounded to the reporting minor
+/// unit for a money KPI, else a real to six decimals.
 pub(crate) fn kpi_num(currencies: &CurrencyTable, kpi: KpiName, x: f64) -> Num {
     if salespulse_kpi::is_money(kpi) {
         Num::Amount(currencies.micros_to_amount((x * 1e6).round() as i128))
@@ -113,7 +102,7 @@ pub(crate) fn compute_score(
             .find(|c| c.kpi.as_str() == p.kpi && c.window_name == p.window);
         if let Some(c) = c {
             let v = value(c);
-            p.target = output_num(&cfg.decode.currencies, v, p.target.as_f64());
+            p.target = kpi_num(&cfg.decode.currencies, c.kpi, p.target.as_f64());
             p.value = format_value(cfg, v);
         }
         p.attainment = round6(p.attainment);

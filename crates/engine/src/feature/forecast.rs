@@ -9,9 +9,7 @@
 //! (`crate::clock`).
 
 use salespulse_kpi::forecast::{p_reach_count, p_reach_money};
-use salespulse_kpi::{
-    kpi_value, Component, Direction, KpiValue, SalesAcc, TargetContext, WindowRef,
-};
+use salespulse_kpi::{kpi_value, Component, Direction, SalesAcc, TargetContext, WindowRef};
 use salespulse_model::record::Forecast as ForecastRecord;
 use salespulse_model::KpiName;
 use salespulse_window::{Period, PeriodKind};
@@ -177,7 +175,6 @@ fn forecasts(cx: &RecordCx<'_>, week: &Forecast, rec: &mut ScoreRecord) {
 
 /// One component's forecast numbers.
 struct Estimate {
-    kv: KpiValue,
     value: f64,
     target: f64,
     /// Share of the period's working time gone.
@@ -200,7 +197,7 @@ impl Estimate {
         c: &Component,
         currencies: &salespulse_model::CurrencyTable,
     ) -> ForecastRecord {
-        let out = |x: f64| crate::score::output_num(currencies, self.kv, x);
+        let out = |x: f64| crate::score::kpi_num(currencies, c.kpi, x);
         let (pace, p_reach) = self.pace_and_p_reach();
         let positive = self.share > 0.0;
         ForecastRecord {
@@ -279,7 +276,6 @@ fn estimate(
         p_reach_count(count, e_win, e_left, need)
     };
     Some(Estimate {
-        kv,
         value,
         target,
         share,
