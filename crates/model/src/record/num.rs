@@ -76,16 +76,18 @@ impl Amount {
     /// carry many amounts, and `core::fmt` costs several times this).
     fn encode(self, buf: &mut [u8; AMOUNT_CHARS]) -> &str {
         let (mut at, mut abs) = (buf.len(), self.minor.unsigned_abs());
-        // The decimals, then at least one integer digit.
-        for written in 0.. {
-            if written == self.exp && self.exp > 0 {
+        let exp = usize::from(self.exp);
+        // The decimals, then at least one integer digit (`written` counts
+        // past `u8::MAX` when every decimal of the widest amount is written).
+        for written in 0usize.. {
+            if written == exp && exp > 0 {
                 at -= 1;
                 buf[at] = b'.';
             }
             at -= 1;
             buf[at] = b'0' + (abs % 10) as u8;
             abs /= 10;
-            if written >= self.exp && abs == 0 {
+            if written >= exp && abs == 0 {
                 break;
             }
         }
