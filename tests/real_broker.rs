@@ -117,7 +117,12 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
                 company["rank"].as_u64() == Some(r as u64)
                     && company["of"].as_u64() == Some(scores.len() as u64)
             });
-            let same_kpis = kpis.get(rep).is_some_and(|k| k["kpis"] == table);
+            // The topic's sparse table restored whole, as the API answers it.
+            let same_kpis = kpis.get(rep).is_some_and(|k| {
+                let k: salespulse_model::record::KpiRecord =
+                    serde_json::from_value(k.clone()).expect("a kpis/2 record");
+                serde_json::to_value(&k.kpis).ok() == Some(table.clone())
+            });
             if code == 200 && &answer == record && ranked && same_kpis {
                 break;
             }

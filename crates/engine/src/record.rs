@@ -89,6 +89,8 @@ pub(crate) fn score_record(
             team_id: rec.team_id.clone(),
             as_of: rec.as_of.clone(),
             seq: rec.seq,
+            windows: names.clone(),
+            amount_decimals: cfg.decode.currencies.amount_decimals(),
             kpis: kpi_table(cfg, names, &sums),
             forecast: rec.forecast.clone(),
             last_periods: rec.last_periods.clone(),

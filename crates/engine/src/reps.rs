@@ -23,7 +23,7 @@ pub(crate) struct RepState {
 /// both again (the same content, harmless on compacted topics).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Sent {
-    /// A `kpis/1` record was sent (the first score record always has one).
+    /// A `kpis/2` record was sent (the first score record always has one).
     pub kpis: bool,
     /// A score record went without its KPI record since the last one.
     pub kpis_stale: bool,

@@ -43,18 +43,7 @@ fn ratio(num: f64, den: f64) -> KpiValue {
 /// Whether `kpi` is an amount of money (a [`KpiValue::Money`] or
 /// [`KpiValue::MoneyPer`]), to be written as an exact decimal string.
 pub fn is_money(kpi: KpiName) -> bool {
-    use KpiName as K;
-    matches!(
-        kpi,
-        K::Revenue
-            | K::AvgDealSize
-            | K::PipelineCreated
-            | K::Invoiced
-            | K::Collected
-            | K::Refunds
-            | K::NetRevenue
-            | K::PartnerRevenue
-    )
+    kpi.is_money()
 }
 
 /// Derives one KPI from sums.
@@ -147,6 +136,17 @@ mod tests {
                 KpiValue::Money(_) | KpiValue::MoneyPer(..)
             );
             assert_eq!(is_money(k), money, "{k}");
+        }
+    }
+
+    #[test]
+    fn additive_kpis_are_zero_over_no_events_and_the_others_null() {
+        let none = SalesAcc::default();
+        for &k in KpiName::ALL.iter() {
+            let v = kpi_value(k, &none);
+            let zero = matches!(v, KpiValue::Money(0) | KpiValue::Count(0));
+            assert_eq!(k.is_additive(), zero, "{k}: {v:?}");
+            assert_eq!(!k.is_additive(), v == KpiValue::Null, "{k}: {v:?}");
         }
     }
 

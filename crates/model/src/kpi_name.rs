@@ -116,6 +116,40 @@ impl KpiName {
         KpiName::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 
+    /// Whether the KPI is a sum over its events (a count or an amount):
+    /// zero over no events, and summed when windows or reps are combined.
+    /// The others are ratios and means, undefined (null) over no events.
+    pub fn is_additive(self) -> bool {
+        use KpiName as K;
+        !matches!(
+            self,
+            K::WinRate
+                | K::AvgDealSize
+                | K::SalesCycleDays
+                | K::MeetingsPerCall
+                | K::CollectionRate
+                | K::Csat
+                | K::Nps
+        )
+    }
+
+    /// Whether the KPI is an amount of money in the reporting currency,
+    /// written as an exact decimal string.
+    pub fn is_money(self) -> bool {
+        use KpiName as K;
+        matches!(
+            self,
+            K::Revenue
+                | K::AvgDealSize
+                | K::PipelineCreated
+                | K::Invoiced
+                | K::Collected
+                | K::Refunds
+                | K::NetRevenue
+                | K::PartnerRevenue
+        )
+    }
+
     /// Comma-separated list of all names, for error messages.
     pub fn all_names() -> String {
         KpiName::ALL.map(KpiName::as_str).join(", ")

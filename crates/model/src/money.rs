@@ -171,6 +171,12 @@ impl CurrencyTable {
         self.quotient_to_output(micros, 1)
     }
 
+    /// Decimals of the amounts in output records: the reporting currency's
+    /// minor unit, at most six (micro-units).
+    pub fn amount_decimals(&self) -> u8 {
+        self.reporting_exponent.min(6) as u8
+    }
+
     /// Rounds reporting micro-units to the reporting currency's minor unit
     /// (half-even): an exact amount for the output records.
     pub fn micros_to_amount(&self, micros: i128) -> crate::record::Amount {
@@ -179,12 +185,12 @@ impl CurrencyTable {
 
     /// Rounds `micros / count` once, half-even, to the reporting minor unit.
     pub fn quotient_to_amount(&self, micros: i128, count: u64) -> crate::record::Amount {
-        let exp = self.reporting_exponent.min(6);
-        let den = 10i128.pow(6 - exp) * i128::from(count.max(1));
+        let exp = self.amount_decimals();
+        let den = 10i128.pow(6 - u32::from(exp)) * i128::from(count.max(1));
         let minor = div_round_half_even(micros, den);
         crate::record::Amount {
             minor: i64::try_from(minor).unwrap_or(if minor < 0 { i64::MIN } else { i64::MAX }),
-            exp: exp as u8,
+            exp,
         }
     }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 mod detail;
 mod kpi_table;
 mod num;
+mod sparse;
 mod statement;
 pub use detail::{CoachingRecord, KpiRecord};
 pub use kpi_table::{KpiTable, WindowName, WindowNames};
@@ -152,7 +153,7 @@ pub struct ScoreRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<PreviousPeriod>,
     /// The period's KPI values (period summaries only; a score record's
-    /// full KPI table is the `kpis/1` record on `salespulse.kpis`).
+    /// full KPI table is the `kpis/2` record on `salespulse.kpis`).
     #[serde(default, skip_serializing_if = "KpiTable::is_empty")]
     pub kpis: KpiTable,
     /// The commission statement of the plan's period: the current one in a
@@ -164,7 +165,7 @@ pub struct ScoreRecord {
     #[schemars(skip)]
     pub commission: Option<std::sync::Arc<Commission>>,
     /// Pace and forecast of each period component (score records only). On
-    /// the wire in the `kpis/1` record; the score record's components carry
+    /// the wire in the `kpis/2` record; the score record's components carry
     /// their `pace` and `p_reach`.
     #[serde(skip)]
     #[schemars(skip)]

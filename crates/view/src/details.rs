@@ -1,5 +1,5 @@
 //! The facts of a rep that arrive on topics of their own, next to its
-//! score record: the KPI table, forecast and last periods (`kpis/1`), the
+//! score record: the KPI table, forecast and last periods (`kpis/2`), the
 //! coaching (`coaching/1`) and the commission statements (`statement/1`).
 //! The view keeps the latest of each per rep and hands them out with the
 //! score record.

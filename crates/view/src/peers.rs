@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use salespulse_model::rank;
 use salespulse_model::record::{round6, Amount, KpiTable, Num, ScoreRecord};
+use salespulse_model::{rank, KpiName};
 use serde_json::{json, Value};
 
 use crate::Rec;
@@ -137,27 +137,6 @@ pub fn team_scores(members: &[Figures<'_>]) -> (Option<f64>, Option<f64>) {
     (Some(round6(num / den)), Some(round6(mean)))
 }
 
-/// KPIs that add up over reps (counts and money); the others are derived
-/// from these sums or, for survey scores and cycle length, averaged.
-const ADDITIVE: [&str; 16] = [
-    "revenue",
-    "deals_won",
-    "deals_lost",
-    "pipeline_created",
-    "calls",
-    "meetings",
-    "emails",
-    "activities",
-    "new_customers",
-    "invoiced",
-    "collected",
-    "refunds",
-    "net_revenue",
-    "partners_onboarded",
-    "partner_revenue",
-    "assists",
-];
-
 /// A team's KPI values by KPI, then window (null where undefined): money
 /// as exact amounts, other values as numbers.
 pub type TeamKpis = BTreeMap<String, BTreeMap<String, Option<Num>>>;
@@ -180,7 +159,7 @@ pub fn team_kpis(members: &[Figures<'_>]) -> TeamKpis {
                 let Some(v) = v else {
                     continue;
                 };
-                if ADDITIVE.contains(&kpi) {
+                if KpiName::parse(kpi).is_some_and(KpiName::is_additive) {
                     add(sums.entry(kpi).or_default().entry(w), *v);
                 } else if matches!(kpi, "csat" | "nps" | "sales_cycle_days") {
                     let e = means.entry(kpi).or_default().entry(w).or_default();

@@ -35,7 +35,7 @@ pub fn published_schemas() -> Vec<PublishedSchema> {
             schema: schemars::schema_for!(ScoreRecord),
         },
         PublishedSchema {
-            file: "kpis-1.json",
+            file: "kpis-2.json",
             ids: &[super::KPIS],
             schema: schemars::schema_for!(KpiRecord),
         },

@@ -21,7 +21,7 @@ pub const SCORE: &str = "score/2";
 /// Period summaries (`kind: period_summary`, `salespulse.periods`).
 pub const PERIOD_SUMMARY: &str = "period_summary/2";
 /// A rep's KPI table and forecast (`salespulse.kpis`).
-pub const KPIS: &str = "kpis/1";
+pub const KPIS: &str = "kpis/2";
 /// A rep's coaching (`salespulse.coaching`).
 pub const COACHING: &str = "coaching/1";
 /// Alert records.

@@ -1,6 +1,6 @@
 //! The facts of a rep that are not needed to act on its score now, each on
 //! its own compacted topic keyed by rep: the full KPI table with the
-//! forecast and the last closed periods (`kpis/1`, `salespulse.kpis`) and the coaching of the last
+//! forecast and the last closed periods (`kpis/2`, `salespulse.kpis`) and the coaching of the last
 //! working-day close (`coaching/1`, `salespulse.coaching`). Both carry the
 //! `seq` of the score record they were built with.
 
@@ -8,14 +8,16 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Coaching, Forecast, KpiTable, LastPeriod};
+use super::sparse::SparseCells;
+use super::{Coaching, Forecast, KpiTable, LastPeriod, WindowName, WindowNames};
 
 /// A rep's KPI values of every window and period, and the pace and
 /// forecast of each period component, as written to `salespulse.kpis`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(title = "SalesPulse KPI table of a rep (kpis/1)")]
+#[serde(from = "KpiRecordIn")]
+#[schemars(title = "SalesPulse KPI table of a rep (kpis/2)")]
 pub struct KpiRecord {
-    /// `kpis/1` ([`crate::output`]).
+    /// `kpis/2` ([`crate::output`]).
     #[schemars(schema_with = "kpis_schema_id")]
     pub schema: Cow<'static, str>,
     /// The rep (the record's key).
@@ -26,7 +28,17 @@ pub struct KpiRecord {
     pub as_of: String,
     /// The `seq` of the score record built with it.
     pub seq: u64,
-    /// KPI values by KPI, then by window or period.
+    /// The table's windows and periods: every one of them has a value for
+    /// every KPI, written in `kpis` unless it is the value over no events.
+    #[schemars(with = "Vec<String>")]
+    pub windows: WindowNames,
+    /// Decimals of the reporting currency's amounts (2 for USD): an amount
+    /// left out of `kpis` is zero with this many.
+    pub amount_decimals: u8,
+    /// KPI values by KPI, then by window or period, sparse
+    /// ([`super::sparse`]): read them with the record's `windows`.
+    #[serde(serialize_with = "super::sparse::serialize")]
+    #[schemars(schema_with = "super::sparse::schema")]
     pub kpis: KpiTable,
     /// Pace and forecast of each period component.
     #[serde(default)]
@@ -37,6 +49,41 @@ pub struct KpiRecord {
     /// figures are summed from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_periods: Vec<LastPeriod>,
+}
+
+/// A [`KpiRecord`] as read, before its sparse table is restored.
+#[derive(Deserialize)]
+struct KpiRecordIn {
+    schema: Cow<'static, str>,
+    rep_id: String,
+    team_id: Option<String>,
+    as_of: String,
+    seq: u64,
+    windows: Vec<WindowName>,
+    amount_decimals: u8,
+    kpis: SparseCells,
+    #[serde(default)]
+    forecast: Vec<Forecast>,
+    #[serde(default)]
+    last_periods: Vec<LastPeriod>,
+}
+
+impl From<KpiRecordIn> for KpiRecord {
+    fn from(r: KpiRecordIn) -> KpiRecord {
+        let windows: WindowNames = r.windows.into();
+        KpiRecord {
+            kpis: r.kpis.restore(&windows, r.amount_decimals),
+            schema: r.schema,
+            rep_id: r.rep_id,
+            team_id: r.team_id,
+            as_of: r.as_of,
+            seq: r.seq,
+            windows,
+            amount_decimals: r.amount_decimals,
+            forecast: r.forecast,
+            last_periods: r.last_periods,
+        }
+    }
 }
 
 /// A rep's coaching at the last working-day close, as written to
