@@ -120,6 +120,7 @@ fn serialize_outputs(e: &mut Engine) {
             Output::Record(r) => serde_json::to_vec(&r),
             Output::Kpis(k) => serde_json::to_vec(&k),
             Output::Coaching(c) => serde_json::to_vec(&c),
+            Output::LastPeriods(l) => serde_json::to_vec(&l),
             Output::Statement(s) => serde_json::to_vec(&s),
             Output::Alert(a) => serde_json::to_vec(&a),
             Output::Credit(_) | Output::State { .. } => continue,

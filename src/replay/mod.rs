@@ -64,6 +64,11 @@ pub struct Args {
     /// topic: one each time a rep's coaching changes).
     #[arg(long)]
     coaching: Option<PathBuf>,
+    /// Where last periods records go (NDJSON, the `last_periods/1` records
+    /// of the salespulse.periods topic: one each time a rep's last closed
+    /// periods change; the topic's summaries go to --out).
+    #[arg(long)]
+    last_periods: Option<PathBuf>,
     /// Which records to write.
     #[arg(long, value_enum, default_value_t = EmitArg::Final)]
     emit: EmitArg,

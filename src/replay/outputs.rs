@@ -1,5 +1,6 @@
 //! Where replay's outputs go besides the score records: the files of the
-//! records that go with them (statements, KPI and coaching records), the
+//! records that go with them (statements, KPI, last periods and coaching
+//! records), the
 //! alert file, and the final records a replay ends with.
 
 use std::fs::File;
@@ -63,6 +64,7 @@ pub(super) fn final_records(pipeline: &mut Pipeline) -> Collected {
     scores.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
     records.extend(scores);
     sink.kpis.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
+    sink.last_periods.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
     Collected { records, ..sink }
 }
 
@@ -71,6 +73,7 @@ pub(super) fn final_records(pipeline: &mut Pipeline) -> Collected {
 pub(super) struct DetailFiles {
     statements: Option<BufWriter<File>>,
     kpis: Option<BufWriter<File>>,
+    last_periods: Option<BufWriter<File>>,
     coaching: Option<BufWriter<File>>,
 }
 
@@ -79,6 +82,7 @@ impl DetailFiles {
         Ok(DetailFiles {
             statements: create_optional(a.statements.as_deref(), "--statements")?,
             kpis: create_optional(a.kpis.as_deref(), "--kpis")?,
+            last_periods: create_optional(a.last_periods.as_deref(), "--last-periods")?,
             coaching: create_optional(a.coaching.as_deref(), "--coaching")?,
         })
     }
@@ -92,6 +96,7 @@ impl DetailFiles {
     ) -> Result<()> {
         write_all(self.statements.as_mut(), &c.statements)?;
         write_all(self.kpis.as_mut(), &c.kpis)?;
+        write_all(self.last_periods.as_mut(), &c.last_periods)?;
         write_all(self.coaching.as_mut(), &c.coaching)?;
         if let Some(v) = view {
             let offer = |bytes: serde_json::Result<Vec<u8>>| -> Result<()> {
@@ -102,6 +107,9 @@ impl DetailFiles {
                 .iter()
                 .try_for_each(|r| offer(serde_json::to_vec(r)))?;
             c.kpis
+                .iter()
+                .try_for_each(|r| offer(serde_json::to_vec(r)))?;
+            c.last_periods
                 .iter()
                 .try_for_each(|r| offer(serde_json::to_vec(r)))?;
             c.coaching
@@ -115,10 +123,13 @@ impl DetailFiles {
     }
 
     pub(super) fn flush(&mut self) -> Result<()> {
-        for w in [&mut self.statements, &mut self.kpis, &mut self.coaching]
-            .into_iter()
-            .flatten()
-        {
+        let files = [
+            &mut self.statements,
+            &mut self.kpis,
+            &mut self.last_periods,
+            &mut self.coaching,
+        ];
+        for w in files.into_iter().flatten() {
             w.flush()?;
         }
         Ok(())

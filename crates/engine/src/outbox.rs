@@ -10,7 +10,7 @@
 //! the outbox and route each output to its sink.
 
 use salespulse_model::record::{
-    CoachingRecord, KpiRecord, Num, RecordKind, ScoreRecord, StatementRecord,
+    CoachingRecord, KpiRecord, LastPeriodsRecord, Num, RecordKind, ScoreRecord, StatementRecord,
 };
 use salespulse_model::{AlertRecord, CurrencyTable};
 
@@ -29,6 +29,8 @@ pub enum Output {
     /// A rep's coaching that changed (`salespulse.coaching`), after the
     /// score record it goes with.
     Coaching(Box<CoachingRecord>),
+    /// A rep's last periods that changed (`salespulse.periods`, key `rep_id`).
+    LastPeriods(Box<LastPeriodsRecord>),
     /// A commission statement that changed (`salespulse.statements`),
     /// after the record it goes with.
     Statement(Box<StatementRecord>),
@@ -112,6 +114,14 @@ impl Outputs {
     pub fn kpis(self) -> Vec<KpiRecord> {
         self.pick(|o| match o {
             Output::Kpis(k) => Some(*k),
+            _ => None,
+        })
+    }
+
+    /// Last periods records.
+    pub fn last_periods(self) -> Vec<LastPeriodsRecord> {
+        self.pick(|o| match o {
+            Output::LastPeriods(l) => Some(*l),
             _ => None,
         })
     }

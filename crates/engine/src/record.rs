@@ -5,8 +5,8 @@
 //! feature adds its own section.
 
 use salespulse_kpi::{Component, WindowRef};
-use salespulse_model::output::{COACHING, KPIS};
-use salespulse_model::record::{CoachingRecord, KpiRecord, WindowNames};
+use salespulse_model::output::{COACHING, KPIS, LAST_PERIODS};
+use salespulse_model::record::{CoachingRecord, KpiRecord, LastPeriodsRecord, WindowNames};
 use salespulse_model::record::{KpiTable, ProfileRef, RecordKind, ScoreRecord};
 use salespulse_model::Timestamp;
 use salespulse_window::Period;
@@ -93,10 +93,31 @@ pub(crate) fn score_record(
             amount_decimals: cfg.decode.currencies.amount_decimals(),
             kpis: kpi_table(cfg, names, &sums),
             forecast: rec.forecast.clone(),
-            last_periods: rec.last_periods.clone(),
         }
     });
     (rec, kpis)
+}
+
+/// The rep's last periods record when they differ from the last one sent
+/// (a period of a compare kind closed, something reached a closed one after
+/// its grace, its targets or profile changed, or a restore). Compared by a
+/// hash of their JSON: a rep keeps 8 bytes, not its last tables.
+fn last_periods_record(rs: &mut RepState, rec: &ScoreRecord) -> Option<LastPeriodsRecord> {
+    let json = serde_json::to_vec(&rec.last_periods).ok()?;
+    let hash = crate::hash::stable_hash_bytes(&json);
+    let never_any = rs.sent.last_periods == 0 && rec.last_periods.is_empty();
+    if never_any || hash == rs.sent.last_periods {
+        return None;
+    }
+    rs.sent.last_periods = hash;
+    Some(LastPeriodsRecord {
+        schema: LAST_PERIODS.into(),
+        rep_id: rec.rep_id.clone(),
+        team_id: rec.team_id.clone(),
+        as_of: rec.as_of.clone(),
+        seq: rec.seq,
+        last_periods: rec.last_periods.clone(),
+    })
 }
 
 /// The rep's coaching record when its judgement changed since the last one
@@ -189,9 +210,14 @@ pub(crate) fn queue_record(
         RecordKind::Score => coaching_record(cfg, names, rs, &rec),
         RecordKind::PeriodSummary => None,
     };
+    // The last periods are built with a KPI record, and sent when changed.
+    let last_periods = kpis.as_ref().and_then(|_| last_periods_record(rs, &rec));
     outbox.record(rec);
     if let Some(k) = kpis {
         outbox.push(Output::Kpis(Box::new(k)));
+    }
+    if let Some(l) = last_periods {
+        outbox.push(Output::LastPeriods(Box::new(l)));
     }
     if let Some(c) = coaching {
         outbox.push(Output::Coaching(Box::new(c)));

@@ -29,6 +29,8 @@ pub(crate) struct Sent {
     pub kpis_stale: bool,
     /// The day close of the last `coaching/1` record (0: none).
     pub coaching_day: i64,
+    /// Hash of the last `last_periods/1` record's periods (0: none).
+    pub last_periods: u64,
 }
 
 /// Rep state by rep_id. hashbrown's `entry_ref` finds or inserts with one

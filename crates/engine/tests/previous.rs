@@ -12,6 +12,34 @@ fn call(at: &str, n: usize) -> String {
     )
 }
 
+/// An engine scoring 4 calls a month.
+fn calls_engine() -> Engine {
+    let s: Settings = serde_json::from_str(
+        r#"{"profiles": {"direct": {"components": [{"kpi": "calls", "window": "month", "target": 4, "weight": 1}]}}}"#,
+    )
+    .unwrap();
+    Engine::new(EngineConfig::new(&s).unwrap())
+}
+
+/// The first `n` of: two calls in January, three in February, three in March.
+fn calls_into_march(n: usize) -> Vec<String> {
+    let days = [
+        "2026-01-10",
+        "2026-01-11",
+        "2026-02-03",
+        "2026-02-04",
+        "2026-02-05",
+        "2026-03-02",
+        "2026-03-03",
+        "2026-03-04",
+    ];
+    days.iter()
+        .take(n)
+        .enumerate()
+        .map(|(i, d)| call(&format!("{d}T10:00:00Z"), i))
+        .collect()
+}
+
 fn month_summaries(e: &mut Engine, line: &str, out: &mut Vec<Value>) {
     e.ingest(line.as_bytes(), None).unwrap();
     for r in common::drive::flushed(e) {
@@ -24,11 +52,7 @@ fn month_summaries(e: &mut Engine, line: &str, out: &mut Vec<Value>) {
 
 #[test]
 fn february_summary_compares_with_corrected_january() {
-    let s: Settings = serde_json::from_str(
-        r#"{"profiles": {"direct": {"components": [{"kpi": "calls", "window": "month", "target": 4, "weight": 1}]}}}"#,
-    )
-    .unwrap();
-    let mut e = Engine::new(EngineConfig::new(&s).unwrap());
+    let mut e = calls_engine();
     let mut out = Vec::new();
     for n in 0..3 {
         month_summaries(&mut e, &call("2026-01-10T10:00:00Z", n), &mut out);
@@ -109,20 +133,9 @@ fn a_restored_engine_remembers_the_period_before() {
 /// previous month included.
 #[test]
 fn score_records_carry_the_last_closed_month_as_summarised() {
-    let s: Settings = serde_json::from_str(
-        r#"{"profiles": {"direct": {"components": [{"kpi": "calls", "window": "month", "target": 4, "weight": 1}]}}}"#,
-    )
-    .unwrap();
-    let mut e = Engine::new(EngineConfig::new(&s).unwrap());
+    let mut e = calls_engine();
     let mut records = Vec::new();
-    let lines = [
-        call("2026-01-10T10:00:00Z", 0),
-        call("2026-01-11T10:00:00Z", 1),
-        call("2026-02-03T10:00:00Z", 2),
-        call("2026-02-04T10:00:00Z", 3),
-        call("2026-02-05T10:00:00Z", 4),
-        call("2026-03-02T10:00:00Z", 5),
-    ];
+    let lines = calls_into_march(6);
     for line in &lines {
         e.ingest(line.as_bytes(), None).unwrap();
         // Last periods travel with the KPI record: flush as the service
@@ -146,4 +159,37 @@ fn score_records_carry_the_last_closed_month_as_summarised() {
     // In January nothing had closed yet.
     let first = records.iter().find(|r| r["schema"] == "score/2").unwrap();
     assert!(first.get("last_periods").is_none(), "{first}");
+}
+
+/// The last periods go out on their own record when they change (a month
+/// closes), not with every KPI record: two closes, two records, each what
+/// the score record built with it carries.
+#[test]
+fn last_periods_records_are_sent_when_the_last_periods_change() {
+    let mut e = calls_engine();
+    let (mut sent, mut scores) = (Vec::new(), Vec::new());
+    let lines = calls_into_march(8);
+    for line in &lines {
+        e.ingest(line.as_bytes(), None).unwrap();
+        e.flush(salespulse_engine::Emit::ChangedWithKpis);
+        let out = e.drain();
+        scores.extend(out.clone().scores());
+        sent.extend(out.last_periods());
+    }
+    let months: Vec<_> = sent
+        .iter()
+        .map(|l| l.last_periods[0].period.start.clone())
+        .collect();
+    assert_eq!(months, ["2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"]);
+    for l in &sent {
+        assert_eq!(l.schema, "last_periods/1");
+        let with = scores
+            .iter()
+            .find(|r| r.seq == l.seq)
+            .expect("its score record");
+        assert_eq!(with.last_periods, l.last_periods);
+    }
+    let feb = &sent[1].last_periods[0];
+    let three = salespulse_model::record::Num::Int(3);
+    assert_eq!(feb.kpis.get("calls", "month"), Some(Some(three)));
 }

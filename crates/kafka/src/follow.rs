@@ -32,10 +32,16 @@ pub fn follow_outputs(
         None => CompanyView::default(),
     });
     let alerts = Arc::new(AlertView::default());
-    // The score topic and the topics of the facts that go with it. The
-    // statements topic is pay data: an instance whose principal may not
+    // The score topic and the topics of the facts that go with it (on the
+    // periods topic, the last periods records; its summaries are skipped).
+    // The statements topic is pay data: an instance whose principal may not
     // read it gets no commission in its answers (docs/operations.md).
-    let details = [&output.kpis, &output.coaching, &output.statements];
+    let details = [
+        &output.kpis,
+        &output.periods,
+        &output.coaching,
+        &output.statements,
+    ];
     let mut tasks: Vec<JoinHandle<()>> = std::iter::once(&output.scores)
         .chain(details)
         .map(|topic| tokio::spawn(follow(client.clone(), topic.clone(), view.clone())))

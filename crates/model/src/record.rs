@@ -11,7 +11,7 @@ mod kpi_table;
 mod num;
 mod sparse;
 mod statement;
-pub use detail::{CoachingRecord, KpiRecord};
+pub use detail::{CoachingRecord, KpiRecord, LastPeriodsRecord};
 pub use kpi_table::{KpiTable, WindowName, WindowNames};
 pub use num::{opt_real, real, Amount, Num};
 pub use statement::{period_key, Decimal, StatementRecord};

@@ -23,7 +23,9 @@ use std::collections::BTreeMap;
 use salespulse_engine::{
     Applied, Credit, CreditOutcome, Emit, Engine, EngineConfig, Output, Stats,
 };
-use salespulse_model::record::{CoachingRecord, KpiRecord, ScoreRecord, StatementRecord};
+use salespulse_model::record::{
+    CoachingRecord, KpiRecord, LastPeriodsRecord, ScoreRecord, StatementRecord,
+};
 use salespulse_model::{AlertRecord, Rejection};
 
 pub use credit_wire::{decode_credit, encode_credit, KIND_CREDIT, KIND_HEADER};
@@ -41,6 +43,8 @@ pub trait Sink {
     fn kpis(&mut self, partition: i32, kpis: &KpiRecord) -> Result<(), Self::Error>;
     /// A rep's coaching that changed (after the score record it goes with).
     fn coaching(&mut self, partition: i32, coaching: &CoachingRecord) -> Result<(), Self::Error>;
+    /// A rep's last periods that changed (after its KPI record).
+    fn last_periods(&mut self, partition: i32, l: &LastPeriodsRecord) -> Result<(), Self::Error>;
     /// A commission statement that changed (after the record it goes with).
     fn statement(&mut self, partition: i32, statement: &StatementRecord)
         -> Result<(), Self::Error>;
@@ -62,6 +66,8 @@ pub struct Collected {
     pub kpis: Vec<KpiRecord>,
     /// Coaching records.
     pub coaching: Vec<CoachingRecord>,
+    /// Last periods records.
+    pub last_periods: Vec<LastPeriodsRecord>,
     /// Commission statements.
     pub statements: Vec<StatementRecord>,
     /// Credits for other instances, with the partition that made them.
@@ -86,6 +92,10 @@ impl Sink for Collected {
     }
     fn coaching(&mut self, _: i32, coaching: &CoachingRecord) -> Result<(), Self::Error> {
         self.coaching.push(coaching.clone());
+        Ok(())
+    }
+    fn last_periods(&mut self, _: i32, l: &LastPeriodsRecord) -> Result<(), Self::Error> {
+        self.last_periods.push(l.clone());
         Ok(())
     }
     fn statement(&mut self, _: i32, statement: &StatementRecord) -> Result<(), Self::Error> {
@@ -356,6 +366,7 @@ impl Pipeline {
                 Output::Alert(a) => sink.alert(p, &a)?,
                 Output::Kpis(k) => sink.kpis(p, &k)?,
                 Output::Coaching(c) => sink.coaching(p, &c)?,
+                Output::LastPeriods(l) => sink.last_periods(p, &l)?,
                 Output::Statement(s) => sink.statement(p, &s)?,
                 Output::State { rep_id, bytes } => sink.state(p, &rep_id, &bytes)?,
                 Output::Credit(c) => credits.push(c),

@@ -102,6 +102,9 @@ fn millis(rfc3339: &str) -> Option<i64> {
 /// are dropped, so a stalled alert topic cannot grow the view without bound.
 pub const MAX_PENDING_RANK_ALERTS: usize = 100_000;
 
+/// The `seq`s of the KPI and last periods records a record was joined with.
+type Joined = (Option<u64>, Option<u64>);
+
 /// One rep's latest record: its bytes, parsed on the first query. Every
 /// instance reads every score record (one per changed rep and emit
 /// interval); parsing each took about as much CPU as the scoring itself,
@@ -111,9 +114,10 @@ struct Entry {
     seq: u64,
     raw: Box<[u8]>,
     parsed: OnceLock<Option<Rec>>,
-    /// The record joined with the rep's KPI record of this `seq`: built
-    /// once per pair, not per query (`all()` answers every request).
-    joined: Mutex<Option<(u64, Rec)>>,
+    /// The record joined with the rep's KPI and last periods records of
+    /// these `seq`s: built once per triple, not per query (`all()` answers
+    /// every request).
+    joined: Mutex<Option<(Joined, Rec)>>,
 }
 
 impl Entry {
@@ -253,18 +257,22 @@ impl CompanyView {
         self.joined(&entry)
     }
 
-    /// An entry's record joined with the rep's latest KPI record.
+    /// An entry's record joined with the rep's latest KPI and last
+    /// periods records.
     fn joined(&self, e: &Entry) -> Option<Rec> {
         let rec = e.record()?;
-        let Some(k) = self.details.kpis(&rec.rep_id) else {
+        let k = self.details.kpis(&rec.rep_id);
+        let l = self.details.last_periods(&rec.rep_id);
+        if k.is_none() && l.is_none() {
             return Some(rec);
-        };
+        }
+        let seqs = (k.as_ref().map(|k| k.seq), l.as_ref().map(|l| l.seq));
         let mut cache = e.joined.lock().unwrap_or_else(|p| p.into_inner());
         match &*cache {
-            Some((seq, r)) if *seq == k.seq => Some(r.clone()),
+            Some((at, r)) if *at == seqs => Some(r.clone()),
             _ => {
-                let r = crate::details::joined(&rec, &k);
-                *cache = Some((k.seq, r.clone()));
+                let r = crate::details::joined(&rec, k.as_deref(), l.as_deref());
+                *cache = Some((seqs, r.clone()));
                 Some(r)
             }
         }

@@ -16,7 +16,8 @@ use rdkafka::Message;
 use salespulse_engine::Credit;
 use salespulse_model::output::SCHEMA_HEADER;
 use salespulse_model::record::{
-    period_key, CoachingRecord, KpiRecord, RecordKind, ScoreRecord, StatementRecord, HEAD_HEADER,
+    period_key, CoachingRecord, KpiRecord, LastPeriodsRecord, RecordKind, ScoreRecord,
+    StatementRecord, HEAD_HEADER,
 };
 use salespulse_model::{AlertKind, AlertRecord, AlertStatus, Rejection};
 use salespulse_pipeline::{encode_credit, Sink, KIND_CREDIT, KIND_HEADER};
@@ -247,6 +248,11 @@ impl Sink for KafkaSink<'_> {
     fn kpis(&mut self, _: i32, k: &KpiRecord) -> Result<(), KafkaError> {
         let payload = serde_json::to_vec(k).map_err(KafkaError::encode("a KPI record"))?;
         self.keyed(Topic::Kpis, &k.rep_id, &payload, &k.schema)
+    }
+
+    fn last_periods(&mut self, _: i32, l: &LastPeriodsRecord) -> Result<(), KafkaError> {
+        let payload = serde_json::to_vec(l).map_err(KafkaError::encode("a last periods record"))?;
+        self.keyed(Topic::Periods, &l.rep_id, &payload, &l.schema)
     }
 
     fn coaching(&mut self, _: i32, c: &CoachingRecord) -> Result<(), KafkaError> {

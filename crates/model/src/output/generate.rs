@@ -3,7 +3,9 @@
 
 use schemars::schema::RootSchema;
 
-use crate::record::{CoachingRecord, KpiRecord, ScoreRecord, StatementRecord, TeamRecord};
+use crate::record::{
+    CoachingRecord, KpiRecord, LastPeriodsRecord, ScoreRecord, StatementRecord, TeamRecord,
+};
 use crate::AlertRecord;
 
 /// One published schema file.
@@ -38,6 +40,11 @@ pub fn published_schemas() -> Vec<PublishedSchema> {
             file: "kpis-2.json",
             ids: &[super::KPIS],
             schema: schemars::schema_for!(KpiRecord),
+        },
+        PublishedSchema {
+            file: "last_periods-1.json",
+            ids: &[super::LAST_PERIODS],
+            schema: schemars::schema_for!(LastPeriodsRecord),
         },
         PublishedSchema {
             file: "coaching-1.json",

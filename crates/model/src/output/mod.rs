@@ -22,6 +22,8 @@ pub const SCORE: &str = "score/2";
 pub const PERIOD_SUMMARY: &str = "period_summary/2";
 /// A rep's KPI table and forecast (`salespulse.kpis`).
 pub const KPIS: &str = "kpis/2";
+/// A rep's last closed periods compared (`salespulse.periods`, key `rep_id`).
+pub const LAST_PERIODS: &str = "last_periods/1";
 /// A rep's coaching (`salespulse.coaching`).
 pub const COACHING: &str = "coaching/1";
 /// Alert records.

@@ -1,8 +1,9 @@
 //! The facts of a rep that are not needed to act on its score now, each on
-//! its own compacted topic keyed by rep: the full KPI table with the
-//! forecast and the last closed periods (`kpis/2`, `salespulse.kpis`) and the coaching of the last
-//! working-day close (`coaching/1`, `salespulse.coaching`). Both carry the
-//! `seq` of the score record they were built with.
+//! a compacted topic keyed by rep: the full KPI table with the forecast
+//! (`kpis/2`, `salespulse.kpis`), the last closed periods compared
+//! (`last_periods/1`, `salespulse.periods`) and the coaching of the last
+//! working-day close (`coaching/1`, `salespulse.coaching`). Each carries
+//! the `seq` of the score record it was built with.
 
 use std::borrow::Cow;
 
@@ -43,12 +44,6 @@ pub struct KpiRecord {
     /// Pace and forecast of each period component.
     #[serde(default)]
     pub forecast: Vec<Forecast>,
-    /// The rep's last closed period of each `scoring.compare_periods` kind
-    /// and the one before it, as its summary had it plus what reached it
-    /// after its grace (docs/records.md): what team period-over-period
-    /// figures are summed from.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub last_periods: Vec<LastPeriod>,
 }
 
 /// A [`KpiRecord`] as read, before its sparse table is restored.
@@ -64,8 +59,6 @@ struct KpiRecordIn {
     kpis: SparseCells,
     #[serde(default)]
     forecast: Vec<Forecast>,
-    #[serde(default)]
-    last_periods: Vec<LastPeriod>,
 }
 
 impl From<KpiRecordIn> for KpiRecord {
@@ -81,9 +74,34 @@ impl From<KpiRecordIn> for KpiRecord {
             windows,
             amount_decimals: r.amount_decimals,
             forecast: r.forecast,
-            last_periods: r.last_periods,
         }
     }
+}
+
+/// A rep's last closed periods, compared with the ones before, as written
+/// to `salespulse.periods` (keyed by `rep_id`, next to the period
+/// summaries) when they change: at the close of a period of a
+/// `scoring.compare_periods` kind, or when something reaches a closed one
+/// after its grace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(title = "SalesPulse last closed periods of a rep (last_periods/1)")]
+pub struct LastPeriodsRecord {
+    /// `last_periods/1` ([`crate::output`]).
+    #[schemars(schema_with = "last_periods_schema_id")]
+    pub schema: Cow<'static, str>,
+    /// The rep (the record's key).
+    pub rep_id: String,
+    /// The rep's team.
+    pub team_id: Option<String>,
+    /// Stream time it was built at.
+    pub as_of: String,
+    /// The `seq` of the score record built with it.
+    pub seq: u64,
+    /// The rep's last closed period of each `scoring.compare_periods` kind
+    /// and the one before it, as its summary had it plus what reached it
+    /// after its grace (docs/records.md): what team period-over-period
+    /// figures are summed from.
+    pub last_periods: Vec<LastPeriod>,
 }
 
 /// A rep's coaching at the last working-day close, as written to
@@ -112,6 +130,10 @@ pub struct CoachingRecord {
 
 fn kpis_schema_id(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
     super::json_schema(serde_json::json!({"type": "string", "const": crate::output::KPIS}))
+}
+
+fn last_periods_schema_id(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+    super::json_schema(serde_json::json!({"type": "string", "const": crate::output::LAST_PERIODS}))
 }
 
 fn coaching_schema_id(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
