@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use salespulse_engine::Stats;
 
+mod clock;
 mod outputs;
 mod ranks;
 mod view;
@@ -78,6 +79,14 @@ pub struct Args {
     /// rejected, as the live service rejects it against the wall clock.
     #[arg(long)]
     now: Option<String>,
+    /// The clock moves the live service recorded for idle partitions
+    /// (NDJSON `clock/1` records of salespulse.clock, e.g. from `salespulse
+    /// tail clock --ndjson`), each applied after the input record before
+    /// its position; needs --partitions equal to the live input's. The
+    /// file must be the input topic's records in order (as produced, keyed
+    /// by rep_id).
+    #[arg(long)]
+    clock: Option<PathBuf>,
     /// Also write team rollups at the end (with --partitions 1).
     #[arg(long)]
     teams: bool,
@@ -184,6 +193,11 @@ pub fn run(a: &Args) -> Result<()> {
         crate::kafka_cmds::rank_change(&cfg).map(|m| ranks::Ranks::new(m, a.partitions));
     let mut pipeline = Pipeline::owning_all(cfg, i32::from(a.partitions));
     let mut out_now = Collected::default();
+    let mut moves = match &a.clock {
+        Some(path) => Some(clock::ClockMoves::load(path, i32::from(a.partitions))?),
+        None => None,
+    };
+    clock::apply_due(moves.as_mut(), &mut pipeline, None, &mut out_now);
     let mut whatif = match &a.compare {
         Some(dir) => Some(whatif::WhatIf::new(dir, usize::from(a.partitions))?),
         None => None,
@@ -223,6 +237,10 @@ pub fn run(a: &Args) -> Result<()> {
         }
         let p = pipeline.route(record);
         let Ok(result) = pipeline.ingest(p, record, now_ms, None, &mut out_now);
+        if let Some(m) = moves.as_mut() {
+            m.count(p);
+            clock::apply_due(Some(m), &mut pipeline, Some(p), &mut out_now);
+        }
         if let Err(rej) = result {
             if let Some(d) = dlq.as_mut() {
                 let line = DlqLine {
@@ -273,6 +291,7 @@ pub fn run(a: &Args) -> Result<()> {
         }
     }
     bar.finish_and_clear();
+    clock::apply_rest(moves.as_mut(), &mut pipeline, &mut out_now);
     let last = match a.emit {
         EmitArg::All => {
             let Ok(()) = pipeline.emit(Emit::ChangedWithKpis, &mut out_now);

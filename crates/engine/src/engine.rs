@@ -30,6 +30,7 @@ use crate::{stable_hash, EngineConfig};
 mod credits;
 mod outflow;
 mod restore;
+mod time;
 
 /// What [`Engine::ingest_from`] did with a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,11 +6,13 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+mod clock;
 mod detail;
 mod kpi_table;
 mod num;
 mod sparse;
 mod statement;
+pub use clock::ClockRecord;
 pub use detail::{CoachingRecord, KpiRecord, LastPeriodsRecord};
 pub use kpi_table::{KpiTable, WindowName, WindowNames};
 pub use num::{opt_real, real, Amount, Num};

@@ -298,6 +298,24 @@ impl Pipeline {
         Ok(outcome)
     }
 
+    /// Moves `partition`'s stream time to `t` without an event (an idle
+    /// partition's clock, live or recorded; [`Engine::advance_clock`]).
+    /// What the move raised waits for the next [`Pipeline::emit`]. Returns
+    /// whether stream time moved.
+    pub fn advance_clock<S: Sink>(
+        &mut self,
+        partition: i32,
+        t: i64,
+        sink: &mut S,
+    ) -> Result<bool, S::Error> {
+        let Some(o) = self.owned.get_mut(&partition) else {
+            return Ok(false);
+        };
+        let moved = o.engine.advance_clock(t);
+        self.settle(partition, sink)?;
+        Ok(moved)
+    }
+
     /// Drains `partition`'s engine: credits are routed now, the rest held
     /// for the next emission.
     fn settle<S: Sink>(&mut self, partition: i32, sink: &mut S) -> Result<(), S::Error> {

@@ -4,7 +4,8 @@
 use schemars::schema::RootSchema;
 
 use crate::record::{
-    CoachingRecord, KpiRecord, LastPeriodsRecord, ScoreRecord, StatementRecord, TeamRecord,
+    ClockRecord, CoachingRecord, KpiRecord, LastPeriodsRecord, ScoreRecord, StatementRecord,
+    TeamRecord,
 };
 use crate::AlertRecord;
 
@@ -60,6 +61,11 @@ pub fn published_schemas() -> Vec<PublishedSchema> {
             file: "statement-1.json",
             ids: &[super::STATEMENT],
             schema: schemars::schema_for!(StatementRecord),
+        },
+        PublishedSchema {
+            file: "clock-1.json",
+            ids: &[super::CLOCK],
+            schema: schemars::schema_for!(ClockRecord),
         },
         PublishedSchema {
             file: "dlq-1.json",

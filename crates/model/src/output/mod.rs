@@ -30,6 +30,8 @@ pub const COACHING: &str = "coaching/1";
 pub const ALERT: &str = "alert/2";
 /// Commission statements (`salespulse.statements`).
 pub const STATEMENT: &str = "statement/1";
+/// A partition's stream time moved without an event (`salespulse.clock`).
+pub const CLOCK: &str = "clock/1";
 /// The headers of a dead-letter record (`salespulse.dlq`).
 pub const DLQ: &str = "dlq/1";
 /// Team rollups (`replay --teams`).
