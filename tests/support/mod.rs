@@ -137,10 +137,13 @@ impl Drop for Broker {
 }
 
 /// Writes a config directory pointing the service at `broker`.
+/// Idle partitions keep their stream time (`idle_after = "0s"`): these
+/// tests compare live output over dated streams with replays that have no
+/// recorded clock; tests/idle_clock.rs turns it on in a file of its own.
 pub fn config_dir(name: &str, broker: &str, partitions: i32, extra: &str) -> Scratch {
     let dir = scratch(&format!("it-{name}"));
     let toml = format!(
-        "[kafka]\nbrokers = \"{broker}\"\ngroup_id = \"it-{name}\"\n[kafka.client]\n\"session.timeout.ms\" = \"6000\"\n[topics]\npartitions = {partitions}\n[service]\nemit_interval = \"100ms\"\nkpis_interval = \"1s\"\n{extra}"
+        "[kafka]\nbrokers = \"{broker}\"\ngroup_id = \"it-{name}\"\n[kafka.client]\n\"session.timeout.ms\" = \"6000\"\n[topics]\npartitions = {partitions}\n[service]\nemit_interval = \"100ms\"\nkpis_interval = \"1s\"\nidle_after = \"0s\"\n{extra}"
     );
     std::fs::write(dir.join("it.toml"), toml).unwrap();
     write_tokens(&dir, &[("it-admin", TOKEN_SHA256, "admin")]);

@@ -54,6 +54,9 @@ pub async fn create_topics(
     // Every version must stay readable: replays and restarts rebuild the
     // timeline from the whole topic (a few KB per change).
     wanted.push(NewTopic::new(&s.output.control, 1, rf()).set("retention.ms", "-1"));
+    // A clock move is needed to replay its partition's input: kept as long
+    // as the input (the broker's default retention, like the input topics).
+    wanted.push(NewTopic::new(&s.output.clock, p, rf()));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin
         .create_topics(wanted.iter(), &opts)

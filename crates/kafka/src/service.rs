@@ -33,10 +33,12 @@ use crate::{KafkaError, KafkaSettings, Status};
 
 mod context;
 mod cycle;
+mod idle;
 mod inflight;
 mod metrics;
 mod processor;
 mod sink;
+mod takeover;
 mod txn;
 
 pub use metrics::{IngestMetrics, OutputMetrics};
@@ -293,11 +295,15 @@ fn run_loop(
         }
         let now = Instant::now();
         if now >= next_commit {
-            lock(proc).commit_cycle(consumer)?;
+            let mut p = lock(proc);
+            p.move_idle_clocks(consumer)?;
+            p.commit_cycle(consumer)?;
             next_commit = now + commit_every;
             next_emit = now + emit_every;
         } else if now >= next_emit {
-            lock(proc).emit_cycle(consumer)?;
+            let mut p = lock(proc);
+            p.move_idle_clocks(consumer)?;
+            p.emit_cycle(consumer)?;
             next_emit = now + emit_every;
         }
         if now >= next_gauges {

@@ -87,6 +87,9 @@ pub struct OutputSection {
     pub statements: String,
     /// Profile changes (docs/control-topic.md): one partition, read whole by every instance.
     pub control: String,
+    /// Clock moves of idle partitions (`clock/1`, docs/windows.md), keyed
+    /// and partitioned by input partition; kept as long as the input.
+    pub clock: String,
 }
 
 impl Default for OutputSection {
@@ -102,13 +105,14 @@ impl Default for OutputSection {
             alerts: "salespulse.alerts".into(),
             statements: "salespulse.statements".into(),
             control: "salespulse.control".into(),
+            clock: "salespulse.clock".into(),
         }
     }
 }
 
 impl OutputSection {
     /// Every output topic, in creation order.
-    pub fn topics(&self) -> [&str; 10] {
+    pub fn topics(&self) -> [&str; 11] {
         [
             &self.scores,
             &self.periods,
@@ -120,6 +124,7 @@ impl OutputSection {
             &self.alerts,
             &self.statements,
             &self.control,
+            &self.clock,
         ]
     }
 }
@@ -154,6 +159,14 @@ pub struct ServiceSection {
     /// A rep's KPI record (`salespulse.kpis`) goes with its score record
     /// at most once per interval (wall clock; `0s`: with every one).
     pub kpis_interval: String,
+    /// A partition with nothing to read for this long (wall clock) has its
+    /// stream time moved to the wall clock less `allowed_lateness`, and
+    /// again every `idle_after` while it stays idle; each move is recorded
+    /// on `output.clock` (`0s`: never).
+    pub idle_after: String,
+    /// How far behind the wall clock an idle partition's stream time is
+    /// kept: records produced up to this long ago are not late.
+    pub allowed_lateness: String,
 }
 
 impl Default for ServiceSection {
@@ -162,8 +175,25 @@ impl Default for ServiceSection {
             emit_interval: "250ms".into(),
             commit_interval: "1s".into(),
             kpis_interval: "5m".into(),
+            idle_after: "1m".into(),
+            allowed_lateness: "1m".into(),
         }
     }
+}
+
+/// `value` of `key` as milliseconds, a duration of at least zero.
+fn duration_at_least_zero(key: &str, value: &str, example: &str) -> Result<u64, KafkaError> {
+    // parse_duration takes positive durations only (a window of zero is an error).
+    let zero = matches!(value.trim(), "0" | "0ms" | "0s" | "0m" | "0h" | "0d");
+    zero.then_some(0)
+        .or_else(|| salespulse_window::parse_duration(value))
+        .filter(|&ms| ms >= 0)
+        .map(|ms| ms as u64)
+        .ok_or_else(|| {
+            KafkaError::Config(format!(
+                "{key} = {value:?}: expected a duration like {example}"
+            ))
+        })
 }
 
 /// `[metrics]`: opt-in per-rep series.
@@ -269,20 +299,36 @@ impl KafkaSettings {
         self.emit_interval_ms()?;
         self.commit_interval_ms()?;
         self.kpis_interval_ms()?;
+        self.idle_after_ms()?;
+        self.allowed_lateness_ms()?;
         Ok(())
+    }
+
+    /// `service.idle_after` in milliseconds (0: idle partitions keep their time).
+    pub fn idle_after_ms(&self) -> Result<u64, KafkaError> {
+        duration_at_least_zero(
+            "service.idle_after",
+            &self.service.idle_after,
+            "\"1m\" (\"0s\": never move an idle partition's time)",
+        )
+    }
+
+    /// `service.allowed_lateness` in milliseconds.
+    pub fn allowed_lateness_ms(&self) -> Result<u64, KafkaError> {
+        duration_at_least_zero(
+            "service.allowed_lateness",
+            &self.service.allowed_lateness,
+            "\"1m\"",
+        )
     }
 
     /// `service.kpis_interval` in milliseconds.
     pub fn kpis_interval_ms(&self) -> Result<u64, KafkaError> {
-        salespulse_window::parse_duration(&self.service.kpis_interval)
-            .filter(|&ms| ms >= 0)
-            .map(|ms| ms as u64)
-            .ok_or_else(|| {
-                KafkaError::Config(format!(
-                    "service.kpis_interval = {:?}: expected a duration like \"5m\" (\"0s\": with every score record)",
-                    self.service.kpis_interval
-                ))
-            })
+        duration_at_least_zero(
+            "service.kpis_interval",
+            &self.service.kpis_interval,
+            "\"5m\" (\"0s\": with every score record)",
+        )
     }
 
     /// `service.commit_interval` in milliseconds.
@@ -384,6 +430,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("input.keyed_by"));
+    }
+
+    #[test]
+    fn zero_turns_the_kpi_interval_and_the_idle_clock_off() {
+        let mut s = KafkaSettings::default();
+        s.service.kpis_interval = "0s".into();
+        s.service.idle_after = "0s".into();
+        s.validate().expect("zero is allowed");
+        assert_eq!(
+            (s.kpis_interval_ms().ok(), s.idle_after_ms().ok()),
+            (Some(0), Some(0))
+        );
+        assert_eq!(KafkaSettings::default().idle_after_ms().ok(), Some(60_000));
+        s.service.allowed_lateness = "-1s".into();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("service.allowed_lateness = \"-1s\""), "{e}");
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub struct IngestMetrics {
     state_reps: IntGauge,
     state_heap_bytes: IntGauge,
     rebalances: IntCounter,
+    clock_moves: IntCounter,
 }
 
 impl IngestMetrics {
@@ -123,6 +124,10 @@ impl IngestMetrics {
                 "salespulse_rebalances_total",
                 "Changes of the set of owned input partitions",
             ),
+            clock_moves: m.counter(
+                "salespulse_clock_moves_total",
+                "Idle partitions' stream time moved from the wall clock (each recorded on output.clock)",
+            ),
         }
     }
 
@@ -187,6 +192,11 @@ impl IngestMetrics {
     /// `n` event ids were forgotten before their dedupe horizon.
     pub fn dedupe_evicted(&self, n: u64) {
         self.dedupe_evicted.inc_by(n);
+    }
+
+    /// An idle partition's stream time was moved.
+    pub fn clock_moved(&self) {
+        self.clock_moves.inc();
     }
 
     /// The consumer skipped past the next record a partition expected.

@@ -6,19 +6,19 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use prometheus::IntCounter;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::FutureProducer;
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::Message;
 use tracing::{info, warn};
 
-use salespulse_engine::{validate, Applied, Engine, EngineConfig};
+use salespulse_engine::{validate, Applied, EngineConfig};
 use salespulse_pipeline::{decode_credit, partition_for, At, Credits, Pipeline};
 
 use super::context::ServiceContext;
+use super::idle::PartitionClock;
 use super::inflight::Inflight;
 use super::sink::{send, send_dlq, Out};
 use super::txn::Txn;
@@ -26,7 +26,7 @@ use super::{now_ms, RunSummary};
 use crate::business::{refresh_business_gauges, KpiGauges, PerRep};
 use crate::contexts::ProducerHealth;
 use crate::layout::Layout;
-use crate::restore::{is_credit, restore, Restored};
+use crate::restore::is_credit;
 use crate::{KafkaError, KafkaSettings, Status};
 
 /// Offsets of one topic partition.
@@ -41,7 +41,7 @@ pub(super) struct Offsets {
 }
 
 impl Offsets {
-    fn at(offset: i64) -> Self {
+    pub(super) fn at(offset: i64) -> Self {
         Offsets {
             next: offset,
             committed: offset,
@@ -56,12 +56,14 @@ pub(super) struct Input {
     pub offsets: HashMap<String, Offsets>,
     /// Kafka timestamp (ms) of the first record applied since the last flush.
     pub oldest_unflushed_ms: Option<i64>,
+    /// Time for when nothing arrives.
+    pub clock: PartitionClock,
 }
 
 /// Everything the processing thread and the rebalance callbacks share.
 pub(crate) struct Processor {
     pub(super) out: Out,
-    cfg: EngineConfig,
+    pub(super) cfg: EngineConfig,
     pseudonymizer: salespulse_model::Pseudonymizer,
     pub(super) pipeline: Pipeline,
     pub(super) inputs: HashMap<i32, Input>,
@@ -73,6 +75,10 @@ pub(crate) struct Processor {
     pub(super) next_kpis_ms: i64,
     /// `service.kpis_interval` in ms (validated with the settings).
     pub(super) kpis_every_ms: i64,
+    /// `service.idle_after` in ms (0: off).
+    pub(super) idle_after_ms: i64,
+    /// `service.allowed_lateness` in ms.
+    pub(super) allowed_lateness_ms: i64,
     kpi_gauges: KpiGauges,
     received: HashMap<String, IntCounter>,
     warned_misrouted: bool,
@@ -95,9 +101,12 @@ impl Processor {
         pseudonymizer: salespulse_model::Pseudonymizer,
     ) -> Self {
         let pipeline = Pipeline::new(cfg.clone(), layout.partitions, Credits::Remote);
-        let kpis_every_ms = s
-            .kpis_interval_ms()
-            .map_or(300_000, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        let ms = |r: Result<u64, KafkaError>, default: i64| {
+            r.map_or(default, |ms| i64::try_from(ms).unwrap_or(i64::MAX))
+        };
+        let kpis_every_ms = ms(s.kpis_interval_ms(), 300_000);
+        let idle_after_ms = ms(s.idle_after_ms(), 60_000);
+        let allowed_lateness_ms = ms(s.allowed_lateness_ms(), 60_000);
         Processor {
             out: Out {
                 per_rep: PerRep::new(&s.metrics),
@@ -117,6 +126,8 @@ impl Processor {
             final_records: false,
             next_kpis_ms: 0,
             kpis_every_ms,
+            idle_after_ms,
+            allowed_lateness_ms,
             kpi_gauges: KpiGauges::default(),
             received: HashMap::new(),
             warned_misrouted: false,
@@ -297,6 +308,7 @@ impl Processor {
             .pipeline
             .ingest(partition, payload, now, at, &mut sink)?;
         timer.observe_duration();
+        self.reapply_recorded(partition, position)?;
         let evicted = self.evicted(partition) - evicted_before;
         let out = &mut self.out;
         if evicted > 0 {
@@ -440,64 +452,5 @@ impl Processor {
             .owns_partition_zero
             .store(self.pipeline.owns(0), Ordering::Relaxed);
         status.ingest.rebalanced();
-    }
-
-    /// Restores `partitions` from the changelog and positions each at the
-    /// group's committed offsets of every processed topic.
-    pub(super) fn take_over(
-        &mut self,
-        consumer: &BaseConsumer<ServiceContext>,
-        partitions: &[i32],
-    ) -> Result<(), KafkaError> {
-        let mut tpl = TopicPartitionList::new();
-        for t in &self.out.layout.processed {
-            for &p in partitions {
-                tpl.add_partition(t, p);
-            }
-        }
-        let committed = consumer
-            .committed_offsets(tpl, Duration::from_secs(15))
-            .map_err(KafkaError::client("reading committed offsets"))?;
-        let restored = restore(&self.out.s, &self.cfg, &self.out.status, partitions)?;
-        for (partition, r) in restored {
-            let offsets: HashMap<String, Offsets> = committed
-                .elements()
-                .iter()
-                .filter(|e| e.partition() == partition)
-                .map(|e| {
-                    let o = match e.offset() {
-                        Offset::Offset(o) => o,
-                        _ => 0,
-                    };
-                    (e.topic().to_string(), Offsets::at(o))
-                })
-                .collect();
-            self.adopt(partition, r, offsets);
-        }
-        Ok(())
-    }
-
-    fn adopt(&mut self, partition: i32, r: Restored, offsets: HashMap<String, Offsets>) {
-        let (mut engine, n): (Engine, u64) = (r.engine, r.records);
-        // Outputs of records past the committed offsets may have been in
-        // flight when the last owner stopped: re-emit them (see Engine::reemit_beyond).
-        for (topic, o) in &offsets {
-            if let Some(slot) = self.out.layout.slot(topic) {
-                let reps = engine.reemit_beyond(slot, o.committed);
-                if reps > 0 {
-                    info!(partition, %topic, reps, "re-emitting the outputs of reps ahead of the committed offset");
-                }
-            }
-        }
-        self.out.summary.restored += n;
-        info!(partition, changelog_records = n, reps = engine.rep_count(), offsets = ?offsets, "partition taken over");
-        self.pipeline.assign(partition, engine);
-        self.inputs.insert(
-            partition,
-            Input {
-                offsets,
-                oldest_unflushed_ms: None,
-            },
-        );
     }
 }
