@@ -95,20 +95,31 @@ fn quiet_limit_ms(rs: &RepDetect, cfg: &RoleConfig, cal: &WorkCalendar) -> i64 {
     base.max((hours * 3_600_000.0) as i64)
 }
 
+/// Whether `inactivity` fires at this tick (a silent source holds it back:
+/// the engine asks before it lets it fire).
+pub fn inactivity_due(
+    rs: &mut RepDetect,
+    tick: &Tick,
+    cal: &WorkCalendar,
+    cfg: &RoleConfig,
+) -> bool {
+    if !cfg.raw.inactivity.enabled || !tick.working || rs.last_activity == i64::MIN {
+        return false;
+    }
+    if rs.inactive_at == i64::MIN {
+        rs.inactive_at = cal.add_working(rs.last_activity, quiet_limit_ms(rs, cfg, cal));
+    }
+    tick.t >= rs.inactive_at && !rs.alerts.is_firing(AlertKind::Inactivity)
+}
+
 /// `inactivity` at a tick inside working time.
 pub fn inactivity(rs: &mut RepDetect, tick: &Tick, cal: &WorkCalendar, r: &mut Raise<'_>) {
+    if !inactivity_due(rs, tick, cal, r.cfg) {
+        return;
+    }
     let (cfg, who, out) = (r.cfg, &r.who, &mut *r.out);
     let s = &cfg.raw.inactivity;
-    if !s.enabled || !tick.working || rs.last_activity == i64::MIN {
-        return;
-    }
     let quiet_ms = quiet_limit_ms(rs, cfg, cal);
-    if rs.inactive_at == i64::MIN {
-        rs.inactive_at = cal.add_working(rs.last_activity, quiet_ms);
-    }
-    if tick.t < rs.inactive_at || rs.alerts.is_firing(AlertKind::Inactivity) {
-        return;
-    }
     let limit_h = quiet_ms as f64 / 3_600_000.0;
     // Walking the calendar costs a step per day: a silence longer than
     // IDLE_WALK_MAX_MS (stream time jumping years ahead) is measured over
@@ -257,7 +268,7 @@ fn evaluate_drop(
 }
 
 /// The longest silence whose working hours are counted exactly: 400 days.
-const IDLE_WALK_MAX_MS: i64 = 400 * 86_400_000;
+pub(crate) const IDLE_WALK_MAX_MS: i64 = 400 * 86_400_000;
 
 /// The most hours one fold walks: two years.
 const FOLD_MAX_HOURS: i64 = 2 * 366 * 24;

@@ -16,6 +16,7 @@ pub mod quality;
 pub mod rep;
 mod sections;
 pub mod settings;
+pub mod silence;
 pub mod worktime;
 
 pub use activity::Tick;

@@ -260,6 +260,35 @@ impl Default for QualitySection {
     }
 }
 
+/// `source_silent`: a source silent for much longer than its usual gap.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SilenceSection {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Fire when a source's silence, in working time, exceeds this many
+    /// times the longest of its last 256 gaps ...
+    pub factor: f64,
+    /// ... and at least this much working time.
+    pub min_silence: String,
+    /// Gaps a source must have shown before its silence is judged.
+    pub min_gaps: usize,
+    /// Severity of the alert.
+    pub severity: Severity,
+}
+
+impl Default for SilenceSection {
+    fn default() -> Self {
+        SilenceSection {
+            enabled: true,
+            factor: 2.0,
+            min_silence: "1h".into(),
+            min_gaps: 32,
+            severity: Severity::Critical,
+        }
+    }
+}
+
 /// The detectors that can differ by role.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -302,6 +331,8 @@ pub struct DetectSection {
     pub achievement: AchievementSection,
     /// `data_quality` (per source, not per role).
     pub data_quality: QualitySection,
+    /// `source_silent` (per source, not per role).
+    pub source_silent: SilenceSection,
     /// Per-role overrides: `[detect.roles.<role>.<detector>]`.
     pub roles: BTreeMap<String, serde_json::Value>,
     /// Per-region working time: `[detect.regions.<region>]` overrides
@@ -345,6 +376,7 @@ impl Default for DetectSection {
             peer_laggard: d.peer_laggard,
             achievement: d.achievement,
             data_quality: QualitySection::default(),
+            source_silent: SilenceSection::default(),
             roles: BTreeMap::new(),
             regions: BTreeMap::new(),
             rank_change: RankChangeSection::default(),

@@ -41,6 +41,10 @@ pub struct DetectConfig {
     pub quality: QualitySection,
     /// `data_quality.window`, ms.
     pub quality_window_ms: i64,
+    /// `source_silent`.
+    pub silence: SilenceSection,
+    /// `source_silent.min_silence`, ms of working time.
+    pub min_silence_ms: i64,
     default: RoleConfig,
     roles: HashMap<String, RoleConfig>,
 }
@@ -82,6 +86,14 @@ impl DetectConfig {
             roles.insert(role.clone(), validate(r, &format!("detect.roles.{role}"))?);
         }
         let quality_window_ms = duration("detect.data_quality.window", &s.data_quality.window)?;
+        let f = s.source_silent.factor;
+        if !(f.is_finite() && f >= 1.0) {
+            return Err(DetectError::setting(
+                "detect.source_silent.factor",
+                &f.to_string(),
+                "a number of at least 1 (times the source's usual gap)",
+            ));
+        }
         Ok(DetectConfig {
             enabled: s.enabled,
             tick_ms: duration("detect.tick", &s.tick)?,
@@ -89,6 +101,11 @@ impl DetectConfig {
             region_calendar,
             quality: s.data_quality.clone(),
             quality_window_ms,
+            silence: s.source_silent.clone(),
+            min_silence_ms: duration(
+                "detect.source_silent.min_silence",
+                &s.source_silent.min_silence,
+            )?,
             default: validate(defaults, "detect")?,
             roles,
         })

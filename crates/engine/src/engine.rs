@@ -24,7 +24,7 @@ use crate::rep::Core;
 use crate::reps::{self, Marks, Reps};
 use crate::rollup::{self, GroupSums};
 use crate::stats::{MemoryReport, Stats};
-use crate::tick::{self, Ticker};
+use crate::tick::Ticker;
 use crate::{stable_hash, EngineConfig};
 
 mod credits;
@@ -308,43 +308,6 @@ impl Engine {
             }
         }
         Ok(ev.event_type)
-    }
-
-    /// Moves stream time to `t`: runs the tick it passed, queues the
-    /// summaries of periods that closed.
-    fn advance(&mut self, t: i64) {
-        if t <= self.stream_time {
-            return;
-        }
-        let old = self.stream_time;
-        if let Some((prev, tick_at)) = self.ticker.passed(&self.cfg.detect, old, t) {
-            let due = tick::run(
-                &self.cfg,
-                &mut self.reps,
-                &mut self.marks,
-                prev,
-                tick_at,
-                &mut self.alerts,
-            );
-            // Every scored rep's record with its close score goes out now,
-            // at the stream time before the close, ahead of anything after
-            // it: emission coalesces a rep's records, and a backlog would
-            // otherwise skip closes.
-            self.score_reps(due, false);
-        }
-        self.stream_time = t;
-        if old != i64::MIN && self.cfg.profiles.changes_in(old, t) {
-            self.mark_all_dirty();
-        }
-        for kind in PeriodKind::ALL {
-            if self.current[kind as usize].end > t {
-                continue;
-            }
-            self.current[kind as usize] = self.cfg.calendar.period(kind, t);
-            if old != i64::MIN && self.cfg.summary_periods.contains(&kind) {
-                self.summarise_closed(kind, old, t);
-            }
-        }
     }
 
     /// Queues the summary of every rep's periods of `kind` that stream time

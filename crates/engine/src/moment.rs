@@ -26,6 +26,8 @@ pub(crate) struct TickAt<'a> {
     pub scope_floor: i64,
     /// Whether the tick is inside some calendar's working time.
     pub working: bool,
+    /// A source is silent: inactivity alerts are held back (`source_silent`).
+    pub hold_inactivity: bool,
 }
 
 /// What a working-day close judged.

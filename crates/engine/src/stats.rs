@@ -32,6 +32,9 @@ pub struct Stats {
     pub credits_too_late: u64,
     /// Records skipped because the rep's restored state already held them.
     pub already_applied: u64,
+    /// Inactivity alerts held back at ticks because a source was silent
+    /// (a rep counts at every tick it is held).
+    pub inactivity_held: u64,
 }
 
 impl Stats {
@@ -59,6 +62,7 @@ impl Stats {
         self.credits += o.credits;
         self.credits_too_late += o.credits_too_late;
         self.already_applied += o.already_applied;
+        self.inactivity_held += o.inactivity_held;
     }
 }
 

@@ -62,17 +62,25 @@ impl Ticker {
     }
 }
 
-/// Runs the tick at `t` (the previous one was at `prev`) over every rep.
-/// Alerts raised go to `alerts`, sorted by rep; returns the reps whose score
-/// record is due at once (their score at a day close), sorted.
+/// What a tick left to the engine, reps sorted.
+pub(crate) struct Ticked {
+    /// Reps whose score record is due at once (their score at a day close).
+    pub due: Vec<Box<str>>,
+    /// Reps whose inactivity alert was held back (`hold`).
+    pub held: Vec<Box<str>>,
+}
+
+/// Runs the tick at `t` (the previous one was at `prev`) over every rep;
+/// with `hold`, inactivity alerts that are due are held back instead.
+/// Alerts raised go to `alerts`, sorted by rep.
 pub(crate) fn run(
     cfg: &EngineConfig,
     reps: &mut Reps,
     marks: &mut Marks,
-    prev: i64,
-    t: i64,
+    (prev, t): (i64, i64),
+    hold: bool,
     alerts: &mut Vec<AlertRecord>,
-) -> Vec<Box<str>> {
+) -> Ticked {
     // A working day of the default calendar closed: rank every rep in its role.
     let day = cfg.calendar.period(PeriodKind::Day, prev);
     let close = (day.end <= t && cfg.detect.calendars[0].working_ms(day.start, day.end) > 0)
@@ -103,6 +111,7 @@ pub(crate) fn run(
             .start
             .min(current[PeriodKind::Week as usize].start),
         working: ticks.iter().any(|k| k.working),
+        hold_inactivity: hold,
     };
     // A quarter-hour tick that starts no hour and closes no day or week
     // only checks inactivity deadlines and alert holds: reps with none due
@@ -111,12 +120,12 @@ pub(crate) fn run(
     // Reps in map order (cheap); the tick's alerts are sorted by rep
     // afterwards, so the output order does not depend on the map.
     let mut raised = Vec::new();
-    let mut due = Vec::new();
+    let (mut due, mut held) = (Vec::new(), Vec::new());
     for (id, rs) in reps.iter_mut() {
         if minor && !rs.features.due_at_minor_tick(&at) {
             continue;
         }
-        let mut record_due = false;
+        let (mut record_due, mut held_back) = (false, false);
         let mut cx = TickCx {
             cfg,
             rep_id: id,
@@ -125,6 +134,7 @@ pub(crate) fn run(
             close: close.as_ref(),
             alerts: &mut raised,
             record_due: &mut record_due,
+            held: &mut held_back,
         };
         let changed = rs.features.on_tick(&mut cx);
         if close.is_some() {
@@ -134,6 +144,9 @@ pub(crate) fn run(
         if record_due {
             due.push(id.clone());
         }
+        if held_back {
+            held.push(id.clone());
+        }
         if changed {
             marks.unsaved(id, &mut rs.core);
         }
@@ -141,7 +154,8 @@ pub(crate) fn run(
     raised.sort_by(|a, b| a.rep_id.cmp(&b.rep_id));
     alerts.append(&mut raised);
     due.sort_unstable();
-    due
+    held.sort_unstable();
+    Ticked { due, held }
 }
 
 /// The standings, coaching and close scores at the close of `day`, scored

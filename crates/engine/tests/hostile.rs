@@ -371,8 +371,11 @@ fn every_hostile_record_is_rejected_for_its_reason_and_the_rest_is_unaffected() 
 /// what was measured.
 #[test]
 fn an_event_millennia_ahead_is_applied_with_bounded_catch_up() {
+    // Without source_silent: the jump silences every source, which would
+    // hold the reps' inactivity back (tests/source_silent.rs).
     let s: Settings = serde_json::from_str(
-        r#"{"profiles": {"direct": {"components": [{"kpi": "calls", "window": "day", "target": 10, "weight": 1}]}}}"#,
+        r#"{"profiles": {"direct": {"components": [{"kpi": "calls", "window": "day", "target": 10, "weight": 1}]}},
+            "detect": {"source_silent": {"enabled": false}}}"#,
     )
     .unwrap();
     let mut e = Engine::new(EngineConfig::new(&s).unwrap());

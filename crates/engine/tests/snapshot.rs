@@ -32,7 +32,7 @@ fn alert_config() -> EngineConfig {
                            "cap": 5000, "clawback_days": 60, "clawback": "prorated",
                            "spiffs": [{"name": "new_logo", "on": "new_customer", "amount": 150,
                                        "from": "2026-01-15", "until": "2026-02-10"}]}}},
-           "detect": {"behind_pace": {"max_chance": 0.05}}}"#,
+           "detect": {"behind_pace": {"max_chance": 0.05}, "source_silent": {"enabled": false}}}"#,
     )
     .unwrap();
     EngineConfig::new(&s).unwrap()
@@ -127,7 +127,8 @@ fn restored_with(cfg: &EngineConfig, changelog: &BTreeMap<String, Vec<u8>>) -> E
 
 /// Alerts after a restore are exactly the uninterrupted run's from the last
 /// checkpoint on: alert state and detector memory travel in the changelog.
-/// (Data-quality windows are per engine and start empty; left out here.)
+/// (Data-quality windows and sources' gaps are per engine and start empty;
+/// left out here.)
 #[test]
 fn alerts_after_a_restore_equal_an_uninterrupted_run() {
     let input = lines_over(4, 45);

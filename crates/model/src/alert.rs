@@ -34,6 +34,9 @@ pub enum AlertKind {
     PeerLaggard,
     /// Rejected records from one source above the tolerated rate.
     DataQuality,
+    /// A source that sends records regularly has sent none for much longer
+    /// than its usual gap.
+    SourceSilent,
     /// Positive feedback: quota reached, personal best, top of the role.
     Achievement,
     /// The rep's company-wide rank in its role moved by several places
@@ -43,13 +46,14 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in documentation order.
-    pub const ALL: [AlertKind; 8] = [
+    pub const ALL: [AlertKind; 9] = [
         AlertKind::BehindPace,
         AlertKind::SuddenDrop,
         AlertKind::Inactivity,
         AlertKind::OutlierDeal,
         AlertKind::PeerLaggard,
         AlertKind::DataQuality,
+        AlertKind::SourceSilent,
         AlertKind::Achievement,
         AlertKind::RankChange,
     ];
@@ -63,6 +67,7 @@ impl AlertKind {
             AlertKind::OutlierDeal => "outlier_deal",
             AlertKind::PeerLaggard => "peer_laggard",
             AlertKind::DataQuality => "data_quality",
+            AlertKind::SourceSilent => "source_silent",
             AlertKind::Achievement => "achievement",
             AlertKind::RankChange => "rank_change",
         }

@@ -1,4 +1,5 @@
-//! Moving stream time without an event: the clock of an idle partition.
+//! Moving stream time: the ticks it passes and the periods it closes, when
+//! an event moves it and when the clock of an idle partition does.
 //!
 //! Stream time is the largest event time accepted, so a partition that
 //! receives nothing stands still, and with it every time-driven alert of
@@ -8,9 +9,54 @@
 //! positions. Both come here, so a move has the same effects either way:
 //! the ticks it passes run, the periods it closes are summarised.
 
+use salespulse_window::PeriodKind;
+
 use super::Engine;
+use crate::tick;
 
 impl Engine {
+    /// Moves stream time to `t`: runs the tick it passed, queues the
+    /// summaries of periods that closed.
+    pub(super) fn advance(&mut self, t: i64) {
+        if t <= self.stream_time {
+            return;
+        }
+        let old = self.stream_time;
+        if let Some((prev, tick_at)) = self.ticker.passed(&self.cfg.detect, old, t) {
+            // Sources first: a silent one holds back the reps' inactivity.
+            let hold = self.quality.tick(&self.cfg, tick_at, &mut self.alerts);
+            let ticked = tick::run(
+                &self.cfg,
+                &mut self.reps,
+                &mut self.marks,
+                (prev, tick_at),
+                hold,
+                &mut self.alerts,
+            );
+            self.quality.held(&ticked.held);
+            self.stats.inactivity_held += ticked.held.len() as u64;
+            let due = ticked.due;
+            // Every scored rep's record with its close score goes out now,
+            // at the stream time before the close, ahead of anything after
+            // it: emission coalesces a rep's records, and a backlog would
+            // otherwise skip closes.
+            self.score_reps(due, false);
+        }
+        self.stream_time = t;
+        if old != i64::MIN && self.cfg.profiles.changes_in(old, t) {
+            self.mark_all_dirty();
+        }
+        for kind in PeriodKind::ALL {
+            if self.current[kind as usize].end > t {
+                continue;
+            }
+            self.current[kind as usize] = self.cfg.calendar.period(kind, t);
+            if old != i64::MIN && self.cfg.summary_periods.contains(&kind) {
+                self.summarise_closed(kind, old, t);
+            }
+        }
+    }
+
     /// Moves stream time to `t` (epoch ms) as an event at `t` would, without
     /// one: runs the ticks passed and closes the periods ended, queuing
     /// their alerts, records and summaries. Nothing happens, and `false` is

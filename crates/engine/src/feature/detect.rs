@@ -6,7 +6,7 @@
 //! The data-quality windows are per engine ([`DataQuality`]) and start
 //! empty after a restart.
 
-use salespulse_detect::activity::{inactivity, on_activity, sudden_drop};
+use salespulse_detect::activity::{inactivity, inactivity_due, on_activity, sudden_drop};
 use salespulse_detect::outlier::{deal_won, is_outlier};
 use salespulse_detect::pace::{pace, week_closed};
 use salespulse_detect::peer::day_closed;
@@ -150,7 +150,11 @@ impl Feature for Detect {
             who,
             out: cx.alerts,
         };
-        inactivity(d, tick, &dc.calendars[cal], &mut r);
+        if !at.hold_inactivity {
+            inactivity(d, tick, &dc.calendars[cal], &mut r);
+        } else if inactivity_due(d, tick, &dc.calendars[cal], r.cfg) {
+            *cx.held = true;
+        }
         sudden_drop(d, tick, &dc.calendars[cal], &mut r);
         let flow = d.flow;
         if let Some(shares) = &at.shares[cal] {
@@ -245,6 +249,7 @@ fn pace_input(
 #[derive(Debug, Default)]
 pub(crate) struct DataQuality {
     quality: Quality,
+    silence: salespulse_detect::silence::Silence,
     open: Vec<AlertRecord>,
     /// The input partition the engine owns: alert ids include it.
     pub partition: Option<i32>,
@@ -262,7 +267,7 @@ impl DataQuality {
         t: i64,
         out: &mut Vec<AlertRecord>,
     ) {
-        if !(cfg.detect.enabled && cfg.detect.quality.enabled) {
+        if !cfg.detect.enabled {
             return;
         }
         let rejected = match result {
@@ -276,8 +281,33 @@ impl DataQuality {
             None => source_of(bytes, UNKNOWN_SOURCE).into(),
         };
         let from = out.len();
-        self.quality
-            .observe(&cfg.detect, &source, self.partition, rejected, t, out);
+        self.silence
+            .observe(&cfg.detect, &source, self.partition, t, out);
+        if cfg.detect.quality.enabled {
+            self.quality
+                .observe(&cfg.detect, &source, self.partition, rejected, t, out);
+        }
+        self.track(from, out);
+    }
+
+    /// The tick at `t`: judges every source's silence; true while one is
+    /// silent (inactivity alerts are then held back).
+    pub(crate) fn tick(&mut self, cfg: &EngineConfig, t: i64, out: &mut Vec<AlertRecord>) -> bool {
+        let from = out.len();
+        let silent = self.silence.tick(&cfg.detect, self.partition, t, out);
+        self.track(from, out);
+        silent
+    }
+
+    /// Reps whose inactivity was held back at a tick.
+    pub(crate) fn held(&mut self, reps: &[Box<str>]) {
+        if !reps.is_empty() {
+            self.silence.held(reps);
+        }
+    }
+
+    /// Keeps the firing records of `out[from..]` open, drops resolved ones.
+    fn track(&mut self, from: usize, out: &[AlertRecord]) {
         for a in &out[from..] {
             self.open.retain(|o| o.alert_id != a.alert_id);
             if a.status == AlertStatus::Firing {

@@ -52,6 +52,8 @@ pub(crate) struct TickCx<'a> {
     pub alerts: &'a mut Vec<AlertRecord>,
     /// Set when the rep's score record is due at once (its close score changed).
     pub record_due: &'a mut bool,
+    /// Set when its inactivity alert was due but held back (a silent source).
+    pub held: &'a mut bool,
 }
 
 /// A closed period's summary being built.

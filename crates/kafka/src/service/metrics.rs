@@ -47,6 +47,7 @@ pub struct IngestMetrics {
     state_heap_bytes: IntGauge,
     rebalances: IntCounter,
     clock_moves: IntCounter,
+    inactivity_held: IntGauge,
 }
 
 impl IngestMetrics {
@@ -124,6 +125,10 @@ impl IngestMetrics {
                 "salespulse_rebalances_total",
                 "Changes of the set of owned input partitions",
             ),
+            inactivity_held: m.int_gauge(
+                "salespulse_inactivity_held",
+                "Inactivity alerts held back at ticks because a source was silent, by the partitions this instance owns since it took them over",
+            ),
             clock_moves: m.counter(
                 "salespulse_clock_moves_total",
                 "Idle partitions' stream time moved from the wall clock (each recorded on output.clock)",
@@ -192,6 +197,12 @@ impl IngestMetrics {
     /// `n` event ids were forgotten before their dedupe horizon.
     pub fn dedupe_evicted(&self, n: u64) {
         self.dedupe_evicted.inc_by(n);
+    }
+
+    /// Inactivity alerts held back so far by the owned partitions' engines.
+    pub fn set_inactivity_held(&self, n: u64) {
+        self.inactivity_held
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// An idle partition's stream time was moved.

@@ -147,6 +147,9 @@ impl Processor {
         status
             .ingest
             .set_state(self.pipeline.rep_count(), self.pipeline.heap_bytes());
+        status
+            .ingest
+            .set_inactivity_held(self.pipeline.stats().inactivity_held);
     }
 
     /// Reads the control topic's new records and hands any new profile
