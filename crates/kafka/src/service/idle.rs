@@ -6,7 +6,7 @@
 //! `replay --clock` reproduces it. A new owner re-applies the recorded
 //! moves at their input positions, as replay does.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -17,8 +17,9 @@ use tracing::{info, warn};
 
 use super::context::ServiceContext;
 use super::now_ms;
-use super::processor::Processor;
+use super::processor::{Offsets, Processor};
 use super::sink::{schema_header, send};
+use crate::layout::Layout;
 use crate::{KafkaError, KafkaSettings};
 
 /// The clock of an owned partition.
@@ -67,7 +68,7 @@ impl Processor {
             if !quiet || !c.recorded.is_empty() || self.has_records_to_read(consumer, p) {
                 continue;
             }
-            let position: u64 = input.offsets.values().map(|o| o.next.max(0) as u64).sum();
+            let position = clock_position(&self.out.layout, &input.offsets);
             self.move_clock(p, position, now - lateness, now)?;
         }
         Ok(())
@@ -114,12 +115,13 @@ impl Processor {
         })
     }
 
-    /// The input of `p` reached `position`: re-applies the moves a previous
-    /// owner recorded there.
-    pub(super) fn reapply_recorded(&mut self, p: i32, position: u64) -> Result<(), KafkaError> {
+    /// A record of `p` was read: re-applies the moves a previous owner
+    /// recorded at the position its input reached.
+    pub(super) fn reapply_recorded(&mut self, p: i32) -> Result<(), KafkaError> {
         let Some(input) = self.inputs.get_mut(&p) else {
             return Ok(());
         };
+        let position = clock_position(&self.out.layout, &input.offsets);
         input.clock.last_input_ms = now_ms();
         let mut due = Vec::new();
         while input
@@ -136,6 +138,19 @@ impl Processor {
         }
         Ok(())
     }
+}
+
+/// A partition's position for clock moves: the sum of the next offsets of
+/// its input topics, without the by-rep topic's assist credits (replay,
+/// which applies credits directly, counts only the input's records). With
+/// `keyed_by = "other"` the by-rep topic is the input.
+pub(super) fn clock_position(layout: &Layout, offsets: &HashMap<String, Offsets>) -> u64 {
+    let counted = |topic: &String| layout.processed.len() == 1 || *topic != layout.by_rep;
+    offsets
+        .iter()
+        .filter(|(topic, _)| counted(topic))
+        .map(|(_, o)| o.next.max(0) as u64)
+        .sum()
 }
 
 /// The moves recorded for input partition `partition` on `output.clock`,

@@ -311,7 +311,7 @@ impl Processor {
             .pipeline
             .ingest(partition, payload, now, at, &mut sink)?;
         timer.observe_duration();
-        self.reapply_recorded(partition, position)?;
+        self.reapply_recorded(partition)?;
         let evicted = self.evicted(partition) - evicted_before;
         let out = &mut self.out;
         if evicted > 0 {

@@ -12,7 +12,7 @@ use tracing::info;
 use salespulse_engine::Engine;
 
 use super::context::ServiceContext;
-use super::idle::{recorded_moves, PartitionClock};
+use super::idle::{clock_position, recorded_moves, PartitionClock};
 use super::processor::{Input, Offsets, Processor};
 use crate::restore::{restore, Restored};
 use crate::KafkaError;
@@ -78,7 +78,7 @@ impl Processor {
         self.out.summary.restored += n;
         info!(partition, changelog_records = n, reps = engine.rep_count(), offsets = ?offsets, "partition taken over");
         self.pipeline.assign(partition, engine);
-        let position: u64 = offsets.values().map(|o| o.next.max(0) as u64).sum();
+        let position = clock_position(&self.out.layout, &offsets);
         let mut clock = PartitionClock::new(super::now_ms());
         let mut sink = self.out.sink(None);
         while let Some(&(at, t)) = moves.front() {

@@ -17,8 +17,9 @@ pub struct ClockRecord {
     /// The input partition whose stream time moved (the record's key).
     pub partition: i32,
     /// The partition's input position when it moved: the sum, over the
-    /// input topics, of the next offset to read. The move applies after the
-    /// record before that position and before the record at it.
+    /// input topics, of the next offset to read (the by-rep topic's assist
+    /// credits not counted). The move applies after the record before that
+    /// position and before the record at it.
     pub position: u64,
     /// The stream time it moved to (RFC 3339, UTC, milliseconds).
     pub t: String,
