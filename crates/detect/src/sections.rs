@@ -273,6 +273,9 @@ pub struct SilenceSection {
     pub min_silence: String,
     /// Gaps a source must have shown before its silence is judged.
     pub min_gaps: usize,
+    /// Distinct reps among its last records before its silence is judged
+    /// (fewer: those reps' own inactivity alerts report it).
+    pub min_reps: usize,
     /// Severity of the alert.
     pub severity: Severity,
 }
@@ -284,6 +287,7 @@ impl Default for SilenceSection {
             factor: 2.0,
             min_silence: "1h".into(),
             min_gaps: 32,
+            min_reps: 3,
             severity: Severity::Critical,
         }
     }

@@ -19,6 +19,13 @@ use crate::{DetectConfig, WorkCalendar};
 /// Gaps remembered per source: a few days of a moderate source.
 const GAPS: usize = 256;
 
+/// FNV-1a of a rep id: the reps of a source's last records are kept as hashes.
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// Working time from `from` to `to`, walking at most the last
 /// IDLE_WALK_MAX_MS (a walk costs a step per day; stream time can jump
 /// years ahead).
@@ -35,6 +42,8 @@ struct SourceGaps {
     alerts: Alerts,
     /// Reps whose inactivity was held back while it was silent.
     held: BTreeSet<Box<str>>,
+    /// Hashes of the reps of its last records (as many as gaps are kept).
+    reps: VecDeque<u64>,
 }
 
 impl SourceGaps {
@@ -44,11 +53,12 @@ impl SourceGaps {
     /// leave on fewer than one working day in `1 / RARE_PER_DAY` (as for
     /// inactivity: for mean gap m and D working hours a day, about
     /// (D / m)·e^(-L/m) gaps a day are longer than L, so L = m·ln(D / m /
-    /// RARE_PER_DAY)). None until `min_gaps` gaps are known.
+    /// RARE_PER_DAY)). None until `min_gaps` gaps are known and the last
+    /// records came from `min_reps` reps.
     fn limit(&self, cfg: &DetectConfig, cal: &WorkCalendar) -> Option<i64> {
         const RARE_PER_DAY: f64 = 1e-4;
         let s = &cfg.silence;
-        if self.gaps.len() < s.min_gaps.max(1) {
+        if self.gaps.len() < s.min_gaps.max(1) || !self.spans_reps(s.min_reps) {
             return None;
         }
         let mut sorted: Vec<i64> = self.gaps.iter().copied().collect();
@@ -65,6 +75,22 @@ impl SourceGaps {
             .max((random_h * 3_600_000.0) as i64);
         Some(limit)
     }
+
+    /// Whether its last records came from at least `n` reps: a source that
+    /// only one or two reps of the partition use going quiet is those reps
+    /// going quiet, which their inactivity alerts report.
+    fn spans_reps(&self, n: usize) -> bool {
+        let mut seen: Vec<u64> = Vec::with_capacity(n);
+        for &r in &self.reps {
+            if !seen.contains(&r) {
+                seen.push(r);
+                if seen.len() >= n {
+                    return true;
+                }
+            }
+        }
+        seen.len() >= n
+    }
 }
 
 /// The sources an engine has seen and their silences.
@@ -74,13 +100,13 @@ pub struct Silence {
 }
 
 impl Silence {
-    /// A record of `source` arrived at stream time `t`: notes the gap and
-    /// resolves the source's silence, if any (the record says how many
-    /// reps' inactivity was held back meanwhile).
+    /// A record of `source` (about `rep`, when it decoded) arrived at
+    /// stream time `t`: notes the gap and resolves the source's silence, if
+    /// any (the record says how many reps' inactivity was held back meanwhile).
     pub fn observe(
         &mut self,
         cfg: &DetectConfig,
-        source: &str,
+        (source, rep): (&str, Option<&str>),
         partition: Option<i32>,
         t: i64,
         out: &mut Vec<AlertRecord>,
@@ -103,6 +129,12 @@ impl Silence {
             }
         }
         g.last = Some(g.last.map_or(t, |l| l.max(t)));
+        if let Some(rep) = rep {
+            if g.reps.len() == GAPS {
+                g.reps.pop_front();
+            }
+            g.reps.push_back(fnv(rep));
+        }
         for slot in g.alerts.resolve_all(AlertKind::SourceSilent, None, t) {
             let held = std::mem::take(&mut g.held).len();
             let facts = Facts {

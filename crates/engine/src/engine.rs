@@ -168,7 +168,7 @@ impl Engine {
         let result = match decode(bytes, &self.cfg.decode) {
             Ok(ev) => {
                 let r = self.apply_inner(&ev, now_ms);
-                self.observe_quality(bytes, Some(ev.source.as_deref()), &r);
+                self.observe_quality(bytes, Some((ev.source.as_deref(), &ev.rep_id)), &r);
                 r
             }
             Err(e) => {
@@ -197,7 +197,7 @@ impl Engine {
             Ok(ev) if self.holds(&ev.rep_id, slot, offset) => Ok(None),
             Ok(ev) => {
                 let r = self.apply_inner(&ev, now_ms);
-                self.observe_quality(bytes, Some(ev.source.as_deref()), &r);
+                self.observe_quality(bytes, Some((ev.source.as_deref(), &ev.rep_id)), &r);
                 r.map(Some)
             }
             Err(e) => {
@@ -250,7 +250,7 @@ impl Engine {
     fn observe_quality(
         &mut self,
         bytes: &[u8],
-        decoded: Option<Option<&str>>,
+        decoded: Option<(Option<&str>, &str)>,
         result: &Result<EventType, Rejection>,
     ) {
         let t = self.stream_time.max(0);

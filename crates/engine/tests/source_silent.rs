@@ -26,12 +26,12 @@ fn call(rep: usize, t: i64) -> String {
     )
 }
 
-/// Five reps' calls every 2 minutes from `from` to `to`, in turn.
-fn calls(e: &mut Engine, from: i64, to: i64, out: &mut Vec<AlertRecord>) {
+/// `reps` reps' calls every 2 minutes from `from` to `to`, in turn.
+fn calls(e: &mut Engine, reps: usize, (from, to): (i64, i64), out: &mut Vec<AlertRecord>) {
     let mut t = from;
     let mut n = 0;
     while t < to {
-        e.ingest(call(n % 5, t).as_bytes(), None).expect("valid");
+        e.ingest(call(n % reps, t).as_bytes(), None).expect("valid");
         drain(e, out);
         t += 120_000;
         n += 1;
@@ -43,25 +43,30 @@ fn drain(e: &mut Engine, out: &mut Vec<AlertRecord>) {
     out.extend(e.drain().alerts());
 }
 
-/// Monday 2026-03-02: calls 09:00-11:00, nothing until 16:00 but the clock
-/// every 15 minutes, calls again 16:00-16:30.
-fn monday(silence: bool) -> (Vec<AlertRecord>, u64) {
+/// Monday 2026-03-02: `reps` reps call 09:00-11:00, nothing until 16:00
+/// but the clock every 15 minutes, calls again 16:00-16:30.
+fn monday_of(reps: usize, silence: bool) -> (Vec<AlertRecord>, u64) {
     let mut e = engine(silence);
     let mut out = Vec::new();
-    calls(
-        &mut e,
-        ms("2026-03-02T09:00:00Z"),
-        ms("2026-03-02T11:00:00Z"),
-        &mut out,
-    );
+    let morning = (ms("2026-03-02T09:00:00Z"), ms("2026-03-02T11:00:00Z"));
+    calls(&mut e, reps, morning, &mut out);
     let mut t = ms("2026-03-02T11:00:00Z");
     while t < ms("2026-03-02T16:00:00Z") {
         t += 15 * 60_000;
         e.advance_clock(t);
         drain(&mut e, &mut out);
     }
-    calls(&mut e, t + 30_000, ms("2026-03-02T16:30:00Z"), &mut out);
+    calls(
+        &mut e,
+        reps,
+        (t + 30_000, ms("2026-03-02T16:30:00Z")),
+        &mut out,
+    );
     (out, e.stats().inactivity_held)
+}
+
+fn monday(silence: bool) -> (Vec<AlertRecord>, u64) {
+    monday_of(5, silence)
 }
 
 fn of_kind<'a>(alerts: &'a [AlertRecord], kind: &str) -> Vec<&'a AlertRecord> {
@@ -100,4 +105,17 @@ fn a_silent_source_is_one_alert_and_holds_back_the_reps_inactivity() {
         .collect();
     assert_eq!(reps.len(), 5, "{alerts:#?}");
     assert_eq!(held, 0);
+}
+
+/// A source only two reps of the partition use going quiet is those two
+/// reps going quiet: their inactivity alerts say so (`min_reps` = 3).
+#[test]
+fn a_source_of_two_reps_is_not_judged() {
+    let (alerts, held) = monday_of(2, true);
+    assert!(of_kind(&alerts, "source_silent").is_empty(), "{alerts:#?}");
+    let firing = of_kind(&alerts, "inactivity")
+        .iter()
+        .filter(|a| format!("{:?}", a.status) == "Firing")
+        .count();
+    assert_eq!((firing, held), (2, 0));
 }

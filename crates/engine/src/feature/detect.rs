@@ -256,13 +256,13 @@ pub(crate) struct DataQuality {
 }
 
 impl DataQuality {
-    /// Counts a record: `decoded` is the event's `source` when the record
-    /// decoded. Duplicates are redelivery, not bad data, and are not counted.
+    /// Counts a record: `decoded` is the event's `source` and rep when the
+    /// record decoded. Duplicates are redelivery, not bad data, and are not counted.
     pub(crate) fn observe(
         &mut self,
         cfg: &EngineConfig,
         bytes: &[u8],
-        decoded: Option<Option<&str>>,
+        decoded: Option<(Option<&str>, &str)>,
         result: &Result<EventType, Rejection>,
         t: i64,
         out: &mut Vec<AlertRecord>,
@@ -276,13 +276,14 @@ impl DataQuality {
             Err(_) => true,
         };
         let source: std::borrow::Cow<'_, str> = match decoded {
-            Some(Some(s)) => s.into(),
-            Some(None) => UNKNOWN_SOURCE.into(),
+            Some((Some(s), _)) => s.into(),
+            Some((None, _)) => UNKNOWN_SOURCE.into(),
             None => source_of(bytes, UNKNOWN_SOURCE).into(),
         };
         let from = out.len();
+        let rep = decoded.map(|(_, rep)| rep);
         self.silence
-            .observe(&cfg.detect, &source, self.partition, t, out);
+            .observe(&cfg.detect, (&source, rep), self.partition, t, out);
         if cfg.detect.quality.enabled {
             self.quality
                 .observe(&cfg.detect, &source, self.partition, rejected, t, out);
