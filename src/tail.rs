@@ -22,7 +22,7 @@ mod schema;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A topic name, or an output of `[output]`: scores, periods, kpis,
-    /// coaching, alerts, statements, dlq.
+    /// coaching, alerts, statements, clock, dlq.
     pub topic: String,
     /// Config directory (brokers, `[kafka.client]` properties such as TLS/SASL).
     #[arg(long)]
@@ -136,6 +136,7 @@ fn topic_name(o: &salespulse_kafka::OutputSection, name: &str) -> String {
         "coaching" => o.coaching.clone(),
         "alerts" => o.alerts.clone(),
         "statements" => o.statements.clone(),
+        "clock" => o.clock.clone(),
         "dlq" => o.dlq.clone(),
         other => other.to_string(),
     }

@@ -32,9 +32,9 @@ fn live_equals_replay_through_a_restart_with_rejects_in_the_dlq() {
 
     // Topics, twice: the second run finds them all and changes nothing.
     let first = ok(salespulse(&["topics", "create", "--config", cfg_s]));
-    assert_eq!(first.matches("created").count(), 11, "{first}");
+    assert_eq!(first.matches("created").count(), 12, "{first}");
     let second = ok(salespulse(&["topics", "create", "--config", cfg_s]));
-    assert_eq!(second.matches("exists").count(), 11, "{second}");
+    assert_eq!(second.matches("exists").count(), 12, "{second}");
 
     // A generated stream with duplicates and malformed lines, kept in a file for replay.
     let gen = [
